@@ -1,0 +1,170 @@
+"""Credential types loaded from ``schemas/types/<id>/``: a JSON Schema (2020-12) for the claims and
+SD-JWT VC Type Metadata (standards.md §2) with es/en labels and Puente's ``x-puente`` rules.
+
+New types are added by adding files. The ``vct`` of type ``id`` is ``{vct_base}/vct/{id}``.
+At issuance every claim is validated; at verification only disclosed claims are (undisclosed
+ones may be missing, so ``required`` is not enforced there).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from credcore.errors import DisclosureError, IssuanceError, MalformedError
+from credcore.messages import field_message
+
+DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+_FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CredentialType:
+    id: str
+    vct: str
+    schema: dict[str, Any]
+    metadata: dict[str, Any]
+
+    @property
+    def rules(self) -> dict[str, Any]:
+        rules: dict[str, Any] = self.metadata.get("x-puente", {})
+        return rules
+
+    @property
+    def headline(self) -> str:
+        return str(self.rules["headline"])
+
+    @property
+    def paper_claims(self) -> list[str]:
+        return list(self.rules.get("paper_claims", []))
+
+    @property
+    def valid_days(self) -> int:
+        return int(self.rules.get("valid_days", 365))
+
+    @property
+    def exp_claim(self) -> str | None:
+        value = self.rules.get("exp_claim")
+        return str(value) if value else None
+
+    @property
+    def claim_names(self) -> list[str]:
+        return list(self.schema.get("properties", {}))
+
+    def disclosable(self) -> list[str]:
+        """Claims issued as disclosures: metadata ``sd`` ``always`` or ``allowed`` (the default)."""
+        sd = {tuple(c["path"]): c.get("sd", "allowed") for c in self.metadata.get("claims", [])}
+        return [name for name in self.claim_names if sd.get((name,), "allowed") != "never"]
+
+    def name(self, lang: str = "es") -> str:
+        return _display(self.metadata.get("display", []), lang, "name") or self.id
+
+    def label(self, claim: str, lang: str = "es") -> str:
+        for entry in self.metadata.get("claims", []):
+            if entry.get("path") == [claim]:
+                return _display(entry.get("display", []), lang, "label") or claim
+        return claim
+
+    def public_metadata(self) -> dict[str, Any]:
+        """The Type Metadata document as served at ``/vct/{id}`` (``x-puente`` kept: it is public)."""
+        document = copy.deepcopy(self.metadata)
+        document["vct"] = self.vct
+        return document
+
+    def validate(self, claims: Any, *, today: date, lang: str = "es") -> None:
+        """Issuance check: the whole schema, formats, and dates that must not be in the future."""
+        errors = _schema_errors(self.schema, claims, lang, skip_required=False)
+        if not errors and isinstance(claims, dict):
+            for name in self.rules.get("not_in_future", []):
+                value = claims.get(name)
+                if isinstance(value, str) and date.fromisoformat(value) > today:
+                    errors.append(FieldError(name, "future_date", field_message("future_date", lang)))
+        if errors:
+            raise IssuanceError(
+                "claims do not match the credential type",
+                code="claims_invalid",
+                errors=[e.as_dict() for e in errors],
+            )
+
+    def validate_disclosed(self, claims: dict[str, Any]) -> None:
+        """Verification check of the disclosed claims only."""
+        errors = _schema_errors(self.schema, claims, "en", skip_required=True)
+        if errors:
+            raise DisclosureError(
+                f"disclosed claim {errors[0].field!r} does not match the type: {errors[0].message}",
+                code="claims_invalid",
+            )
+
+
+def _display(entries: list[dict[str, Any]], lang: str, key: str) -> str | None:
+    for wanted in (lang, "es", "en"):
+        for entry in entries:
+            if entry.get("locale") == wanted and entry.get(key):
+                return str(entry[key])
+    return None
+
+
+def _schema_errors(schema: dict[str, Any], claims: Any, lang: str, *, skip_required: bool) -> list[FieldError]:
+    validator = jsonschema.Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    errors: list[FieldError] = []
+    for error in sorted(validator.iter_errors(claims), key=lambda e: (list(e.path), e.validator)):
+        kind = str(error.validator)
+        if kind == "required":
+            if skip_required:
+                continue
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            errors.append(FieldError(missing, kind, field_message(kind, lang)))
+        elif kind == "additionalProperties":
+            extras = sorted(set(error.instance) - set(schema.get("properties", {})))
+            errors.extend(FieldError(name, kind, field_message(kind, lang)) for name in extras)
+        else:
+            field = "/".join(str(p) for p in error.path)
+            errors.append(FieldError(field, kind, field_message(kind, lang)))
+    return errors
+
+
+class TypeRegistry:
+    """All credential types of a deployment, by id and by ``vct``."""
+
+    def __init__(self, types: list[CredentialType]) -> None:
+        self.by_id = {t.id: t for t in types}
+        self.by_vct = {t.vct: t for t in types}
+
+    @classmethod
+    def load(cls, vct_base: str, schemas_dir: Path = DEFAULT_SCHEMAS_DIR) -> TypeRegistry:
+        types = []
+        for folder in sorted((schemas_dir / "types").iterdir()):
+            if not (folder / "schema.json").is_file():
+                continue
+            schema = json.loads((folder / "schema.json").read_text("utf-8"))
+            metadata = json.loads((folder / "metadata.json").read_text("utf-8"))
+            jsonschema.Draft202012Validator.check_schema(schema)
+            types.append(CredentialType(folder.name, f"{vct_base.rstrip('/')}/vct/{folder.name}", schema, metadata))
+        return cls(types)
+
+    def get(self, type_id: str) -> CredentialType:
+        try:
+            return self.by_id[type_id]
+        except KeyError:
+            raise IssuanceError(f"unknown credential type {type_id[:60]!r}", code="unknown_type") from None
+
+    def for_vct(self, vct: Any) -> CredentialType:
+        if not isinstance(vct, str) or vct not in self.by_vct:
+            raise MalformedError("unknown credential type (vct)", code="unknown_type")
+        return self.by_vct[vct]

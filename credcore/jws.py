@@ -1,0 +1,121 @@
+"""Compact JWS (RFC 7515) signing and strict verification over PyJWT's algorithm objects.
+
+Verification never trusts the token about keys: the caller resolves the key from the protected
+header's ``kid`` (and the payload's issuer) through the trust list; ``jwk``, ``jku``, ``x5u`` and
+``x5c`` header members are ignored. The algorithm allow-list is exact and case-sensitive, and the
+header ``alg`` must equal the one algorithm registered for the resolved key (RFC 8725 §3.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+
+from credcore.encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
+from credcore.errors import MalformedError, SignatureError
+from credcore.keys import ALGORITHMS, PublicKey, SigningKey
+
+_SIGNERS: dict[str, ECAlgorithm | OKPAlgorithm] = {
+    "ES256": ECAlgorithm(ECAlgorithm.SHA256),
+    "EdDSA": OKPAlgorithm(),
+}
+_SIGNATURE_SIZE = 64  # raw r||s for ES256 (RFC 7518 §3.4); Ed25519 signatures are 64 bytes too
+MAX_TOKEN_LENGTH = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Jws:
+    """A parsed, not yet verified, compact JWS."""
+
+    text: str
+    header: dict[str, Any]
+    payload: bytes
+    signature: bytes
+
+    @property
+    def signing_input(self) -> bytes:
+        head, body, _ = self.text.split(".")
+        return f"{head}.{body}".encode("ascii")
+
+    def claims(self) -> dict[str, Any]:
+        """The payload as a strict JSON object."""
+        value = loads_strict(self.payload)
+        if not isinstance(value, dict):
+            raise MalformedError("JWT payload is not a JSON object")
+        return value
+
+
+def sign(
+    payload: bytes | dict[str, Any],
+    key: SigningKey,
+    header: dict[str, Any],
+    *,
+    include_kid: bool = True,
+) -> str:
+    """Sign ``payload`` with ``key``; ``alg`` and ``kid`` come from the key, never the caller."""
+    full_header = {"alg": key.alg, **{k: v for k, v in header.items() if k not in ("alg", "kid")}}
+    if include_kid:
+        full_header["kid"] = key.kid
+    body = payload if isinstance(payload, bytes) else dumps_compact(payload).encode("utf-8")
+    signing_input = f"{b64url_encode(dumps_compact(full_header).encode())}.{b64url_encode(body)}"
+    signature = _SIGNERS[key.alg].sign(signing_input.encode("ascii"), key.key)
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def parse(text: str) -> Jws:
+    """Split and decode a compact JWS, strictly; no signature check yet."""
+    if not isinstance(text, str) or not text:
+        raise MalformedError("empty token")
+    if len(text) > MAX_TOKEN_LENGTH:
+        raise MalformedError("token too long", code="payload_too_large")
+    parts = text.split(".")
+    if len(parts) != 3:
+        raise MalformedError("a compact JWS has exactly three parts")
+    if not all(parts):
+        raise MalformedError("empty JWS part")
+    header = loads_strict(b64url_decode(parts[0]))
+    if not isinstance(header, dict):
+        raise MalformedError("JOSE header is not a JSON object")
+    return Jws(text, header, b64url_decode(parts[1]), b64url_decode(parts[2]))
+
+
+def check_header(jws: Jws, typ: str | tuple[str, ...]) -> str:
+    """Check ``alg`` (allow-list), ``crit`` (none understood) and ``typ``; return the alg."""
+    alg = jws.header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
+        raise SignatureError(f"algorithm {str(alg)[:20]!r} is not allowed", code="alg_not_allowed")
+    if "crit" in jws.header:
+        raise MalformedError("critical header extensions are not supported", code="crit_unsupported")
+    expected = (typ,) if isinstance(typ, str) else typ
+    if jws.header.get("typ") not in expected:
+        raise MalformedError(f"token type must be {expected[0]}", code="type_invalid")
+    kid = jws.header.get("kid")
+    if kid is not None and (not isinstance(kid, str) or len(kid) > 128):
+        raise MalformedError("kid must be a short string", code="kid_invalid")
+    return alg
+
+
+def verify_signature(jws: Jws, key: PublicKey) -> None:
+    """Verify with ``key``; the header alg must be the key's one algorithm."""
+    if jws.header.get("alg") != key.alg:
+        raise SignatureError("algorithm does not match the key", code="alg_not_allowed")
+    if len(jws.signature) != _SIGNATURE_SIZE:
+        raise SignatureError("signature has the wrong length")
+    if not _SIGNERS[key.alg].verify(jws.signing_input, key.key, jws.signature):
+        raise SignatureError("signature does not verify")
+
+
+def verify(
+    text: str,
+    *,
+    typ: str | tuple[str, ...],
+    resolve_key: Callable[[Jws], PublicKey],
+) -> Jws:
+    """Parse, check the header, resolve the key and verify: the usual whole sequence."""
+    jws = parse(text)
+    check_header(jws, typ)
+    verify_signature(jws, resolve_key(jws))
+    return jws

@@ -1,0 +1,513 @@
+"""Offline QR format ``PT1`` (specified in ``schemas/qr-format.md``): a presentation's exact text ↔
+``"PT1:" + Base45(zlib(packed, level 9, preset dictionary))``, shown in QR alphanumeric mode.
+
+*Packing* rewrites the parts of a compact SD-JWT so that only their information remains: base64url
+parts become raw bytes, and inside JSON parts any 43-character base64url string that can be
+derived from elsewhere (a disclosure's digest, the KB-JWT ``sd_hash``, the ``y`` of a P-256 key
+from its ``x``) is replaced by a short reference. Anything that does not pack exactly is carried as
+raw text, so ``decode(encode(t)) == t`` for every text ``t``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zlib
+from datetime import date
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from credcore.disclosure import hash_b64
+from credcore.encoding import b64url_decode, b64url_encode
+from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
+
+PREFIX = "PT1:"
+BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_INDEX = {c: i for i, c in enumerate(BASE45)}
+MAX_QR_TEXT = 8 * 1024  # characters; QR version 40 holds 4,296 alphanumeric characters
+MAX_PACKED = 48 * 1024  # bytes after inflation (security.md #96)
+
+KIND_RAW, KIND_SD_JWT = 0x00, 0x01
+ESC, REF_DIGEST, REF_SD_HASH, RAW32, P256_Y, RAW16, NUMBER, DATE = 0, 1, 2, 3, 4, 5, 6, 7
+MAX_DISCLOSURES = 128
+
+# Fragments of the JSON that Puente signs, replaced by one control byte (0x06-0x1E) or by 0x1F and
+# an index byte. They are part of the format: changing one makes a new format version.
+FRAGMENTS = (
+    '{"alg":"ES256","typ":"dc+sd-jwt","kid":"',
+    '{"alg":"ES256","typ":"kb+jwt"}',
+    '{"iss":"https://',
+    '","vct":"https://',
+    '","iat":',
+    ',"exp":',
+    ',"cnf":{"jwk":{"crv":"P-256","kty":"EC","x":"',
+    '","y":"',
+    '"}},"status":{"status_list":{"idx":',
+    ',"status":{"status_list":{"idx":',
+    ',"uri":"https://',
+    "/status/",
+    '"}},"_sd":["',
+    '","',
+    '"}}',
+    '"}',
+    '{"iat":',
+    ',"aud":"urn:puente:offline","nonce":"',
+    '","sd_hash":"',
+    '["',
+    '"]',
+    "/i/",
+    '":"',
+)
+EXTENDED_FRAGMENTS = (
+    "given_name", "family_name", "document_number", "birthdate", "nationality",
+    "skills-certification", "competency_code", "competency_title", "level", "hours", "center", "date",
+    "qualification-validation", "original_institution", "original_country", "original_title",
+    "colombian_equivalent", "resolution_number", "resolution_date",
+    "ppt-status", "issue_date", "expiry_date",
+    '{"alg":"EdDSA","typ":"dc+sd-jwt","kid":"', '{"alg":"EdDSA","typ":"kb+jwt"}',
+    ',"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"', '"crv":"Ed25519","kty":"OKP","x":"',
+    '"crv":"P-256","kty":"EC","x":"', '"_sd":["', '"_sd_alg":"sha-256"', '{"...":"', '"...":"',
+    '"},"', ',"', "/vct/", '"]}', "https://", "http://", ',"nbf":', ',"sub":"', '"status_list"', '"idx":', '"uri":"',
+    '","aud":"', '","nonce":"', '"iat":', '"exp":', '"iss":"', '"vct":"', '"cnf":{"jwk":{',
+    "Centro ", "Servicio Nacional de Aprendizaje", "SENA", "Colombia", "Venezuela", '"VE"', '"CO"',
+    "Técnico", "Tecnólogo", "Universidad", " de ", " en ", " la ", " y ", " del ",
+)
+_FIRST_FRAGMENT = 0x08
+_EXTENDED = 0x1F
+_FRAGMENT_BYTES = [f.encode("utf-8") for f in FRAGMENTS]
+_EXTENDED_BYTES = [f.encode("utf-8") for f in EXTENDED_FRAGMENTS]
+_CODES = {f: bytes([_FIRST_FRAGMENT + i]) for i, f in enumerate(_FRAGMENT_BYTES)}
+_CODES.update({f: bytes([_EXTENDED, i]) for i, f in enumerate(_EXTENDED_BYTES) if f not in _CODES})
+_FRAGMENT_RE = re.compile(b"|".join(re.escape(f) for f in sorted(_CODES, key=len, reverse=True)))
+assert _FIRST_FRAGMENT + len(FRAGMENTS) - 1 < _EXTENDED
+FORMAT_TABLES_SHA256 = hashlib.sha256("\n".join(FRAGMENTS + ("",) + EXTENDED_FRAGMENTS).encode()).hexdigest()
+
+_EPOCH_ORDINAL = date(1900, 1, 1).toordinal()
+# Integers of 4 to 15 digits without a leading zero, and ISO dates, outside any longer digit run.
+_NUMBER_OR_DATE = re.compile(rb"(?<![0-9])(?:([0-9]{4}-[0-9]{2}-[0-9]{2})|[1-9][0-9]{8,14})(?![0-9])")
+_B64_TOKEN = re.compile(rb'"([A-Za-z0-9_-]{43}|[A-Za-z0-9_-]{22})"')
+_X_BEFORE_Y = re.compile(rb'"x":"([A-Za-z0-9_-]{43})","y":"$')
+
+
+# ----------------------------------------------------------------------------- Base45 (RFC 9285)
+
+
+def base45_encode(data: bytes) -> str:
+    out = []
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        out.append(BASE45[c] + BASE45[d] + BASE45[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out.append(BASE45[c] + BASE45[d])
+    return "".join(out)
+
+
+def base45_decode(text: str) -> bytes:
+    if len(text) % 3 == 1:
+        raise MalformedError("Base45 text has an impossible length", code="malformed")
+    try:
+        values = [_B45_INDEX[c] for c in text]
+    except KeyError:
+        raise MalformedError("character outside the Base45 alphabet") from None
+    out = bytearray()
+    for i in range(0, len(values), 3):
+        chunk = values[i : i + 3]
+        n = sum(v * 45**k for k, v in enumerate(chunk))
+        if len(chunk) == 3:
+            if n > 0xFFFF:
+                raise MalformedError("Base45 triplet out of range")
+            out += n.to_bytes(2, "big")
+        else:
+            if n > 0xFF:
+                raise MalformedError("Base45 pair out of range")
+            out.append(n)
+    return bytes(out)
+
+
+# ----------------------------------------------------------------------------- varints
+
+
+def _put_varint(out: bytearray, value: int) -> None:
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise MalformedError("packed presentation is truncated")
+        self.pos += 1
+        return self.data[self.pos - 1]
+
+    def take(self, size: int) -> bytes:
+        if self.pos + size > len(self.data):
+            raise MalformedError("packed presentation is truncated")
+        self.pos += size
+        return self.data[self.pos - size : self.pos]
+
+    def varint(self) -> int:
+        value, shift = 0, 0
+        while True:
+            byte = self.byte()
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                if byte == 0 and shift:
+                    raise MalformedError("non-minimal varint")
+                return value
+            shift += 7
+            if shift > 56:
+                raise MalformedError("varint too large")
+
+
+# ----------------------------------------------------------------------------- JSON part packing
+
+
+def _y_from_x(x: bytes, parity: int) -> bytes | None:
+    try:
+        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes([2 + parity]) + x)
+    except ValueError:
+        return None
+    return key.public_numbers().y.to_bytes(32, "big")
+
+
+class _Context:
+    """What a reference can point at (disclosure digests, the sd_hash) and the entropy stream."""
+
+    def __init__(self, digests: list[str], sd_hash: str | None, entropy: bytearray | _Reader) -> None:
+        self.digests = digests
+        self.index = {d: i for i, d in enumerate(digests) if i < 256}
+        self.sd_hash = sd_hash
+        self.entropy = entropy
+
+
+def _escape(out: bytearray, span: bytes) -> None:
+    position = 0
+    for match in _FRAGMENT_RE.finditer(span):
+        _escape_bytes(out, span[position : match.start()])
+        out += _CODES[match.group(0)]
+        position = match.end()
+    _escape_bytes(out, span[position:])
+
+
+def _escape_bytes(out: bytearray, span: bytes) -> None:
+    position = 0
+    for match in _NUMBER_OR_DATE.finditer(span):
+        value = _date_days(match.group(0)) if match.group(1) else int(match.group(0))
+        if value is None:
+            continue
+        _escape_control(out, span[position : match.start()])
+        if match.group(1):
+            out.append(DATE)
+            out += value.to_bytes(2, "big")
+        else:
+            out.append(NUMBER)
+            _put_varint(out, value)
+        position = match.end()
+    _escape_control(out, span[position:])
+
+
+def _escape_control(out: bytearray, span: bytes) -> None:
+    for byte in span:
+        if byte <= _EXTENDED:
+            out.append(ESC)
+        out.append(byte)
+
+
+def _date_days(text: bytes) -> int | None:
+    """Days since 1900-01-01 for a canonical ISO date in 1900..2079 (fits two bytes)."""
+    try:
+        day = date.fromisoformat(text.decode("ascii"))
+    except ValueError:
+        return None
+    days = day.toordinal() - _EPOCH_ORDINAL
+    return days if 0 <= days <= 0xFFFF and day.isoformat().encode() == text else None
+
+
+def _pack_token(out: bytearray, token: bytes, before: bytes, ctx: _Context) -> None:
+    text = token.decode("ascii")
+    raw = b64url_decode(text)
+    entropy = ctx.entropy
+    assert isinstance(entropy, bytearray)
+    if len(raw) == 16:
+        out.append(RAW16)
+        entropy += raw
+        return
+    if text in ctx.index:
+        out += bytes([REF_DIGEST, ctx.index[text]])
+        return
+    if ctx.sd_hash is not None and text == ctx.sd_hash:
+        out.append(REF_SD_HASH)
+        return
+    match = _X_BEFORE_Y.search(before)
+    if match:
+        x = b64url_decode(match.group(1).decode("ascii"))
+        for parity in (0, 1):
+            if _y_from_x(x, parity) == raw:
+                out += bytes([P256_Y, parity])
+                return
+    out.append(RAW32)
+    entropy += raw
+
+
+def pack_json(data: bytes, ctx: _Context) -> bytes:
+    out = bytearray()
+    position = 0
+    for match in _B64_TOKEN.finditer(data):
+        start, end = match.span(1)
+        try:
+            b64url_decode(match.group(1).decode("ascii"))
+        except CredentialError:
+            continue  # non-canonical spelling: stays literal
+        _escape(out, data[position:start])
+        _pack_token(out, match.group(1), data[:start], ctx)
+        position = end
+    _escape(out, data[position:])
+    return bytes(out)
+
+
+def unpack_json(packed: bytes, ctx: _Context) -> bytes:
+    out = bytearray()
+    reader = _Reader(packed)
+    entropy = ctx.entropy
+    assert isinstance(entropy, _Reader)
+    while reader.pos < len(packed):
+        byte = reader.byte()
+        if byte == ESC:
+            literal = reader.byte()
+            if literal > _EXTENDED:
+                raise MalformedError("bad escape in packed JSON")
+            out.append(literal)
+        elif _FIRST_FRAGMENT <= byte < _FIRST_FRAGMENT + len(FRAGMENTS):
+            out += _FRAGMENT_BYTES[byte - _FIRST_FRAGMENT]
+        elif byte == NUMBER:
+            out += str(reader.varint()).encode("ascii")
+        elif byte == DATE:
+            days = int.from_bytes(reader.take(2), "big")
+            out += date.fromordinal(_EPOCH_ORDINAL + days).isoformat().encode("ascii")
+        elif byte == _EXTENDED:
+            index = reader.byte()
+            if index >= len(_EXTENDED_BYTES):
+                raise MalformedError("unknown fragment in packed JSON")
+            out += _EXTENDED_BYTES[index]
+        elif byte == REF_DIGEST:
+            index = reader.byte()
+            if index >= len(ctx.digests):
+                raise MalformedError("reference to a missing disclosure")
+            out += ctx.digests[index].encode("ascii")
+        elif byte == REF_SD_HASH:
+            if ctx.sd_hash is None:
+                raise MalformedError("sd_hash reference outside a KB-JWT")
+            out += ctx.sd_hash.encode("ascii")
+        elif byte in (RAW16, RAW32):
+            out += b64url_encode(entropy.take(16 if byte == RAW16 else 32)).encode("ascii")
+        elif byte == P256_Y:
+            parity = reader.byte()
+            match = _X_BEFORE_Y.search(bytes(out))
+            y = _y_from_x(b64url_decode(match.group(1).decode("ascii")), parity) if match and parity < 2 else None
+            if y is None:
+                raise MalformedError("invalid compressed P-256 point")
+            out += b64url_encode(y).encode("ascii")
+        else:
+            out.append(byte)
+    return bytes(out)
+
+
+# ----------------------------------------------------------------------------- presentation packing
+
+
+def _segment(out: bytearray, data: bytes) -> None:
+    _put_varint(out, len(data))
+    out += data
+
+
+def _signature(out: bytearray, entropy: bytearray, data: bytes) -> None:
+    _put_varint(out, len(data))
+    entropy += data
+
+
+def _jwt_parts(jwt: str) -> list[bytes]:
+    parts = jwt.split(".")
+    if len(parts) != 3:
+        raise MalformedError("not a compact JWS")
+    return [b64url_decode(p) for p in parts]
+
+
+def _pack_sd_jwt(text: str) -> tuple[bytes, bytes]:
+    pieces = text.split("~")
+    if len(pieces) < 2 or len(pieces) > MAX_DISCLOSURES + 2:
+        raise MalformedError("not an SD-JWT")
+    issuer_jwt, *disclosures, kb = pieces
+    if any(not d for d in disclosures):
+        raise MalformedError("empty disclosure")
+    head, body, signature = _jwt_parts(issuer_jwt)
+    out, entropy = bytearray([KIND_SD_JWT]), bytearray()
+    _put_varint(out, len(disclosures))
+    plain = _Context([], None, entropy)
+    for disclosure in disclosures:
+        _segment(out, pack_json(b64url_decode(disclosure), plain))
+    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy)
+    _segment(out, pack_json(head, ctx))
+    _segment(out, pack_json(body, ctx))
+    _signature(out, entropy, signature)
+    if kb:
+        kb_ctx = _Context(ctx.digests, hash_b64(text[: len(text) - len(kb)]), entropy)
+        kb_head, kb_body, kb_signature = _jwt_parts(kb)
+        out.append(1)
+        _segment(out, pack_json(kb_head, kb_ctx))
+        _segment(out, pack_json(kb_body, kb_ctx))
+        _signature(out, entropy, kb_signature)
+    else:
+        out.append(0)
+    return bytes(out), bytes(entropy)
+
+
+def _unpack_sd_jwt(reader: _Reader, entropy: _Reader) -> str:
+    count = reader.varint()
+    if count > MAX_DISCLOSURES:
+        raise PayloadTooLargeError("too many disclosures")
+    plain = _Context([], None, entropy)
+    disclosures = [b64url_encode(unpack_json(reader.take(reader.varint()), plain)) for _ in range(count)]
+    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy)
+    head = b64url_encode(unpack_json(reader.take(reader.varint()), ctx))
+    body = b64url_encode(unpack_json(reader.take(reader.varint()), ctx))
+    signature = b64url_encode(entropy.take(reader.varint()))
+    presented = "~".join([f"{head}.{body}.{signature}", *disclosures]) + "~"
+    flag = reader.byte()
+    if flag == 0:
+        return presented
+    if flag != 1:
+        raise MalformedError("bad key-binding flag")
+    kb_ctx = _Context(ctx.digests, hash_b64(presented), entropy)
+    kb_head = b64url_encode(unpack_json(reader.take(reader.varint()), kb_ctx))
+    kb_body = b64url_encode(unpack_json(reader.take(reader.varint()), kb_ctx))
+    kb_signature = b64url_encode(entropy.take(reader.varint()))
+    return f"{presented}{kb_head}.{kb_body}.{kb_signature}"
+
+
+def pack(text: str) -> tuple[bytes, bytes]:
+    """``text`` as (structure, entropy): structured when that reproduces it exactly, raw otherwise."""
+    try:
+        packed = _pack_sd_jwt(text)
+        if unpack(*packed) == text:
+            return packed
+    except (CredentialError, UnicodeError, ValueError):
+        pass
+    return bytes([KIND_RAW]) + text.encode("utf-8", "surrogatepass"), b""
+
+
+def unpack(structure: bytes, entropy: bytes) -> str:
+    reader, random_part = _Reader(structure), _Reader(entropy)
+    kind = reader.byte()
+    if kind == KIND_RAW:
+        if entropy:
+            raise MalformedError("trailing bytes after the presentation")
+        try:
+            return structure[1:].decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise MalformedError("raw QR payload is not UTF-8") from exc
+    if kind != KIND_SD_JWT:
+        raise MalformedError("unknown packed kind")
+    text = _unpack_sd_jwt(reader, random_part)
+    if reader.pos != len(structure) or random_part.pos != len(entropy):
+        raise MalformedError("trailing bytes after the presentation")
+    return text
+
+
+# ----------------------------------------------------------------------------- QR text
+
+
+def inflate_prefix(data: bytes, cap: int) -> tuple[bytes, bytes]:
+    """Inflate the zlib stream at the start of ``data`` (capped); return it and the bytes after it."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, cap + 1)
+    except zlib.error as exc:
+        raise MalformedError("QR payload is not valid compressed data") from exc
+    if len(out) > cap or inflater.unconsumed_tail:
+        raise PayloadTooLargeError("QR payload inflates past the size limit")
+    if not inflater.eof:
+        raise MalformedError("QR payload is truncated")
+    return out, inflater.unused_data
+
+
+
+def encode(text: str) -> str:
+    """Presentation text → QR text (``PT1:`` + Base45 of the compressed packing)."""
+    structure, entropy = pack(text)
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS, 9)
+    return PREFIX + base45_encode(compressor.compress(structure) + compressor.flush() + entropy)
+
+
+def decode(qr_text: str) -> str:
+    """QR text → the exact presentation text; every defect is ``malformed`` or ``payload_too_large``."""
+    if not isinstance(qr_text, str):
+        raise MalformedError("QR content must be text")
+    if len(qr_text) > MAX_QR_TEXT:
+        raise PayloadTooLargeError("QR text too long")
+    if not qr_text.startswith(PREFIX):
+        raise MalformedError("not a Puente QR code (unknown prefix)", code="malformed")
+    compressed = base45_decode(qr_text[len(PREFIX) :])
+    if len(compressed) < 2 or compressed[0] & 0x0F != 8 or (compressed[0] * 256 + compressed[1]) % 31:
+        raise MalformedError("QR payload is not zlib-compressed")
+    structure, entropy = inflate_prefix(compressed, MAX_PACKED)
+    return unpack(structure, entropy)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _qr(text: str, error_correction: str) -> Any:
+    import qrcode
+    import qrcode.constants
+    from qrcode.util import MODE_ALPHA_NUM, QRData
+
+    levels = {
+        "L": qrcode.constants.ERROR_CORRECT_L,
+        "M": qrcode.constants.ERROR_CORRECT_M,
+        "Q": qrcode.constants.ERROR_CORRECT_Q,
+        "H": qrcode.constants.ERROR_CORRECT_H,
+    }
+    code = qrcode.QRCode(error_correction=levels[error_correction], border=4, box_size=4)
+    if text.startswith(PREFIX) and all(c in _B45_INDEX for c in text):
+        code.add_data(QRData(text, mode=MODE_ALPHA_NUM))
+    else:
+        code.add_data(text)
+    code.make(fit=True)
+    return code
+
+
+def qr_version(text: str, error_correction: str = "M") -> int:
+    """The smallest QR version that holds ``text`` (alphanumeric mode for Puente QR texts)."""
+    return int(_qr(text, error_correction).version)
+
+
+def render_png(text: str, error_correction: str = "M", box_size: int = 6) -> bytes:
+    code = _qr(text, error_correction)
+    code.box_size = box_size
+    image = code.make_image()
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def render_svg(text: str, error_correction: str = "M") -> bytes:
+    import qrcode.image.svg
+
+    code = _qr(text, error_correction)
+    image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue()
