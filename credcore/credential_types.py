@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -156,6 +157,19 @@ class TypeRegistry:
             metadata = json.loads((folder / "metadata.json").read_text("utf-8"))
             jsonschema.Draft202012Validator.check_schema(schema)
             types.append(CredentialType(folder.name, f"{vct_base.rstrip('/')}/vct/{folder.name}", schema, metadata))
+        return cls(types)
+
+    @classmethod
+    def for_vcts(cls, vcts: Iterable[str], schemas_dir: Path = DEFAULT_SCHEMAS_DIR) -> TypeRegistry:
+        """Types for the vcts a trust list names (``…/vct/{id}`` with a known ``id``), whatever the
+        deployment's base URL: how an offline verifier learns the vcts in use."""
+        known = cls.load("", schemas_dir).by_id
+        types = []
+        for vct in sorted(set(vcts)):
+            base, _, type_id = vct.rpartition("/vct/")
+            if base and type_id in known:
+                found = known[type_id]
+                types.append(CredentialType(found.id, vct, found.schema, found.metadata))
         return cls(types)
 
     def get(self, type_id: str) -> CredentialType:

@@ -12,16 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from credcore.encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
 from credcore.errors import MalformedError, SignatureError
 from credcore.keys import ALGORITHMS, PublicKey, SigningKey
 
-_SIGNERS: dict[str, ECAlgorithm | OKPAlgorithm] = {
-    "ES256": ECAlgorithm(ECAlgorithm.SHA256),
-    "EdDSA": OKPAlgorithm(),
-}
+_ES256 = ECAlgorithm(ECAlgorithm.SHA256)
+_EDDSA = OKPAlgorithm()
 _SIGNATURE_SIZE = 64  # raw r||s for ES256 (RFC 7518 §3.4); Ed25519 signatures are 64 bytes too
 MAX_TOKEN_LENGTH = 64 * 1024
 
@@ -61,8 +60,20 @@ def sign(
         full_header["kid"] = key.kid
     body = payload if isinstance(payload, bytes) else dumps_compact(payload).encode("utf-8")
     signing_input = f"{b64url_encode(dumps_compact(full_header).encode())}.{b64url_encode(body)}"
-    signature = _SIGNERS[key.alg].sign(signing_input.encode("ascii"), key.key)
+    signature = _sign_raw(signing_input.encode("ascii"), key)
     return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _sign_raw(message: bytes, key: SigningKey) -> bytes:
+    if isinstance(key.key, ec.EllipticCurvePrivateKey):
+        return _ES256.sign(message, key.key)
+    return _EDDSA.sign(message, key.key)
+
+
+def _verify_raw(message: bytes, key: PublicKey, signature: bytes) -> bool:
+    if isinstance(key.key, ec.EllipticCurvePublicKey):
+        return _ES256.verify(message, key.key, signature)
+    return _EDDSA.verify(message, key.key, signature)
 
 
 def parse(text: str) -> Jws:
@@ -104,7 +115,7 @@ def verify_signature(jws: Jws, key: PublicKey) -> None:
         raise SignatureError("algorithm does not match the key", code="alg_not_allowed")
     if len(jws.signature) != _SIGNATURE_SIZE:
         raise SignatureError("signature has the wrong length")
-    if not _SIGNERS[key.alg].verify(jws.signing_input, key.key, jws.signature):
+    if not _verify_raw(jws.signing_input, key, jws.signature):
         raise SignatureError("signature does not verify")
 
 

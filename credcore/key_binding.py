@@ -21,7 +21,9 @@ OFFLINE_AUDIENCE = "urn:puente:offline"
 MAX_NONCE_LENGTH = 128
 
 
-def create_kb_jwt(presented: str, holder_key: SigningKey, *, aud: str, nonce: str, iat: int, sd_alg: str = "sha-256") -> str:
+def create_kb_jwt(
+    presented: str, holder_key: SigningKey, *, aud: str, nonce: str, iat: int, sd_alg: str = "sha-256"
+) -> str:
     """Sign a KB-JWT over ``presented`` (the SD-JWT up to and including its last ``~``)."""
     payload = {"iat": iat, "aud": aud, "nonce": nonce, "sd_hash": hash_b64(presented, sd_alg)}
     return jws.sign(payload, holder_key, {"typ": KB_TYP}, include_kid=False)

@@ -1,11 +1,12 @@
-"""Offline QR format ``PT1`` (specified in ``schemas/qr-format.md``): a presentation's exact text ↔
-``"PT1:" + Base45(zlib(packed, level 9, preset dictionary))``, shown in QR alphanumeric mode.
+"""Offline QR format ``PT1`` (normative text: ``schemas/qr-format.md``).
 
-*Packing* rewrites the parts of a compact SD-JWT so that only their information remains: base64url
-parts become raw bytes, and inside JSON parts any 43-character base64url string that can be
-derived from elsewhere (a disclosure's digest, the KB-JWT ``sd_hash``, the ``y`` of a P-256 key
-from its ``x``) is replaced by a short reference. Anything that does not pack exactly is carried as
-raw text, so ``decode(encode(t)) == t`` for every text ``t``.
+QR text = ``"PT1:" + Base45(zlib(structure) + entropy)``, shown in QR alphanumeric mode. *Packing*
+splits a compact SD-JWT into a compressible *structure* (JSON texts with Puente's common fragments
+replaced by control bytes, numbers and dates in binary, and every value that can be derived from
+elsewhere — a disclosure's digest, the KB-JWT ``sd_hash``, the ``y`` of a P-256 key — replaced by a
+reference) and an incompressible *entropy* tail (salts, digests, key coordinates, signatures).
+Anything that does not pack exactly is carried as raw text, so ``decode(encode(t)) == t`` for
+every text ``t``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ KIND_RAW, KIND_SD_JWT = 0x00, 0x01
 ESC, REF_DIGEST, REF_SD_HASH, RAW32, P256_Y, RAW16, NUMBER, DATE = 0, 1, 2, 3, 4, 5, 6, 7
 MAX_DISCLOSURES = 128
 
-# Fragments of the JSON that Puente signs, replaced by one control byte (0x06-0x1E) or by 0x1F and
+# Fragments of the JSON that Puente signs, replaced by one control byte (0x08-0x1E) or by 0x1F and
 # an index byte. They are part of the format: changing one makes a new format version.
 FRAGMENTS = (
     '{"alg":"ES256","typ":"dc+sd-jwt","kid":"',
@@ -82,7 +83,7 @@ _CODES = {f: bytes([_FIRST_FRAGMENT + i]) for i, f in enumerate(_FRAGMENT_BYTES)
 _CODES.update({f: bytes([_EXTENDED, i]) for i, f in enumerate(_EXTENDED_BYTES) if f not in _CODES})
 _FRAGMENT_RE = re.compile(b"|".join(re.escape(f) for f in sorted(_CODES, key=len, reverse=True)))
 assert _FIRST_FRAGMENT + len(FRAGMENTS) - 1 < _EXTENDED
-FORMAT_TABLES_SHA256 = hashlib.sha256("\n".join(FRAGMENTS + ("",) + EXTENDED_FRAGMENTS).encode()).hexdigest()
+FORMAT_TABLES_SHA256 = hashlib.sha256("\n".join((*FRAGMENTS, "", *EXTENDED_FRAGMENTS)).encode()).hexdigest()
 
 _EPOCH_ORDINAL = date(1900, 1, 1).toordinal()
 # Integers of 4 to 15 digits without a leading zero, and ISO dates, outside any longer digit run.
@@ -507,6 +508,7 @@ def render_svg(text: str, error_correction: str = "M") -> bytes:
     import qrcode.image.svg
 
     code = _qr(text, error_correction)
+    code.box_size = 10  # one module = 1 mm in the SVG's units
     image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
     buffer = io.BytesIO()
     image.save(buffer)

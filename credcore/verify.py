@@ -40,7 +40,7 @@ MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 @dataclass(frozen=True)
 class VerificationPolicy:
-    key_binding: KeyBindingPolicy = KeyBindingPolicy()
+    key_binding: KeyBindingPolicy = field(default_factory=KeyBindingPolicy)
     require_holder_binding: bool = False  # True refuses paper credentials (bank flow)
     require_status: bool = True
     leeway: int = 60
@@ -194,13 +194,13 @@ def verify_presentation(
         return sd, token, token.claims()
 
     sd, token, payload = run.step("format", fmt)
-    iss = payload.get("iss")
-    key = run.step("issuer_trust", lambda: trust.issuer_key(iss, token.header.get("kid"), now=now))
-    issuer = trust.issuers[iss]
+    key = run.step("issuer_trust", lambda: trust.issuer_key(payload.get("iss"), token.header.get("kid"), now=now))
+    issuer = trust.issuer(payload.get("iss"))
+    iss = issuer.id
     run.partial["issuer"] = {"id": issuer.id, "name": issuer.name}
     run.step("signature", lambda: jws.verify_signature(token, key))
-    vct = payload.get("vct")
-    run.step("accreditation", lambda: trust.check_accreditation(iss, vct))
+    run.step("accreditation", lambda: trust.check_accreditation(iss, payload.get("vct")))
+    vct = str(payload["vct"])
     iat, exp = run.step("validity", lambda: _check_validity(payload, now, policy.leeway))
     claims = run.step("disclosures", lambda: _disclose(payload, sd))
     ctype = types.for_vct(vct) if vct in types.by_vct else None

@@ -1,0 +1,63 @@
+"""``python -m bench`` (``make bench``): run every benchmark and print one ``name: value`` line per
+result, then one ``<name>_goal: <goal> (met|not met)`` line per goal. Takes about 15 s on a
+2-core machine; ``--quick`` runs each benchmark with tiny counts (for the smoke test; its numbers
+mean nothing)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from bench import issue, qr_size, verify
+
+# (result name, goal, "min" = at least the goal, "max" = at most the goal)
+GOALS: tuple[tuple[str, float, str], ...] = (
+    ("verify_vs_reference", verify.GOAL, "min"),
+    ("qr_version_live", qr_size.GOAL_LIVE, "max"),
+    ("qr_version_paper", qr_size.GOAL_PAPER, "max"),
+)
+
+
+def format_value(value: float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def goal_line(name: str, goal: float, kind: str, value: float) -> str:
+    met = value >= goal if kind == "min" else value <= goal
+    return f"{name}_goal: {goal:g} ({'met' if met else 'not met'})"
+
+
+def benchmarks(quick: bool) -> list[Callable[[], Mapping[str, float]]]:
+    if quick:
+        return [
+            lambda: verify.run(rounds=1, iterations=3),
+            lambda: qr_size.run(samples=1),
+            lambda: issue.run(rounds=1, iterations=3),
+        ]
+    return [verify.run, qr_size.run, issue.run]
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny iteration counts; a smoke run only")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, float] = {}
+    print(f"verify_reference: {verify.REFERENCE}", file=out, flush=True)
+    for bench in benchmarks(args.quick):
+        for name, value in bench().items():
+            results[name] = value
+            print(f"{name}: {format_value(value)}", file=out, flush=True)
+    for name, goal, kind in GOALS:
+        print(goal_line(name, goal, kind, results[name]), file=out)
+    print(f"bench_seconds: {time.perf_counter() - started:.1f}", file=out, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

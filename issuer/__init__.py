@@ -1,0 +1,1 @@
+"""The issuer service (issue 3): institutions, staff, issuance, OpenID4VCI, status lists, batches."""

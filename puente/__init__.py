@@ -1,0 +1,1 @@
+"""Puente's composition root: the ``puente`` command-line program and the demo runner."""

@@ -1,0 +1,202 @@
+"""The offline QR format PT1 (schemas/qr-format.md): vectors, strictness, round trips, real images."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+
+from credcore import qr
+from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
+from tests.support import SCHEMAS, World
+
+VECTORS = SCHEMAS / "qr-vectors"
+VALID = sorted(VECTORS.glob("valid-*.json"))
+INVALID = sorted(VECTORS.glob("invalid-*.json"))
+
+
+@pytest.mark.parametrize("path", VALID, ids=[p.name for p in VALID])
+def test_valid_vector_decodes_exactly(path: Path) -> None:
+    vector = json.loads(path.read_text("utf-8"))
+    assert qr.decode(vector["qr"]) == vector["presentation"]
+    assert qr.decode(qr.encode(vector["presentation"])) == vector["presentation"]
+    assert qr.qr_version(vector["qr"], "M") == vector["qr_version_M"]
+
+
+@pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
+def test_invalid_vector_is_rejected_with_its_code(path: Path) -> None:
+    vector = json.loads(path.read_text("utf-8"))
+    with pytest.raises(CredentialError) as caught:
+        qr.decode(vector["qr"])
+    assert caught.value.code == vector["code"]
+
+
+def test_spec_fragment_tables_are_the_codes() -> None:
+    spec = (SCHEMAS / "qr-format.md").read_text("utf-8")
+    single = re.search(r"```fragments\n(.*?)```", spec, re.S)
+    extended = re.search(r"```extended-fragments\n(.*?)```", spec, re.S)
+    assert single and extended
+    assert [json.loads(line.split(" ", 1)[1]) for line in single.group(1).splitlines()] == list(qr.FRAGMENTS)
+    assert [json.loads(line.split(" ", 2)[2]) for line in extended.group(1).splitlines()] == list(
+        qr.EXTENDED_FRAGMENTS
+    )
+    assert qr.FORMAT_TABLES_SHA256 in spec
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")],
+)
+def test_base45_rfc9285_examples(raw: bytes, text: str) -> None:
+    assert qr.base45_encode(raw) == text
+    assert qr.base45_decode(text) == raw
+
+
+@pytest.mark.parametrize("text", ["A", "GGW", "ZZZZ", "abc", "AB=", "::::"])
+def test_base45_rejects_bad_input(text: str) -> None:
+    with pytest.raises(MalformedError):
+        qr.base45_decode(text)
+
+
+def test_live_reference_uses_alphanumeric_mode_within_budget() -> None:
+    world = World()
+    code = qr.encode(world.present(world.issue()))
+    assert code.startswith("PT1:") and set(code[4:]) <= set(qr.BASE45)
+    assert qr.qr_version(code, "M") <= 22
+
+
+def test_paper_companion_fits_version_13_at_q() -> None:
+    world = World()
+    assert qr.qr_version(qr.encode(world.issue("ppt-status", paper=True).sd_jwt), "Q") <= 13
+
+
+def test_packing_derives_digests_sd_hash_and_y() -> None:
+    world = World()
+    text = world.present(world.issue())
+    structure, entropy = qr.pack(text)
+    assert structure[0] == qr.KIND_SD_JWT
+    assert bytes([qr.REF_SD_HASH]) in structure
+    assert bytes([qr.P256_Y]) in structure
+    assert structure.count(bytes([qr.REF_DIGEST])) >= 4
+    # 2 signatures + kid + x + 5 undisclosed digests (4 claims + 1 decoy) + 4 salts + nonce
+    assert len(entropy) == 64 * 2 + 32 + 32 + 5 * 32 + 4 * 16 + 16
+
+
+def test_trailing_entropy_and_corruption_are_malformed() -> None:
+    world = World()
+    code = qr.encode(world.present(world.issue()))
+    raw = qr.base45_decode(code[4:])
+    with pytest.raises(MalformedError):
+        qr.decode("PT1:" + qr.base45_encode(raw + b"\x01\x02"))
+    structure, entropy = qr.inflate_prefix(raw, qr.MAX_PACKED)
+    with pytest.raises(MalformedError):
+        qr.decode("PT1:" + qr.base45_encode(structure + entropy))
+
+
+def test_inflation_is_capped() -> None:
+    bomb = zlib.compress(bytes([qr.KIND_RAW]) + b"A" * (qr.MAX_PACKED + 1), 9)
+    with pytest.raises(PayloadTooLargeError):
+        qr.decode("PT1:" + qr.base45_encode(bomb))
+
+
+def _decode_png(png: bytes) -> str:
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(results) == 1
+    return results[0].text
+
+
+def _rasterize_svg(svg: bytes, scale: int = 8) -> Image.Image:
+    """Draw the module squares of qrcode's SvgPathImage (M x,y H x2 V y2 H x z) with Pillow."""
+    text = svg.decode("utf-8")
+    size = float(re.search(r'viewBox="0 0 ([0-9.]+)', text).group(1))  # type: ignore[union-attr]
+    image = Image.new("L", (round(size * scale), round(size * scale)), 255)
+    draw = ImageDraw.Draw(image)
+    number = r"([0-9.]+)"
+    for x, y, x2, y2 in re.findall(rf"M{number},{number}H{number}V{number}H[0-9.]+z", text):
+        box = [round(float(v) * scale) for v in (x, y, x2, y2)]
+        draw.rectangle([box[0], box[1], box[2] - 1, box[3] - 1], fill=0)
+    return image
+
+
+@pytest.mark.parametrize("kind", ["live", "paper"])
+def test_rendered_png_and_svg_decode_with_zxing(kind: str) -> None:
+    world = World()
+    if kind == "live":
+        text, level = world.present(world.issue()), "M"
+    else:
+        text, level = world.issue("ppt-status", paper=True).sd_jwt, "Q"
+    code = qr.encode(text)
+    scanned = _decode_png(qr.render_png(code, level))
+    assert scanned == code and qr.decode(scanned) == text
+    svg_image = _rasterize_svg(qr.render_svg(code, level))
+    results = zxingcpp.read_barcodes(svg_image)
+    assert [r.text for r in results] == [code]
+
+
+# ----------------------------------------------------------------------------- properties
+
+_B64 = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=60)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**62) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def sd_jwt_like(draw: st.DrawFn) -> str:
+    """Presentations of SD-JWT shape with arbitrary JSON, digests and signatures."""
+    from credcore.encoding import b64url_encode, dumps_compact
+
+    def part(value: object) -> str:
+        return b64url_encode(dumps_compact(value).encode())
+
+    disclosures = [part([draw(_B64), draw(st.text(max_size=15)), draw(_JSON)]) for _ in range(draw(st.integers(0, 5)))]
+    payload = draw(st.dictionaries(st.text(max_size=10), _JSON, max_size=5))
+    payload["_sd"] = [draw(st.sampled_from([b64url_encode(bytes(32)), "x" * 43, draw(_B64)])) for _ in range(3)]
+    signature = b64url_encode(draw(st.binary(min_size=0, max_size=80)) or b"\x00")
+    head = part({"alg": "ES256", "typ": "dc+sd-jwt", "kid": draw(_B64)})
+    text = f"{head}.{part(payload)}.{signature}~" + "".join(d + "~" for d in disclosures)
+    if draw(st.booleans()):
+        kb_payload = {"iat": draw(st.integers(0, 2**33)), "x": draw(_JSON)}
+        text += f"{part({'alg': 'ES256', 'typ': 'kb+jwt'})}.{part(kb_payload)}.{signature}"
+    return text
+
+
+@settings(max_examples=150, deadline=None)
+@given(sd_jwt_like())
+def test_round_trip_of_sd_jwt_shaped_presentations(text: str) -> None:
+    assert qr.decode(qr.encode(text)) == text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=300))
+def test_round_trip_of_any_text(text: str) -> None:
+    assert qr.decode(qr.encode(text)) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400) | st.text(alphabet=qr.BASE45, max_size=400).map(lambda t: "PT1:" + t))
+def test_decoding_arbitrary_text_raises_only_credential_errors(text: str) -> None:
+    with contextlib.suppress(CredentialError):
+        qr.decode(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_decoding_arbitrary_bytes_never_inflates_past_the_cap(data: bytes) -> None:
+    for candidate in (data, zlib.compress(data, 9)):
+        try:
+            structure = qr.decode("PT1:" + qr.base45_encode(candidate))
+        except CredentialError:
+            continue
+        assert len(structure.encode("utf-8", "surrogatepass")) <= qr.MAX_PACKED

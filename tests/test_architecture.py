@@ -1,0 +1,55 @@
+"""Import rules of STYLE.md, checked by walking the AST of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_IN_CORE = {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "httpx", "alembic", "uvicorn", "requests"}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text("utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _reads_environment(path: Path) -> bool:
+    tree = ast.parse(path.read_text("utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("getenv", "environ"):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", _modules("credcore"), ids=lambda p: p.name)
+def test_core_imports_no_framework_and_reads_no_environment(path: Path) -> None:
+    roots = {name.split(".")[0] for name in _imports(path)}
+    assert not roots & FORBIDDEN_IN_CORE, f"{path.name} imports {roots & FORBIDDEN_IN_CORE}"
+    assert not _reads_environment(path), f"{path.name} reads the environment"
+
+
+@pytest.mark.parametrize(("package", "other"), [("issuer", "verifier"), ("verifier", "issuer")])
+def test_services_never_import_each_other(package: str, other: str) -> None:
+    for path in _modules(package):
+        roots = {name.split(".")[0] for name in _imports(path)}
+        assert other not in roots, f"{path} imports {other}"
+
+
+def test_the_walker_sees_imports() -> None:
+    """Guard against a walker that finds nothing: it must see the core's own imports."""
+    assert "credcore.errors" in _imports(ROOT / "credcore" / "verify.py")

@@ -1,0 +1,63 @@
+"""Smoke test of bench/: every benchmark runs with tiny counts and returns sane numbers.
+
+Nothing here asserts on a time or a ratio's size; ``make bench`` is where the numbers are read."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+
+from bench import BenchmarkError, issue, qr_size, verify
+from bench import __main__ as bench_main
+from bench.fixtures import build_reference
+
+
+def test_verify_benchmark_returns_positive_rates() -> None:
+    results = verify.run(rounds=2, iterations=2)
+    assert set(results) == {"verify_per_s", "verify_reference_per_s", "verify_vs_reference"}
+    assert all(value > 0 for value in results.values())
+
+
+def test_verify_benchmark_refuses_a_presentation_either_side_rejects() -> None:
+    ref = build_reference()
+    verify.check_both_accept(ref)
+    head, _, tail = ref.presentation.rpartition(".")
+    forged = head + "." + ("A" if tail[0] != "A" else "B") + tail[1:]  # the KB-JWT signature
+    with pytest.raises(BenchmarkError):
+        verify.check_both_accept(dataclasses.replace(ref, presentation=forged))
+
+
+def test_qr_benchmark_returns_qr_versions() -> None:
+    results = qr_size.run(samples=1)
+    assert 1 <= results["qr_version_live"] <= 40
+    assert 1 <= results["qr_version_paper"] <= 40
+    assert results["qr_chars_live"] > results["qr_chars_paper"] > 0
+
+
+def test_issue_benchmark_returns_positive_rates() -> None:
+    results = issue.run(rounds=1, iterations=2)
+    assert set(results) == {"issue_per_s", "issue_reference_per_s", "issue_vs_reference"}
+    assert all(value > 0 for value in results.values())
+
+
+def test_main_prints_name_value_lines_and_one_line_per_goal() -> None:
+    out = io.StringIO()
+    assert bench_main.main(["--quick"], out=out) == 0
+    lines = out.getvalue().splitlines()
+    assert all(len(line.split(": ", 1)) == 2 for line in lines)
+    values = dict(line.split(": ", 1) for line in lines)
+    for name in ("verify_per_s", "verify_vs_reference", "qr_version_live", "qr_version_paper", "issue_per_s"):
+        assert float(values[name]) > 0
+    for name, goal, _ in bench_main.GOALS:
+        assert values[f"{name}_goal"] in (f"{goal:g} (met)", f"{goal:g} (not met)")
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "expected"),
+    [("min", 1.6, "met"), ("min", 1.4, "not met"), ("max", 22, "met"), ("max", 23, "not met")],
+)
+def test_goal_line(kind: str, value: float, expected: str) -> None:
+    goal = 1.5 if kind == "min" else 22
+    assert bench_main.goal_line("x", goal, kind, value) == f"x_goal: {goal:g} ({expected})"
