@@ -17,4 +17,4 @@ def test_readme_has_examples() -> None:
 
 @pytest.mark.parametrize("source", EXAMPLES, ids=[f"example-{i}" for i in range(len(EXAMPLES))])
 def test_readme_example_runs(source: str) -> None:
-    exec(compile(source, "README.md", "exec"), {})  # noqa: S102 - our own documentation
+    exec(compile(source, "README.md", "exec"), {})  # our own documentation
