@@ -60,7 +60,8 @@ def parse_disclosure(text: str) -> Disclosure:
     try:
         array = loads_strict(b64url_decode(text))
     except CredentialError as exc:
-        raise DisclosureError(f"disclosure is not base64url JSON: {exc.description}") from exc
+        code = "payload_too_large" if exc.code == "payload_too_large" else None  # keep the size limit's code
+        raise DisclosureError(f"disclosure is not base64url JSON: {exc.description}", code=code) from exc
     if not isinstance(array, list) or len(array) not in (2, 3):
         raise DisclosureError("disclosure must be a JSON array of 2 or 3 elements")
     if not isinstance(array[0], str):

@@ -6,7 +6,6 @@ JOSE libraries are lenient where attackers like it: padding, whitespace, duplica
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -15,25 +14,34 @@ from typing import Any
 from credcore.errors import MalformedError, PayloadTooLargeError
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_JSON_DEPTH = 32
 
 
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Last characters allowed when the text ends with 2 or 3 characters of a group: the unused low
+# bits must be zero, otherwise two texts would spell the same bytes.
+_CANONICAL_LAST = {2: frozenset(_ALPHABET[::16]), 3: frozenset(_ALPHABET[::4])}
+
+
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
-    """Decode unpadded base64url, refusing anything that does not re-encode to the same text."""
-    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    """Decode unpadded base64url, refusing padding, other alphabets and non-canonical spellings."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text):
         raise MalformedError("invalid base64url", code="malformed")
+    rest = len(text) % 4
+    if rest == 1 or (rest and text[-1] not in _CANONICAL_LAST[rest]):
+        raise MalformedError("invalid or non-canonical base64url")
     try:
-        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(text.encode("ascii").translate(_TO_STANDARD) + b"=" * (-len(text) % 4),
+                                   strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise MalformedError("invalid base64url") from exc
-    if b64url_encode(data) != text:
-        # Non-zero trailing bits: a second spelling of the same bytes.
-        raise MalformedError("non-canonical base64url")
-    return data
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -49,8 +57,8 @@ def _reject_constant(name: str) -> Any:
     raise MalformedError(f"non-standard JSON constant {name}")
 
 
-def _check_tree(value: Any) -> None:
-    """Iteratively check nesting depth and that every string is valid Unicode text."""
+def _check_tree(value: Any, strings: bool) -> None:
+    """Iteratively check nesting depth and (when ``strings``) that every string is valid Unicode."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -58,11 +66,13 @@ def _check_tree(value: Any) -> None:
             raise PayloadTooLargeError("JSON nested too deeply")
         if isinstance(item, dict):
             for key, child in item.items():
-                _check_text(key)
-                stack.append((child, depth + 1))
+                if strings:
+                    _check_text(key)
+                if isinstance(child, dict | list) or strings:
+                    stack.append((child, depth + 1))
         elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str):
+            stack.extend((child, depth + 1) for child in item if strings or isinstance(child, dict | list))
+        elif isinstance(item, str) and strings:
             _check_text(item)
 
 
@@ -73,6 +83,9 @@ def _check_text(text: str) -> None:
         raise MalformedError("lone surrogate in JSON string") from exc
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse UTF-8 JSON with no duplicate names, no NaN/Infinity and bounded depth."""
     try:
@@ -80,16 +93,17 @@ def loads_strict(data: bytes | str) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedError("JSON is not UTF-8") from exc
     try:
-        value = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
+        value = _DECODER.decode(text)
     except MalformedError:
         raise
     except RecursionError as exc:
         raise PayloadTooLargeError("JSON nested too deeply") from exc
     except ValueError as exc:  # JSONDecodeError, huge integers
         raise MalformedError("invalid JSON") from exc
-    _check_tree(value)
+    # Strict UTF-8 decoding already excludes surrogates; only a \\uD800-\\uDFFF escape can make one.
+    strings = _SURROGATE_ESCAPE.search(text) is not None
+    if strings or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
+        _check_tree(value, strings=strings)
     return value
 
 

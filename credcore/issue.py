@@ -45,7 +45,8 @@ def end_of_day_in_colombia(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=COLOMBIA).timestamp())
 
 
-def _expiry(ctype: CredentialType, claims: dict[str, Any], now: int, valid_until: int | None) -> int:
+def expiry_for(ctype: CredentialType, claims: dict[str, Any], now: int, valid_until: int | None) -> int:
+    """``exp``: the officer's ``valid_until``, else the type's expiry claim, else its default period."""
     if valid_until is not None:
         exp = valid_until
     elif ctype.exp_claim and isinstance(claims.get(ctype.exp_claim), str):
@@ -86,7 +87,7 @@ def issue_credential(
     """
     now = clock.now()
     ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
-    exp = _expiry(ctype, claims, now, valid_until)
+    exp = expiry_for(ctype, claims, now, valid_until)
     payload: dict[str, Any] = {"iss": issuer, "vct": ctype.vct, "iat": now, "exp": exp}
     if holder_jwk is not None and not paper:
         payload["cnf"] = _cnf(holder_jwk)

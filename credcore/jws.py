@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from credcore.encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
@@ -21,6 +24,7 @@ from credcore.keys import ALGORITHMS, PublicKey, SigningKey
 
 _ES256 = ECAlgorithm(ECAlgorithm.SHA256)
 _EDDSA = OKPAlgorithm()
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _SIGNATURE_SIZE = 64  # raw r||s for ES256 (RFC 7518 §3.4); Ed25519 signatures are 64 bytes too
 MAX_TOKEN_LENGTH = 64 * 1024
 
@@ -71,9 +75,16 @@ def _sign_raw(message: bytes, key: SigningKey) -> bytes:
 
 
 def _verify_raw(message: bytes, key: PublicKey, signature: bytes) -> bool:
-    if isinstance(key.key, ec.EllipticCurvePublicKey):
-        return _ES256.verify(message, key.key, signature)
-    return _EDDSA.verify(message, key.key, signature)
+    """Raw r||s (RFC 7518 §3.4) for ES256, converted to DER for cryptography; Ed25519 as is."""
+    try:
+        if isinstance(key.key, ec.EllipticCurvePublicKey):
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            key.key.verify(encode_dss_signature(r, s), message, _ECDSA_SHA256)
+        else:
+            key.key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def parse(text: str) -> Jws:
@@ -91,6 +102,17 @@ def parse(text: str) -> Jws:
     if not isinstance(header, dict):
         raise MalformedError("JOSE header is not a JSON object")
     return Jws(text, header, b64url_decode(parts[1]), b64url_decode(parts[2]))
+
+
+def parse_header_only(text: str) -> Jws:
+    """Just the protected header (for key lookup before a cached verification); the payload and
+    signature are left empty and must not be used."""
+    if not isinstance(text, str) or text.count(".") != 2 or len(text) > MAX_TOKEN_LENGTH:
+        raise MalformedError("not a compact JWS")
+    header = loads_strict(b64url_decode(text.split(".", 1)[0]))
+    if not isinstance(header, dict):
+        raise MalformedError("JOSE header is not a JSON object")
+    return Jws(text, header, b"", b"")
 
 
 def check_header(jws: Jws, typ: str | tuple[str, ...]) -> str:

@@ -34,9 +34,26 @@ def holder_key_from_cnf(cnf: Any) -> PublicKey:
     if not isinstance(cnf, dict) or set(cnf) != {"jwk"}:
         raise KeyBindingError("cnf must hold exactly one embedded jwk", code="cnf_invalid")
     try:
-        return public_key_from_jwk(cnf["jwk"])
+        return _holder_key(cnf["jwk"])
     except CredentialError as exc:
         raise KeyBindingError(f"cnf.jwk is not usable: {exc.description}", code="cnf_invalid") from exc
+
+
+_HOLDER_KEYS: dict[tuple[tuple[str, str], ...], PublicKey] = {}
+
+
+def _holder_key(jwk: Any) -> PublicKey:
+    """Import (and validate) a holder JWK once: point validation is a costly part of verifying."""
+    if not isinstance(jwk, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
+        return public_key_from_jwk(jwk)
+    cache_key = tuple(sorted(jwk.items()))
+    found = _HOLDER_KEYS.get(cache_key)
+    if found is None:
+        found = public_key_from_jwk(jwk)
+        if len(_HOLDER_KEYS) > 4096:
+            _HOLDER_KEYS.clear()
+        _HOLDER_KEYS[cache_key] = found
+    return found
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Inflation is capped, so a tiny ``lst`` cannot become gigabytes (security.md #73)
 from __future__ import annotations
 
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -153,6 +154,41 @@ def verify_status_list_token(
         raise StatusUnavailableError(f"status list rejected: {exc.description}", code=code) from exc
     assert iat is not None
     return StatusListToken(uri, iat, exp, ttl, status_list)
+
+
+_VERIFIED: OrderedDict[tuple[str, str, str, int], StatusListToken] = OrderedDict()
+_VERIFIED_MAX = 256
+
+
+def verify_status_list_token_cached(
+    token: str,
+    *,
+    uri: str,
+    resolve_key: Callable[[jws.Jws], PublicKey],
+    now: int,
+    max_inflated: int = MAX_INFLATED,
+) -> StatusListToken:
+    """:func:`verify_status_list_token`, remembering tokens already verified with the same key.
+
+    A verifier checks thousands of credentials against the same few lists; the signature and the
+    inflation are pure functions of (token, key), so they are done once. The key is still resolved
+    from the trust list on every call (a compromised or removed key stops working at once) and the
+    token's ``exp`` is still checked against ``now``.
+    """
+    try:
+        key = resolve_key(jws.parse_header_only(token))
+    except CredentialError as exc:
+        raise StatusUnavailableError(f"status list rejected: {exc.description}", code="status_invalid") from exc
+    cache_key = (token, uri, key.kid, max_inflated)
+    found = _VERIFIED.get(cache_key)
+    if found is None:
+        found = verify_status_list_token(token, uri=uri, resolve_key=lambda _: key, now=now, max_inflated=max_inflated)
+        _VERIFIED[cache_key] = found
+        if len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    elif found.exp is not None and found.exp <= now:
+        raise StatusUnavailableError("status list token has expired", code="status_expired")
+    return found
 
 
 def reference(claims: dict[str, Any]) -> tuple[str, int] | None:

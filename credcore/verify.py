@@ -260,7 +260,7 @@ def _status(
         raise
     except Exception as exc:  # a port's I/O failure is never "valid"
         raise StatusUnavailableError("status list could not be fetched") from exc
-    parsed = status_list.verify_status_list_token(
+    parsed = status_list.verify_status_list_token_cached(
         token, uri=uri, resolve_key=trust.resolver(iss, now=now), now=now,
         max_inflated=policy.max_status_inflated,
     )

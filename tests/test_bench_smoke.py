@@ -36,6 +36,11 @@ def test_qr_benchmark_returns_qr_versions() -> None:
     assert results["qr_chars_live"] > results["qr_chars_paper"] > 0
 
 
+@pytest.mark.parametrize(("version", "ecc", "chars"), [(1, "H", 10), (13, "Q", 352), (22, "M", 1134), (40, "L", 4296)])
+def test_alphanumeric_capacity_matches_the_qr_standard_table(version: int, ecc: str, chars: int) -> None:
+    assert qr_size.alphanumeric_capacity(version, ecc) == chars
+
+
 def test_issue_benchmark_returns_positive_rates() -> None:
     results = issue.run(rounds=1, iterations=2)
     assert set(results) == {"issue_per_s", "issue_reference_per_s", "issue_vs_reference"}

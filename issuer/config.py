@@ -1,0 +1,50 @@
+"""Issuer settings from ``PUENTE_*`` environment variables (pydantic-settings).
+
+Nothing is read at import time: ``Settings()`` is built by the composition root (the CLI or a
+test) and passed to ``create_app(settings)``. Development defaults apply only when
+``PUENTE_ENV=development``; in production the master key must be given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUENTE_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///var/puente.db"
+    var_dir: Path = Path("var")
+    public_issuer_url: str = "http://127.0.0.1:8001"
+    wallet_origin: str = "http://127.0.0.1:8003"
+    # base64url of 32 random bytes; in development a generated var/master.key (mode 0600) is used.
+    master_key: str | None = None
+    signing_alg: Literal["ES256", "EdDSA"] = "ES256"
+    offer_ttl_seconds: int = 30 * 86_400  # the offer (and its PDF) can be redeemed for 30 days
+    pre_authorized_code_ttl_seconds: int = 600
+    access_token_ttl_seconds: int = 300
+    c_nonce_ttl_seconds: int = 300
+    tx_code_max_attempts: int = 5
+    proof_max_age_seconds: int = 300
+    status_list_size: int = 131_072
+    status_list_fill_limit: float = 0.75  # open a new list before random probing gets slow
+    status_list_ttl_seconds: int = 300
+    status_list_validity_seconds: int = 86_400
+    trust_list_validity_seconds: int = 86_400
+    batch_max_bytes: int = 20 * 1024 * 1024
+    batch_max_rows: int = 100_000
+    batch_chunk_rows: int = 500
+    max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 120  # per client address on token, nonce, offers and credential
+    worker_enabled: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return self.public_issuer_url.rstrip("/")
+
+    def issuer_id(self, slug: str) -> str:
+        return f"{self.base_url}/i/{slug}"

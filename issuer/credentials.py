@@ -1,0 +1,243 @@
+"""Credential records: issuance (record + status index + paper companion + offer in one
+transaction), lookup scoped to the caller's institution, and status changes."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from credcore.credential_types import CredentialType
+from credcore.errors import IssuanceError
+from credcore.issue import expiry_for, issue_credential
+from credcore.status_list import INVALID, SUSPENDED, VALID
+from issuer import audit
+from issuer.db.models import Credential, Institution, Offer, StatusListRow
+from issuer.deps import Deps
+from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from issuer.institutions import active_key, issuer_id
+from issuer.staff import Staff
+from issuer.statuses import allocate, bump_version, status_uri
+
+STATUS_NAMES = {VALID: "valid", INVALID: "revoked", SUSPENDED: "suspended"}
+MAX_RETRIES = 8
+
+
+def new_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def new_tx_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+@dataclass
+class Prepared:
+    """Claims checked against the type, ready to be stored."""
+
+    ctype: CredentialType
+    claims: dict[str, Any]
+    exp: int
+
+
+def prepare(deps: Deps, staff_institution: Institution, type_id: str, claims: Any, valid_until: int | None,
+            lang: str) -> Prepared:
+    if type_id not in deps.types.by_id:
+        raise Invalid("Tipo de credencial desconocido.", "Unknown credential type.", code="unknown_type")
+    if type_id not in staff_institution.types:
+        raise Forbidden("Su institución no está acreditada para este tipo de credencial.",
+                        "Your institution is not accredited for this credential type.", code="not_accredited_for_type")
+    ctype = deps.types.get(type_id)
+    if not isinstance(claims, dict):
+        raise Invalid("Los datos deben ser un objeto.", "Claims must be an object.", code="claims_invalid")
+    now = deps.now()
+    try:
+        ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
+        exp = expiry_for(ctype, claims, now, valid_until)
+    except IssuanceError as exc:
+        raise Invalid("Los datos no cumplen el tipo de credencial.", "The claims do not match the credential type.",
+                      code=exc.code, errors=exc.errors) from exc
+    return Prepared(ctype, claims, exp)
+
+
+@dataclass
+class Issued:
+    credential: Credential
+    offer: Offer
+    tx_code: str
+
+
+def store(session: Session, deps: Deps, institution: Institution, prepared: list[Prepared], *,
+          created_by: int | None, batch_id: str | None = None) -> list[Issued]:
+    """Insert records with fresh status indexes, signed paper companions and offers (no commit)."""
+    slots = allocate(session, deps, institution, len(prepared))
+    key = active_key(session, deps, institution)
+    iss = issuer_id(deps, institution)
+    now = deps.now()
+    issued = []
+    for item, (status_row, idx) in zip(prepared, slots, strict=True):
+        uri = status_uri(deps, institution, status_row.number)
+        paper = issue_credential(ctype=item.ctype, claims=item.claims, issuer=iss, key=key, clock=deps.clock,
+                                 status=(uri, idx), valid_until=item.exp, paper=True,
+                                 random_bytes=deps.random_bytes)
+        cred_id = new_id()
+        document = item.claims.get("document_number")
+        record = Credential(
+            id=cred_id, institution_id=institution.id or 0, type_id=item.ctype.id, status=VALID,
+            status_list_id=status_row.id or 0, status_idx=idx,
+            claims_sealed=deps.box.seal(json.dumps(item.claims, ensure_ascii=False).encode(), f"claims:{cred_id}"),
+            paper_sealed=deps.box.seal(paper.sd_jwt.encode(), f"paper:{cred_id}"),
+            document_hash=deps.box.search_hash(document) if isinstance(document, str) else None,
+            valid_until=item.exp, created_at=now, created_by=created_by, batch_id=batch_id,
+        )
+        tx_code = new_tx_code()
+        offer_id = new_id()
+        offer = Offer(id=offer_id, credential_id=cred_id, institution_id=institution.id or 0,
+                      tx_code_sealed=deps.box.seal(tx_code.encode(), f"tx:{offer_id}"),
+                      tx_code_hash=deps.box.code_hash(f"{offer_id}:{tx_code}"),
+                      expires_at=min(now + deps.settings.offer_ttl_seconds, item.exp), created_at=now)
+        session.add(record)
+        session.add(offer)
+        issued.append(Issued(record, offer, tx_code))
+    return issued
+
+
+def with_retries(deps: Deps, work: Any) -> Any:
+    """Run ``work(session)`` in a transaction, retrying when a concurrent writer took the same
+    status index (unique constraint) — never reusing or sharing one."""
+    for attempt in range(MAX_RETRIES):
+        with deps.session() as session:
+            try:
+                result = work(session)
+                session.commit()
+                return result
+            except IntegrityError:
+                session.rollback()
+                if attempt == MAX_RETRIES - 1:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def issue_one(deps: Deps, staff: Staff, *, type_id: str, claims: Any, valid_until: int | None,
+              lang: str) -> Issued:
+    staff.require("issue")
+    prepared = prepare(deps, staff.institution, type_id, claims, valid_until, lang)
+
+    def work(session: Session) -> Issued:
+        issued = store(session, deps, staff.institution, [prepared], created_by=staff.key.id)[0]
+        audit.record(session, at=deps.now(), actor=staff.actor, action="credential.issue",
+                     institution_id=staff.institution.id, target=issued.credential.id,
+                     details={"type": type_id})
+        return issued
+
+    result: Issued = with_retries(deps, work)
+    return result
+
+
+def get_scoped(session: Session, staff: Staff, credential_id: str) -> Credential:
+    """Another institution's credential is indistinguishable from a missing one (404)."""
+    staff.require("read")
+    record = session.get(Credential, credential_id[:64])
+    if record is None or record.institution_id != staff.institution.id:
+        raise NotFound("Credencial no encontrada.", "Credential not found.", code="credential_not_found")
+    return record
+
+
+def claims_of(deps: Deps, record: Credential) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(deps.box.open(record.claims_sealed, f"claims:{record.id}"))
+    return value
+
+
+def paper_of(deps: Deps, record: Credential) -> str:
+    return deps.box.open(record.paper_sealed, f"paper:{record.id}").decode()
+
+
+def search(session: Session, deps: Deps, staff: Staff, *, type_id: str | None, status: str | None,
+           document_number: str | None, limit: int = 100, offset: int = 0) -> list[Credential]:
+    staff.require("read")
+    query = select(Credential).where(Credential.institution_id == staff.institution.id)
+    if type_id:
+        query = query.where(Credential.type_id == type_id)
+    if status:
+        codes = {name: code for code, name in STATUS_NAMES.items()}
+        if status not in codes:
+            raise Invalid("Estado desconocido.", "Unknown status.", code="unknown_status")
+        query = query.where(Credential.status == codes[status])
+    if document_number:
+        query = query.where(Credential.document_hash == deps.box.search_hash(document_number))
+    query = query.order_by(col(Credential.created_at).desc(), col(Credential.id)).offset(offset).limit(min(limit, 500))
+    return list(session.exec(query))
+
+
+TRANSITIONS = {
+    "revoke": ({VALID, SUSPENDED}, INVALID),
+    "suspend": ({VALID}, SUSPENDED),
+    "reinstate": ({SUSPENDED}, VALID),
+}
+
+
+def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, reason: str) -> Credential:
+    """Revoke (final), suspend, or reinstate (only from suspended); committed before returning."""
+    staff.require("status")
+    if action not in TRANSITIONS:
+        raise NotFound("Acción desconocida.", "Unknown action.")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid("Indique el motivo (máximo 500 caracteres).", "Give a reason (at most 500 characters).",
+                      code="reason_required", errors=[{"field": "reason", "code": "required",
+                                                        "message": "Indique el motivo. / Give a reason."}])
+    allowed_from, target = TRANSITIONS[action]
+    with deps.session() as session:
+        record = get_scoped(session, staff, credential_id)
+        if record.status not in allowed_from:
+            audit.record(session, at=deps.now(), actor=staff.actor, action=f"credential.{action}",
+                         institution_id=staff.institution.id, target=record.id, outcome="refused")
+            session.commit()
+            if record.status == INVALID:
+                raise Conflict("La credencial está revocada: la revocación es definitiva. Emita una nueva.",
+                               "The credential is revoked: revocation is final. Issue a new one.",
+                               code="already_revoked")
+            raise Conflict("La credencial no está en un estado que permita esta acción.",
+                           "The credential is not in a state that allows this action.", code="invalid_transition")
+        record.status, record.status_reason, record.status_changed_at = target, reason, deps.now()
+        session.add(record)
+        bump_version(session, record.status_list_id)
+        if action == "revoke":
+            for offer in session.exec(select(Offer).where(Offer.credential_id == record.id, Offer.state == "open")):
+                offer.state = "dead"
+                session.add(offer)
+        audit.record(session, at=deps.now(), actor=staff.actor, action=f"credential.{action}",
+                     institution_id=staff.institution.id, target=record.id, details={"reason_length": len(reason)})
+        session.commit()
+        return record
+
+
+def describe(deps: Deps, session: Session, record: Credential, *, with_claims: bool) -> dict[str, Any]:
+    status_row = session.get(StatusListRow, record.status_list_id)
+    institution = session.get(Institution, record.institution_id)
+    assert status_row is not None and institution is not None
+    body: dict[str, Any] = {
+        "id": record.id,
+        "type": record.type_id,
+        "status": STATUS_NAMES[record.status],
+        "status_reason": record.status_reason,
+        "issuer": issuer_id(deps, institution),
+        "status_list": {"uri": status_uri(deps, institution, status_row.number), "idx": record.status_idx},
+        "valid_until": record.valid_until,
+        "created_at": record.created_at,
+        "delivered": record.delivered_at is not None,
+        "batch_id": record.batch_id,
+    }
+    if with_claims:
+        body["claims"] = claims_of(deps, record)
+    return body
+
+
+def ensure(condition: bool, error: ServiceError) -> None:
+    if not condition:
+        raise error

@@ -1,0 +1,1 @@
+"""Issuer storage: SQLModel tables, keyword-only repository functions and Alembic migrations."""

@@ -1,0 +1,45 @@
+"""The issuer's dependencies, built once by ``create_app`` (or a CLI command) from Settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from credcore.clock import Clock, SystemClock
+from credcore.credential_types import TypeRegistry
+from issuer.config import Settings
+from issuer.db.engine import make_engine
+from issuer.secrets_box import SecretBox, make_box
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    engine: Engine
+    box: SecretBox
+    types: TypeRegistry
+    clock: Clock = field(default_factory=SystemClock)
+    random_bytes: Callable[[int], bytes] = os.urandom
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def now(self) -> int:
+        return self.clock.now()
+
+
+def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
+    return Deps(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        box=make_box(settings),
+        types=TypeRegistry.load(settings.base_url),
+        clock=clock or SystemClock(),
+    )

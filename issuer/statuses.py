@@ -1,0 +1,118 @@
+"""Status lists: unique, unpredictable indexes in 2-bit lists of 131,072 entries per institution,
+status changes, and the signed ``statuslist+jwt`` served for each list.
+
+An index is drawn uniformly at random among the free entries of the institution's open list; the
+``(status_list_id, status_idx)`` unique constraint makes a collision between concurrent issuers
+impossible (the loser retries). A list is closed once ``fill_limit`` of it is used, so random
+probing stays cheap and every holder still hides among more than 98,000 others.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from credcore.status_list import StatusList, build_status_list_token
+from issuer.db.models import Credential, Institution, StatusListRow
+from issuer.deps import Deps
+from issuer.errors import NotFound
+from issuer.institutions import active_key, issuer_id
+
+
+def status_uri(deps: Deps, institution: Institution, number: int) -> str:
+    return f"{issuer_id(deps, institution)}/status/{number}"
+
+
+def _open_list(session: Session, deps: Deps, institution: Institution) -> StatusListRow:
+    row = session.exec(select(StatusListRow).where(StatusListRow.institution_id == institution.id,
+                                                   col(StatusListRow.full).is_(False))
+                       .order_by(col(StatusListRow.number))).first()
+    if row is not None:
+        return row
+    last = session.exec(select(StatusListRow).where(StatusListRow.institution_id == institution.id)
+                        .order_by(col(StatusListRow.number).desc())).first()
+    row = StatusListRow(institution_id=institution.id or 0, number=(last.number + 1) if last else 1,
+                        size=deps.settings.status_list_size, created_at=deps.now())
+    session.add(row)
+    session.flush()  # a concurrent creator of the same number loses on the unique constraint
+    return row
+
+
+def allocate(session: Session, deps: Deps, institution: Institution, count: int) -> list[tuple[StatusListRow, int]]:
+    """``count`` fresh random indexes (in the caller's transaction)."""
+    result: list[tuple[StatusListRow, int]] = []
+    while len(result) < count:
+        row = _open_list(session, deps, institution)
+        capacity = int(row.size * deps.settings.status_list_fill_limit) - row.used
+        if capacity <= 0:
+            row.full = True
+            session.add(row)
+            session.flush()
+            continue
+        take = min(capacity, count - len(result))
+        used = set(session.exec(select(Credential.status_idx).where(Credential.status_list_id == row.id)).all())
+        used.update(idx for r, idx in result if r.id == row.id)
+        chosen: set[int] = set()
+        while len(chosen) < take:
+            idx = secrets.randbelow(row.size)
+            if idx not in used and idx not in chosen:
+                chosen.add(idx)
+        session.execute(update(StatusListRow).where(col(StatusListRow.id) == row.id)
+                        .values(used=StatusListRow.used + take))
+        session.refresh(row)
+        if row.used >= int(row.size * deps.settings.status_list_fill_limit):
+            row.full = True
+            session.add(row)
+        result.extend((row, idx) for idx in chosen)
+    return result
+
+
+def bump_version(session: Session, list_id: int) -> None:
+    session.execute(update(StatusListRow).where(col(StatusListRow.id) == list_id)
+                    .values(version=StatusListRow.version + 1))
+
+
+@dataclass
+class _Cached:
+    version: int
+    kid: str
+    token: str
+    exp: int
+
+
+_CACHE: dict[tuple[str, int], _Cached] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def status_list_token(session: Session, deps: Deps, slug: str, number: int) -> tuple[str, int]:
+    """The signed list and its ttl. Rebuilt whenever its version changed, so a committed status
+    change is in every list served afterwards (across replicas: the version is in the database)."""
+    institution = session.exec(select(Institution).where(Institution.slug == slug)).first()
+    if institution is None or institution.external_id:
+        raise NotFound("Lista de estado desconocida.", "Unknown status list.", code="unknown_status_list")
+    row = session.exec(select(StatusListRow).where(StatusListRow.institution_id == institution.id,
+                                                   StatusListRow.number == number)).first()
+    if row is None:
+        raise NotFound("Lista de estado desconocida.", "Unknown status list.", code="unknown_status_list")
+    key = active_key(session, deps, institution)
+    now = deps.now()
+    ttl = deps.settings.status_list_ttl_seconds
+    cache_key = (deps.settings.base_url + slug, number)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(cache_key)
+        if cached and cached.version == row.version and cached.kid == key.kid and cached.exp - now > 2 * ttl:
+            return cached.token, ttl
+    status_list = StatusList(row.size, row.bits)
+    for idx, value in session.exec(select(Credential.status_idx, Credential.status)
+                                   .where(Credential.status_list_id == row.id, Credential.status != 0)):
+        status_list.set(idx, value)
+    exp = now + deps.settings.status_list_validity_seconds
+    token = build_status_list_token(status_list, uri=status_uri(deps, institution, number),
+                                    issuer=issuer_id(deps, institution), key=key, iat=now, ttl=ttl, exp=exp)
+    with _CACHE_LOCK:
+        _CACHE[cache_key] = _Cached(row.version, key.kid, token, exp)
+    return token, ttl
