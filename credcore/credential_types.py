@@ -132,6 +132,19 @@ class CredentialType:
                 errors=[e.as_dict() for e in errors],
             )
 
+    def check_dates_not_after(self, claims: dict[str, Any], day: date) -> None:
+        """Verification check of disclosed dates the type says cannot be in the future: none may be
+        later than ``day``, the day the credential was issued (security.md #61)."""
+        for name in self.rules.get("not_in_future", []):
+            value = claims.get(name)
+            try:
+                later = isinstance(value, str) and date.fromisoformat(value) > day
+            except ValueError:
+                later = False  # not a date at all: the schema check reports that
+            if later:
+                raise DisclosureError(f"disclosed claim {name!r} is dated after the credential was issued",
+                                      code="claims_invalid")
+
     def validate_disclosed(self, claims: dict[str, Any]) -> None:
         """Verification check of the disclosed claims only."""
         if self._fast_disclosed_check(claims):

@@ -61,6 +61,11 @@ FRAGMENTS = (
     "/i/",
     '":"',
 )
+# Bytes 0xF5-0xFF never occur in UTF-8 text, so they can stand for 11 more fragments.
+HIGH_FRAGMENTS = (
+    '/vct/', ',"', '"]}', "given_name", "family_name", "document_number", "expiry_date", "ppt-status",
+    "skills-certification", "competency_title", "birthdate",
+)
 EXTENDED_FRAGMENTS = (
     "given_name", "family_name", "document_number", "birthdate", "nationality",
     "skills-certification", "competency_code", "competency_title", "level", "hours", "center", "date",
@@ -79,11 +84,16 @@ _FIRST_FRAGMENT = 0x08
 _EXTENDED = 0x1F
 _FRAGMENT_BYTES = [f.encode("utf-8") for f in FRAGMENTS]
 _EXTENDED_BYTES = [f.encode("utf-8") for f in EXTENDED_FRAGMENTS]
+_FIRST_HIGH = 0xF5
+_HIGH_BYTES = [f.encode("utf-8") for f in HIGH_FRAGMENTS]
 _CODES = {f: bytes([_FIRST_FRAGMENT + i]) for i, f in enumerate(_FRAGMENT_BYTES)}
+_CODES.update({f: bytes([_FIRST_HIGH + i]) for i, f in enumerate(_HIGH_BYTES)})
 _CODES.update({f: bytes([_EXTENDED, i]) for i, f in enumerate(_EXTENDED_BYTES) if f not in _CODES})
 _FRAGMENT_RE = re.compile(b"|".join(re.escape(f) for f in sorted(_CODES, key=len, reverse=True)))
-assert _FIRST_FRAGMENT + len(FRAGMENTS) - 1 < _EXTENDED
-FORMAT_TABLES_SHA256 = hashlib.sha256("\n".join((*FRAGMENTS, "", *EXTENDED_FRAGMENTS)).encode()).hexdigest()
+assert _FIRST_FRAGMENT + len(FRAGMENTS) - 1 < _EXTENDED and _FIRST_HIGH + len(HIGH_FRAGMENTS) - 1 == 0xFF
+FORMAT_TABLES_SHA256 = hashlib.sha256(
+    "\n".join((*FRAGMENTS, "", *HIGH_FRAGMENTS, "", *EXTENDED_FRAGMENTS)).encode()
+).hexdigest()
 
 _EPOCH_ORDINAL = date(1900, 1, 1).toordinal()
 # Integers of 4 to 15 digits without a leading zero, and ISO dates, outside any longer digit run.
@@ -222,7 +232,7 @@ def _escape_bytes(out: bytearray, span: bytes) -> None:
 
 def _escape_control(out: bytearray, span: bytes) -> None:
     for byte in span:
-        if byte <= _EXTENDED:
+        if byte <= _EXTENDED or byte >= _FIRST_HIGH:
             out.append(ESC)
         out.append(byte)
 
@@ -288,9 +298,11 @@ def unpack_json(packed: bytes, ctx: _Context) -> bytes:
         byte = reader.byte()
         if byte == ESC:
             literal = reader.byte()
-            if literal > _EXTENDED:
+            if _EXTENDED < literal < _FIRST_HIGH:
                 raise MalformedError("bad escape in packed JSON")
             out.append(literal)
+        elif byte >= _FIRST_HIGH:
+            out += _HIGH_BYTES[byte - _FIRST_HIGH]
         elif _FIRST_FRAGMENT <= byte < _FIRST_FRAGMENT + len(FRAGMENTS):
             out += _FRAGMENT_BYTES[byte - _FIRST_FRAGMENT]
         elif byte == NUMBER:

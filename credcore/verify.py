@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from credcore import jws, qr, status_list
@@ -211,6 +212,7 @@ def verify_presentation(
         if ctype is None:
             raise MalformedError("unknown credential type (vct)", code="unknown_type")
         ctype.validate_disclosed(shown)
+        ctype.check_dates_not_after(shown, datetime.fromtimestamp(iat, UTC).date())
 
     run.step("claims", claims_check)
     assert ctype is not None

@@ -201,8 +201,9 @@ def with_kb(world: World, presented: str, *, header: Any = None, claims: Any = N
 # ----------------------------------------------------------------------------- status lists
 
 
-def status_claims(world: World, by: Institution, status_list: StatusList, *, n: int = 1,
+def status_claims(world: World, by: Institution, statuses: StatusList, *, n: int = 1,
                   **changes: Any) -> dict[str, Any]:
+    """Genuine status list token claims for ``statuses``, with ``changes`` (None removes a claim)."""
     now = world.clock.now()
     claims: dict[str, Any] = {
         "sub": by.status_uri(n),
@@ -210,7 +211,7 @@ def status_claims(world: World, by: Institution, status_list: StatusList, *, n: 
         "iat": now,
         "exp": now + 3600,
         "ttl": 300,
-        "status_list": {"bits": status_list.bits, "lst": status_list.encode()},
+        "status_list": {"bits": statuses.bits, "lst": statuses.encode()},
     }
     for name, value in changes.items():
         if value is None:
@@ -220,15 +221,13 @@ def status_claims(world: World, by: Institution, status_list: StatusList, *, n: 
     return claims
 
 
-def status_token(world: World, by: Institution, status_list: StatusList | None = None, *,
+def status_token(world: World, by: Institution, statuses: StatusList | None = None, *,
                  key: RawKey | None = None, header: Any = None, **changes: Any) -> str:
     """A ``statuslist+jwt`` for ``by``'s list 1 (all valid unless given), edited as asked."""
-    status_list = status_list or StatusList()
-    signer = key or by.key
     return forge_jws(
         header_for(by, typ="statuslist+jwt") if header is None else header,
-        status_claims(world, by, status_list, **changes),
-        signer,
+        status_claims(world, by, statuses or StatusList(), **changes),
+        key or by.key,
     )
 
 

@@ -44,7 +44,9 @@ def test_spec_fragment_tables_are_the_codes() -> None:
     spec = (SCHEMAS / "qr-format.md").read_text("utf-8")
     single = re.search(r"```fragments\n(.*?)```", spec, re.S)
     extended = re.search(r"```extended-fragments\n(.*?)```", spec, re.S)
-    assert single and extended
+    high = re.search(r"```high-fragments\n(.*?)```", spec, re.S)
+    assert single and extended and high
+    assert [json.loads(line.split(" ", 1)[1]) for line in high.group(1).splitlines()] == list(qr.HIGH_FRAGMENTS)
     assert [json.loads(line.split(" ", 1)[1]) for line in single.group(1).splitlines()] == list(qr.FRAGMENTS)
     assert [json.loads(line.split(" ", 2)[2]) for line in extended.group(1).splitlines()] == list(
         qr.EXTENDED_FRAGMENTS
