@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 import re
 from typing import Any
 
@@ -83,7 +84,16 @@ def _check_text(text: str) -> None:
         raise MalformedError("lone surrogate in JSON string") from exc
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows: Infinity by another spelling
+        raise MalformedError("JSON number out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant, parse_float=_finite_float
+)
 
 
 def loads_strict(data: bytes | str) -> Any:

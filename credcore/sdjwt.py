@@ -66,6 +66,8 @@ def parse_compact(text: str) -> SdJwt:
         raise PayloadTooLargeError("too many disclosures")
     if any(not d for d in middle):
         raise MalformedError("empty disclosure ('~~')")
+    if any("." in d for d in middle):  # disclosures are base64url: two tokens were run together
+        raise MalformedError("a JWT where a disclosure belongs")
     if issuer_jwt.count(".") != 2 or (last and last.count(".") != 2):
         raise MalformedError("issuer JWT or key-binding JWT is not a compact JWS")
     return SdJwt(issuer_jwt, tuple(middle), last or None)

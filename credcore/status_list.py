@@ -7,11 +7,13 @@ Inflation is capped, so a tiny ``lst`` cannot become gigabytes (security.md #73)
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from credcore import jws
 from credcore.encoding import b64url_decode, b64url_encode
@@ -29,7 +31,7 @@ class StatusList:
     """A mutable array of ``size`` entries of ``bits`` bits each, all VALID at first."""
 
     def __init__(self, size: int = DEFAULT_SIZE, bits: int = 2, data: bytes | None = None) -> None:
-        if bits not in ALLOWED_BITS:
+        if not _is_bits(bits):
             raise MalformedError(f"bits must be one of {ALLOWED_BITS}", code="status_invalid")
         if size <= 0 or (size * bits) % 8:
             raise MalformedError("list size in bits must be a positive multiple of 8", code="status_invalid")
@@ -66,7 +68,12 @@ class StatusList:
         data = inflate(b64url_decode(lst), max_inflated, code="status_invalid")
         if not data:
             raise MalformedError("empty status list", code="status_invalid")
-        return cls(len(data) * 8 // bits, bits, data) if bits in ALLOWED_BITS else cls(8, bits)
+        return cls(len(data) * 8 // bits, bits, data) if _is_bits(bits) else cls(8, bits)
+
+
+def _is_bits(bits: Any) -> bool:
+    """1, 2, 4 or 8 as an integer: JSON ``true`` and ``2.0`` compare equal to 1 and 2 but are not."""
+    return isinstance(bits, int) and not isinstance(bits, bool) and bits in ALLOWED_BITS
 
 
 def inflate(data: bytes, cap: int, *, code: str = "malformed", wbits: int = zlib.MAX_WBITS,
@@ -144,7 +151,7 @@ def verify_status_list_token(
         if exp is not None and exp <= now:
             raise MalformedError("status list token has expired", code="status_expired")
         body = claims.get("status_list")
-        if not isinstance(body, dict) or body.get("bits") not in ALLOWED_BITS:
+        if not isinstance(body, dict) or not _is_bits(body.get("bits")):
             raise MalformedError("status_list.bits must be 1, 2, 4 or 8")
         if not isinstance(body.get("lst"), str):
             raise MalformedError("status_list.lst missing")
@@ -189,6 +196,17 @@ def verify_status_list_token_cached(
     elif found.exp is not None and found.exp <= now:
         raise StatusUnavailableError("status list token has expired", code="status_expired")
     return found
+
+
+_URI_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+")  # RFC 3986 characters except '#'
+
+
+def hosted_by(uri: str, issuer: str) -> bool:
+    """True when ``uri`` is a plain URI below ``issuer``'s identifier (security.md #77): no
+    whitespace, control characters, fragment or dot segments that could lead a fetcher elsewhere."""
+    if not uri.startswith(issuer + "/") or not _URI_CHARACTERS.fullmatch(uri):
+        return False
+    return not any(segment in (".", "..") for segment in unquote(urlsplit(uri).path).split("/"))
 
 
 def reference(claims: dict[str, Any]) -> tuple[str, int] | None:

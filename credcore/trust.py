@@ -93,6 +93,12 @@ class TrustList:
             raise UntrustedIssuerError("issuer is not on the trust list", code="issuer_untrusted")
         return self.issuers[iss]
 
+    def check_current(self, now: int, grace: int | None) -> None:
+        """Refuse a list used more than ``grace`` seconds past its ``next_update`` (security.md #90);
+        ``None`` keeps the last good list in force, as an offline verifier does."""
+        if grace is not None and now > self.next_update + grace:
+            raise UntrustedIssuerError("the trust list is out of date", code="trust_list_stale")
+
     def issuer_key(self, iss: Any, kid: Any, *, now: int) -> PublicKey:
         issuer = self.issuer(iss)
         if now < issuer.valid_from or (issuer.valid_until is not None and now > issuer.valid_until):
@@ -104,7 +110,7 @@ class TrustList:
         return issuer.keys[kid]
 
     def check_accreditation(self, iss: str, vct: Any) -> None:
-        if vct not in self.issuer(iss).vcts:
+        if not isinstance(vct, str) or vct not in self.issuer(iss).vcts:
             raise NotAccreditedError("issuer is not accredited for this credential type")
 
     def resolver(self, iss: Any, *, now: int) -> Any:

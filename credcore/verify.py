@@ -29,6 +29,7 @@ from credcore.errors import (
 )
 from credcore.issue import LEGACY_TYP, REGISTERED_CLAIMS, SD_JWT_VC_TYP
 from credcore.key_binding import KeyBindingPolicy, holder_key_from_cnf, verify_kb_jwt
+from credcore.keys import PublicKey
 from credcore.messages import CHECK_NAMES, message
 from credcore.ports import NonceStore, StatusListSource
 from credcore.sdjwt import SdJwt, parse_compact, process_disclosures, sd_alg_of
@@ -47,6 +48,7 @@ class VerificationPolicy:
     leeway: int = 60
     accept_legacy_typ: bool = False
     max_status_inflated: int = status_list.MAX_INFLATED
+    trust_list_grace: int | None = None  # seconds past the list's next_update; None: no limit (offline)
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,12 @@ def verify_presentation(
         return sd, token, token.claims()
 
     sd, token, payload = run.step("format", fmt)
-    key = run.step("issuer_trust", lambda: trust.issuer_key(payload.get("iss"), token.header.get("kid"), now=now))
+
+    def issuer_trust() -> PublicKey:
+        trust.check_current(now, policy.trust_list_grace)
+        return trust.issuer_key(payload.get("iss"), token.header.get("kid"), now=now)
+
+    key = run.step("issuer_trust", issuer_trust)
     issuer = trust.issuer(payload.get("iss"))
     iss = issuer.id
     run.partial["issuer"] = {"id": issuer.id, "name": issuer.name}
@@ -252,15 +259,15 @@ def _status(
             raise StatusUnavailableError("the credential has no status reference", code="status_missing")
         return None
     uri, idx = reference
-    if not uri.startswith(iss + "/"):
+    if not status_list.hosted_by(uri, iss):
         raise StatusUnavailableError("status list is not hosted by the issuer", code="status_invalid")
     if source is None:
         raise StatusUnavailableError("no status list available offline for this credential")
     try:
         token = source.status_list_token(uri)
-    except CredentialError:
+    except StatusUnavailableError:
         raise
-    except Exception as exc:  # a port's I/O failure is never "valid"
+    except Exception as exc:  # any failure of the port is never "valid", nor another verdict
         raise StatusUnavailableError("status list could not be fetched") from exc
     parsed = status_list.verify_status_list_token_cached(
         token, uri=uri, resolve_key=trust.resolver(iss, now=now), now=now,

@@ -124,7 +124,9 @@ def with_retries(deps: Deps, work: Any) -> Any:
 
 
 def issue_one(deps: Deps, staff: Staff, *, type_id: str, claims: Any, valid_until: int | None,
-              lang: str) -> Issued:
+              lang: str, in_transaction: Any = None) -> Issued:
+    """Issue one credential; ``in_transaction(session, issued)`` runs in the same transaction (the
+    idempotency record is completed atomically with the credential it describes)."""
     staff.require("issue")
     prepared = prepare(deps, staff.institution, type_id, claims, valid_until, lang)
 
@@ -133,6 +135,8 @@ def issue_one(deps: Deps, staff: Staff, *, type_id: str, claims: Any, valid_unti
         audit.record(session, at=deps.now(), actor=staff.actor, action="credential.issue",
                      institution_id=staff.institution.id, target=issued.credential.id,
                      details={"type": type_id})
+        if in_transaction is not None:
+            in_transaction(session, issued)
         return issued
 
     result: Issued = with_retries(deps, work)

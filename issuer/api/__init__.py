@@ -1,0 +1,1 @@
+"""HTTP routers of the issuer, one per resource, and the one error → HTTP table."""

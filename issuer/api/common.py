@@ -1,0 +1,78 @@
+"""Shared API plumbing: the Deps from app state, the caller (staff), language, and the single
+table that turns service errors into RFC 9457 problems and OAuth errors into their JSON shape."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from credcore.messages import negotiate
+from issuer.deps import Deps
+from issuer.errors import ServiceError
+from issuer.oid4vci import OAuthError
+from issuer.staff import Staff, authenticate
+from puente.web import problem
+
+
+def get_deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+def get_lang(accept_language: Annotated[str | None, Header()] = None) -> str:
+    return negotiate(accept_language)
+
+
+def get_staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Staff:
+    """Staff by API key from the Authorization header only (never a query parameter)."""
+    if "api_key" in request.query_params or "access_token" in request.query_params:
+        raise ServiceError("La clave de API va solo en la cabecera Authorization.",
+                           "The API key goes only in the Authorization header.", code="api_key_in_query")
+    deps = get_deps(request)
+    with deps.session() as session:
+        return authenticate(session, deps, authorization)
+
+
+DepsDep = Annotated[Deps, Depends(get_deps)]
+LangDep = Annotated[str, Depends(get_lang)]
+StaffDep = Annotated[Staff, Depends(get_staff)]
+
+
+def service_error_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    lang = negotiate(request.headers.get("accept-language"))
+    extra: dict[str, Any] = {}
+    if exc.errors:
+        extra["errors"] = exc.errors
+    title = exc.message(lang)
+    response = problem(exc.status, exc.code, title, **extra)
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def oauth_error_response(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    response = JSONResponse({"error": exc.code, "error_description": exc.description}, status_code=exc.status,
+                            headers={"Cache-Control": "no-store"})
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return response
+
+
+def master_key_error_response(_request: Request, _exc: Exception) -> Response:
+    return problem(503, "keys_unavailable", "Claves no disponibles / Keys unavailable")
+
+
+def validation_error_response(request: Request, exc: Exception) -> Response:
+    lang = negotiate(request.headers.get("accept-language"))
+    errors = []
+    for error in getattr(exc, "errors", lambda: [])():
+        location = ".".join(str(p) for p in error.get("loc", ())[1:])
+        errors.append({"field": location, "code": str(error.get("type", "invalid")),
+                       "message": "Valor inválido." if lang == "es" else "Invalid value."})
+    title = "La solicitud no tiene la forma esperada." if lang == "es" else "The request does not have the expected shape."
+    return problem(422, "request_invalid", title, errors=errors)

@@ -1,0 +1,94 @@
+"""Public endpoints: OpenID4VCI (metadata, offers, token, nonce, credential), status lists, type
+metadata, the JWKS per institution and the signed trust list."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from issuer import oid4vci
+from issuer.api.common import DepsDep
+from issuer.errors import NotFound
+from issuer.institutions import by_slug, issuer_id, published_keys, signed_trust_list
+from issuer.oid4vci import OAuthError
+from issuer.statuses import status_list_token
+
+router = APIRouter(tags=["openid4vci and public documents"])
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.get("/.well-known/openid-credential-issuer/i/{slug}")
+def credential_issuer_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
+    with deps.session() as session:
+        return oid4vci.issuer_metadata(deps, by_slug(session, slug))
+
+
+@router.get("/.well-known/oauth-authorization-server/i/{slug}")
+def authorization_server_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
+    with deps.session() as session:
+        return oid4vci.authorization_server_metadata(deps, by_slug(session, slug))
+
+
+@router.get("/.well-known/jwt-vc-issuer/i/{slug}")
+def jwt_vc_issuer_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
+    """SD-JWT VC issuer metadata: the issuer's public keys (compromised ones withdrawn)."""
+    with deps.session() as session:
+        institution = by_slug(session, slug)
+        return {"issuer": issuer_id(deps, institution),
+                "jwks": {"keys": published_keys(session, institution, include_compromised=False)}}
+
+
+@router.get("/i/{slug}/offers/{offer_id}")
+def credential_offer(slug: str, offer_id: str, deps: DepsDep) -> JSONResponse:
+    return JSONResponse(oid4vci.credential_offer(deps, slug, offer_id), headers=NO_STORE)
+
+
+@router.post("/i/{slug}/token")
+async def token(slug: str, request: Request, deps: DepsDep) -> JSONResponse:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        raise OAuthError("invalid_request", "the token request must be application/x-www-form-urlencoded")
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    return JSONResponse(oid4vci.token(deps, slug, values), headers=NO_STORE)
+
+
+@router.post("/i/{slug}/nonce")
+def nonce(slug: str, deps: DepsDep) -> JSONResponse:
+    return JSONResponse(oid4vci.nonce(deps, slug), headers=NO_STORE)
+
+
+@router.post("/i/{slug}/credential")
+async def credential(slug: str, request: Request, deps: DepsDep,
+                     authorization: str | None = Header(default=None)) -> JSONResponse:
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        raise OAuthError("invalid_credential_request", "the body must be JSON") from None
+    return JSONResponse(oid4vci.credential(deps, slug, authorization, body), headers=NO_STORE)
+
+
+@router.get("/i/{slug}/status/{number}")
+def status_list(slug: str, number: int, deps: DepsDep) -> Response:
+    with deps.session() as session:
+        token_text, ttl = status_list_token(session, deps, slug, number)
+    return Response(token_text, media_type="application/statuslist+jwt",
+                    headers={"Cache-Control": f"public, max-age={min(ttl, 60)}"})
+
+
+@router.get("/vct/{type_id}")
+def type_metadata(type_id: str, deps: DepsDep) -> dict[str, Any]:
+    ctype = deps.types.by_id.get(type_id)
+    if ctype is None:
+        raise NotFound("Tipo de credencial desconocido.", "Unknown credential type.", code="unknown_type")
+    return ctype.public_metadata()
+
+
+@router.get("/trust-list")
+def trust_list(deps: DepsDep) -> Response:
+    with deps.session() as session:
+        token_text = signed_trust_list(session, deps)
+    return Response(token_text, media_type="application/jwt", headers={"Cache-Control": "public, max-age=60"})

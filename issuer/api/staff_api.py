@@ -1,0 +1,169 @@
+"""Staff API: issue, read, search and change the status of credentials; offer QR and printable PDF;
+the audit log. Every query is scoped to the caller's institution."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, select
+
+from credcore import qr
+from issuer import credentials as creds
+from issuer import idempotency
+from issuer.api.common import DepsDep, LangDep, StaffDep
+from issuer.db.models import AuditEvent, Credential, Institution, Offer
+from issuer.deps import Deps
+from issuer.errors import Invalid, NotFound
+from issuer.oid4vci import find_offer_for, offer_uri
+
+router = APIRouter(prefix="/api/v1", tags=["staff"])
+
+
+class IssueRequest(BaseModel):
+    """Only these fields are read: issuer, status index, kid or role never come from the client."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(max_length=64)
+    claims: dict[str, Any]
+    valid_until: int | None = Field(default=None, ge=0, le=253_402_300_799)
+
+
+class StatusRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _links(record_id: str) -> dict[str, str]:
+    return {"self": f"/api/v1/credentials/{record_id}", "offer_qr": f"/api/v1/credentials/{record_id}/offer.png",
+            "pdf": f"/api/v1/credentials/{record_id}/pdf"}
+
+
+def _offer_body(deps: Deps, institution: Institution, offer: Offer, tx_code: str) -> dict[str, Any]:
+    return {"offer_uri": offer_uri(deps, institution, offer), "tx_code": tx_code, "expires_at": offer.expires_at}
+
+
+@router.post("/credentials", status_code=201)
+def issue(body: IssueRequest, deps: DepsDep, staff: StaffDep, lang: LangDep,
+          idempotency_key: Annotated[str | None, Header()] = None) -> Response:
+    """Issue one credential: 201 with its id, the OpenID4VCI offer (URI, tx_code, expiry) and links."""
+    staff.require("issue")
+    claimed = idempotency.begin(deps, staff, idempotency_key, body.model_dump())
+    if isinstance(claimed, dict):
+        return JSONResponse(claimed["body"], status_code=claimed["status"], headers={"Idempotent-Replayed": "true"})
+
+    def finish(session: Session, issued: creds.Issued) -> None:
+        idempotency.complete(session, claimed, 201, _issue_response(deps, staff.institution, issued))
+
+    try:
+        issued = creds.issue_one(deps, staff, type_id=body.type, claims=body.claims, valid_until=body.valid_until,
+                                 lang=lang, in_transaction=finish)
+    except Exception:
+        idempotency.abandon(deps, claimed)
+        raise
+    return JSONResponse(_issue_response(deps, staff.institution, issued), status_code=201,
+                        headers={"Location": f"/api/v1/credentials/{issued.credential.id}", "Cache-Control": "no-store"})
+
+
+def _issue_response(deps: Deps, institution: Institution, issued: creds.Issued) -> dict[str, Any]:
+    return {"id": issued.credential.id, "type": issued.credential.type_id, "status": "valid",
+            "valid_until": issued.credential.valid_until,
+            "offer": _offer_body(deps, institution, issued.offer, issued.tx_code),
+            "links": _links(issued.credential.id)}
+
+
+@router.get("/credentials/{credential_id}")
+def get_credential(credential_id: str, deps: DepsDep, staff: StaffDep) -> dict[str, Any]:
+    with deps.session() as session:
+        record = creds.get_scoped(session, staff, credential_id)
+        body = creds.describe(deps, session, record, with_claims=staff.can("read_claims"))
+        body["links"] = _links(record.id)
+        return body
+
+
+@router.get("/credentials")
+def list_credentials(
+    deps: DepsDep, staff: StaffDep,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[Literal["valid", "revoked", "suspended"] | None, Query()] = None,
+    document_number: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    with deps.session() as session:
+        found = creds.search(session, deps, staff, type_id=type, status=status, document_number=document_number,
+                             limit=limit, offset=offset)
+        items = [creds.describe(deps, session, record, with_claims=False) for record in found]
+    return {"items": items, "count": len(items), "limit": limit, "offset": offset}
+
+
+@router.post("/credentials/{credential_id}/{action}")
+def change_status(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
+                  deps: DepsDep, staff: StaffDep) -> dict[str, Any]:
+    record = creds.change_status(deps, staff, credential_id, action, body.reason)
+    with deps.session() as session:
+        return creds.describe(deps, session, record, with_claims=False)
+
+
+def _offer_of(session: Session, deps: Deps, record: Credential) -> tuple[Offer, str]:
+    offer = find_offer_for(session, record.id)
+    if offer is None:
+        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+    return offer, deps.box.open(offer.tx_code_sealed, f"tx:{offer.id}").decode()
+
+
+@router.get("/credentials/{credential_id}/offer.png")
+def offer_png(credential_id: str, deps: DepsDep, staff: StaffDep) -> Response:
+    """The OpenID4VCI offer as a QR code, for a wallet to scan (the tx_code is given separately)."""
+    staff.require("read_claims")
+    with deps.session() as session:
+        record = creds.get_scoped(session, staff, credential_id)
+        offer, _ = _offer_of(session, deps, record)
+        png = qr.render_png(offer_uri(deps, staff.institution, offer), "M", box_size=8)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/credentials/{credential_id}/pdf")
+def printable_pdf(credential_id: str, deps: DepsDep, staff: StaffDep) -> Response:
+    """A4 PDF for a holder without a phone: the paper QR, the claims in Spanish and English, the
+    issuer, and the offer QR with its tx_code to load the full credential into a wallet later."""
+    from issuer.pdf import render_credential_pdf
+
+    staff.require("read_claims")
+    with deps.session() as session:
+        record = creds.get_scoped(session, staff, credential_id)
+        offer, tx_code = _offer_of(session, deps, record)
+        pdf = render_credential_pdf(
+            institution_name=staff.institution.name, ctype=deps.types.get(record.type_id),
+            claims=creds.claims_of(deps, record), paper_qr=qr.encode(creds.paper_of(deps, record)),
+            offer_uri=offer_uri(deps, staff.institution, offer), tx_code=tx_code,
+            valid_until=record.valid_until, credential_id=record.id,
+        )
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Cache-Control": "no-store",
+                             "Content-Disposition": f'inline; filename="puente-{record.id}.pdf"'})
+
+
+@router.get("/audit")
+def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0)] = 0,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+    """The institution's events in the hash-chained log (the whole chain is checked with
+    ``puente audit verify``)."""
+    staff.require("audit")
+    with deps.session() as session:
+        rows = session.exec(select(AuditEvent).where(AuditEvent.institution_id == staff.institution.id,
+                                                     AuditEvent.seq > after)
+                            .order_by(col(AuditEvent.seq)).limit(limit)).all()
+    return {"events": [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
+                        "outcome": r.outcome, "details": r.details, "hash": r.hash, "prev_hash": r.prev_hash}
+                       for r in rows]}
+
+
+async def json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise Invalid("El cuerpo no es JSON.", "The body is not JSON.", code="body_not_json") from exc

@@ -1,0 +1,100 @@
+"""``create_app(settings)``: the issuer service (PRODUCT.md "Issuer HTTP interface")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import text
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse, Response
+
+from credcore.clock import Clock
+from issuer.api import public_api, staff_api
+from issuer.api.common import (
+    master_key_error_response,
+    oauth_error_response,
+    service_error_response,
+    validation_error_response,
+)
+from issuer.config import Settings
+from issuer.deps import Deps, build_deps
+from issuer.errors import ServiceError
+from issuer.oid4vci import OAuthError
+from issuer.secrets_box import MasterKeyError
+from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
+
+RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
+
+
+def _limited(method: str, path: str) -> str | None:
+    """Unauthenticated endpoints that can be abused get a per-client budget."""
+    if path.startswith("/i/") and any(marker in path for marker in RATE_LIMITED):
+        return "oid4vci"
+    return None
+
+
+def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | None = None) -> FastAPI:
+    configure_logging()
+    deps = deps or build_deps(settings, clock=clock)
+    metrics = Metrics("issuer")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.worker_enabled:
+            from issuer.batches import BatchWorker
+
+            worker = BatchWorker(deps, metrics)
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+
+    app = FastAPI(title="Puente issuer", version="0.1.0", lifespan=lifespan,
+                  description="Emisión de credenciales verificables / verifiable credential issuance")
+    app.state.deps = deps
+    app.state.metrics = metrics
+    app.include_router(staff_api.router)
+    app.include_router(public_api.router)
+    app.add_exception_handler(ServiceError, service_error_response)
+    app.add_exception_handler(OAuthError, oauth_error_response)
+    app.add_exception_handler(MasterKeyError, master_key_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> Response:
+        checks: dict[str, bool] = {}
+        try:
+            with deps.session() as session:
+                session.execute(text("SELECT 1"))
+                checks["database"] = True
+                from issuer.institutions import registry_key
+
+                registry_key(session, deps)
+                checks["keys"] = True
+                from issuer.institutions import trust_document
+
+                trust_document(session, deps)
+                checks["trust_list"] = True
+        except Exception:  # readiness reports, it does not crash
+            pass
+        ready = all(checks.get(name) for name in ("database", "keys", "trust_list"))
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    def metrics_endpoint() -> Response:
+        return metrics.render()
+
+    app.add_middleware(CORSMiddleware, allow_origins=[settings.wallet_origin], allow_methods=["GET", "POST"],
+                       allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)
+    app.add_middleware(OperationsMiddleware, service="issuer", metrics=metrics,
+                       limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
+                       max_body=settings.max_body_bytes)
+    return app

@@ -1,0 +1,87 @@
+"""``Idempotency-Key`` for POST /api/v1/credentials (draft-ietf-httpapi-idempotency-key-header;
+security.md #133–135): required, well-formed, scoped to the institution and the API key; a retry
+with the same body gets the same response and no second credential; a different body is 422; a
+retry while the first is still running is 409."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from issuer.db.models import IdempotencyRecord
+from issuer.deps import Deps
+from issuer.errors import Conflict, Invalid, ServiceError
+from issuer.staff import Staff
+
+KEY_FORMAT = re.compile(r"[A-Za-z0-9_.:-]{16,100}")
+ABANDONED_AFTER = 120  # seconds: a "running" record this old belongs to a crashed request
+
+
+def request_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def begin(deps: Deps, staff: Staff, key: str | None, body: Any) -> IdempotencyRecord | dict[str, Any]:
+    """Claim the key, or return the stored response ({"status", "body"}) of a finished request."""
+    if not key:
+        raise ServiceError("Falta la cabecera Idempotency-Key.", "The Idempotency-Key header is required.",
+                           code="idempotency_key_missing")
+    if not KEY_FORMAT.fullmatch(key):
+        raise ServiceError("Idempotency-Key inválida: 16 a 100 caracteres aleatorios (letras, cifras, - _ . :).",
+                           "Invalid Idempotency-Key: 16 to 100 random characters (letters, digits, - _ . :).",
+                           code="idempotency_key_invalid")
+    digest = request_hash(body)
+    with deps.session() as session:
+        existing = session.get(IdempotencyRecord, (staff.institution.id, key))
+        if existing is None:
+            record = IdempotencyRecord(institution_id=staff.institution.id or 0, key=key, api_key_id=staff.key.id or 0,
+                                       request_hash=digest, created_at=deps.now())
+            session.add(record)
+            try:
+                session.commit()
+                return record
+            except IntegrityError:
+                session.rollback()
+                existing = session.get(IdempotencyRecord, (staff.institution.id, key))
+                if existing is None:
+                    raise
+        return _replay(session, deps, staff, existing, digest)
+
+
+def _replay(session: Session, deps: Deps, staff: Staff, existing: IdempotencyRecord,
+            digest: str) -> IdempotencyRecord | dict[str, Any]:
+    if existing.request_hash != digest or existing.api_key_id != staff.key.id:
+        raise Invalid("Esta Idempotency-Key ya se usó con otra solicitud.",
+                      "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused")
+    if existing.state == "done":
+        return {"status": existing.status_code, "body": existing.response}
+    if existing.created_at > deps.now() - ABANDONED_AFTER:
+        raise Conflict("La solicitud original todavía está en curso; intente de nuevo en unos segundos.",
+                       "The original request is still in progress; retry in a few seconds.",
+                       code="idempotency_in_progress")
+    existing.created_at = deps.now()  # take over a request that crashed before committing anything
+    session.add(existing)
+    session.commit()
+    return existing
+
+
+def complete(session: Session, record: IdempotencyRecord, status: int, body: dict[str, Any]) -> None:
+    """Store the response in the same transaction as the work it describes."""
+    row = session.get(IdempotencyRecord, (record.institution_id, record.key))
+    assert row is not None
+    row.state, row.status_code, row.response = "done", status, body
+    session.add(row)
+
+
+def abandon(deps: Deps, record: IdempotencyRecord) -> None:
+    """The request failed before doing anything: free the key so a corrected request can use it."""
+    with deps.session() as session:
+        row = session.get(IdempotencyRecord, (record.institution_id, record.key))
+        if row is not None and row.state == "running":
+            session.delete(row)
+            session.commit()

@@ -1,0 +1,260 @@
+"""OpenID4VCI 1.0, pre-authorized code flow with a tx_code (standards.md §4).
+
+The offer object is fetched by reference; every fetch mints a fresh, single-use pre-authorized
+code valid for minutes, while the offer itself (printed on paper, say) lives for weeks and dies
+after ``tx_code_max_attempts`` wrong codes or once redeemed. The credential is signed only at
+redemption, bound to the key proven in the ``openid4vci-proof+jwt``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlmodel import Session, select
+
+from credcore import jws
+from credcore.errors import CredentialError
+from credcore.issue import issue_credential
+from credcore.keys import PublicKey, public_key_from_jwk
+from issuer import audit
+from issuer.credentials import claims_of
+from issuer.db.models import Credential, Institution, Offer, OneTimeCode, StatusListRow
+from issuer.deps import Deps
+from issuer.institutions import active_key, by_slug, issuer_id
+from issuer.statuses import status_uri
+
+PROOF_TYP = "openid4vci-proof+jwt"
+PRE_AUTH_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+
+
+class OAuthError(Exception):
+    """An error in the OAuth/OpenID4VCI vocabulary: ``{"error": code, "error_description": …}``."""
+
+    def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.code, self.description, self.status = code, description, status
+
+
+def offer_uri(deps: Deps, institution: Institution, offer: Offer) -> str:
+    from urllib.parse import quote
+
+    url = f"{issuer_id(deps, institution)}/offers/{offer.id}"
+    return f"openid-credential-offer://?credential_offer_uri={quote(url, safe='')}"
+
+
+def _new_code(session: Session, deps: Deps, *, kind: str, institution: Institution, ttl: int,
+              offer_id: str | None = None) -> str:
+    code = secrets.token_urlsafe(32)
+    session.add(OneTimeCode(code_hash=deps.box.code_hash(f"{kind}:{code}"), kind=kind,
+                            institution_id=institution.id or 0, offer_id=offer_id, expires_at=deps.now() + ttl))
+    return code
+
+
+def _take_code(session: Session, deps: Deps, *, kind: str, institution: Institution, code: Any) -> OneTimeCode | None:
+    """The unused, unexpired code of this kind and institution (not yet consumed)."""
+    if not isinstance(code, str) or not code or len(code) > 200:
+        return None
+    row = session.get(OneTimeCode, deps.box.code_hash(f"{kind}:{code}"))
+    if row is None or row.kind != kind or row.institution_id != institution.id:
+        return None
+    if row.used_at is not None or row.expires_at < deps.now():
+        return None
+    return row
+
+
+def _open_offer(session: Session, deps: Deps, institution: Institution, offer_id: str) -> Offer:
+    offer = session.get(Offer, offer_id[:64])
+    if offer is None or offer.institution_id != institution.id:
+        raise OAuthError("invalid_request", "unknown credential offer", 404)
+    if offer.state != "open" or offer.expires_at < deps.now():
+        raise OAuthError("invalid_request", "this credential offer is no longer valid", 404)
+    record = session.get(Credential, offer.credential_id)
+    if record is None or record.status != 0:
+        raise OAuthError("invalid_request", "this credential offer is no longer valid", 404)
+    return offer
+
+
+def credential_offer(deps: Deps, slug: str, offer_id: str) -> dict[str, Any]:
+    with deps.session() as session:
+        institution = by_slug(session, slug)
+        offer = _open_offer(session, deps, institution, offer_id)
+        record = session.get(Credential, offer.credential_id)
+        assert record is not None
+        code = _new_code(session, deps, kind="pre_auth", institution=institution, offer_id=offer.id,
+                         ttl=deps.settings.pre_authorized_code_ttl_seconds)
+        session.commit()
+    return {
+        "credential_issuer": issuer_id(deps, institution),
+        "credential_configuration_ids": [record.type_id],
+        "grants": {PRE_AUTH_GRANT: {
+            "pre-authorized_code": code,
+            "tx_code": {"input_mode": "numeric", "length": 6,
+                        "description": "Código de 6 dígitos entregado por la institución / "
+                                       "6-digit code given by the institution"},
+        }},
+    }
+
+
+def token(deps: Deps, slug: str, form: dict[str, str]) -> dict[str, Any]:
+    if form.get("grant_type") != PRE_AUTH_GRANT:
+        raise OAuthError("unsupported_grant_type", "only the pre-authorized code grant is supported")
+    if not form.get("pre-authorized_code"):
+        raise OAuthError("invalid_request", "pre-authorized_code is required")
+    tx_code = form.get("tx_code")
+    if not tx_code:
+        raise OAuthError("invalid_request", "tx_code is required for this offer")
+    with deps.session() as session:
+        institution = by_slug(session, slug)
+        code = _take_code(session, deps, kind="pre_auth", institution=institution, code=form["pre-authorized_code"])
+        if code is None or code.offer_id is None:
+            raise OAuthError("invalid_grant", "pre-authorized code is unknown, used or expired")
+        offer = session.get(Offer, code.offer_id)
+        if offer is None or offer.state != "open" or offer.expires_at < deps.now():
+            raise OAuthError("invalid_grant", "the credential offer is no longer valid")
+        if not secrets.compare_digest(deps.box.code_hash(f"{offer.id}:{tx_code}"), offer.tx_code_hash):
+            offer.failed_attempts += 1
+            dead = offer.failed_attempts >= deps.settings.tx_code_max_attempts
+            if dead:
+                offer.state = "dead"
+            session.add(offer)
+            audit.record(session, at=deps.now(), actor="wallet", action="offer.tx_code_wrong",
+                         institution_id=institution.id, target=offer.id, outcome="dead" if dead else "refused",
+                         details={"attempts": offer.failed_attempts})
+            session.commit()
+            raise OAuthError("invalid_grant", "wrong tx_code" + ("; the offer is now closed" if dead else ""))
+        code.used_at = deps.now()
+        session.add(code)
+        access = _new_code(session, deps, kind="access", institution=institution, offer_id=offer.id,
+                           ttl=deps.settings.access_token_ttl_seconds)
+        session.commit()
+    return {"access_token": access, "token_type": "Bearer", "expires_in": deps.settings.access_token_ttl_seconds}
+
+
+def nonce(deps: Deps, slug: str) -> dict[str, str]:
+    with deps.session() as session:
+        institution = by_slug(session, slug)
+        value = _new_code(session, deps, kind="c_nonce", institution=institution,
+                          ttl=deps.settings.c_nonce_ttl_seconds)
+        session.commit()
+    return {"c_nonce": value}
+
+
+def _verify_proof(session: Session, deps: Deps, institution: Institution, proof: Any) -> PublicKey:
+    """The holder key from a ``jwt`` proof: typ, alg allow-list, embedded public jwk only, audience,
+    iat window, and a fresh single-use c_nonce (consumed here)."""
+    if not isinstance(proof, str):
+        raise OAuthError("invalid_proof", "proof must be a compact JWT")
+    try:
+        parsed = jws.parse(proof)
+        jws.check_header(parsed, PROOF_TYP)
+        header = parsed.header
+        if "kid" in header or "x5c" in header or "trust_chain" in header:
+            raise OAuthError("invalid_proof", "the proof key must be given as an embedded jwk")
+        jwk = header.get("jwk")
+        if isinstance(jwk, dict) and "d" in jwk:
+            raise OAuthError("invalid_proof", "the proof header carries a private key")
+        holder = public_key_from_jwk(jwk)
+        jws.verify_signature(parsed, holder)
+        claims = parsed.claims()
+    except CredentialError as exc:
+        raise OAuthError("invalid_proof", f"proof rejected: {exc.description}") from exc
+    if claims.get("aud") != issuer_id(deps, institution):
+        raise OAuthError("invalid_proof", "proof audience is not this credential issuer")
+    iat = claims.get("iat")
+    max_age = deps.settings.proof_max_age_seconds
+    if not isinstance(iat, int) or isinstance(iat, bool) or abs(deps.now() - iat) > max_age:
+        raise OAuthError("invalid_proof", "proof iat missing or outside the accepted window")
+    nonce_row = _take_code(session, deps, kind="c_nonce", institution=institution, code=claims.get("nonce"))
+    if nonce_row is None:
+        raise OAuthError("invalid_nonce", "c_nonce missing, unknown, used or expired: fetch a new one")
+    nonce_row.used_at = deps.now()
+    session.add(nonce_row)
+    return holder
+
+
+def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> dict[str, Any]:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise OAuthError("invalid_token", "missing access token", 401)
+    with deps.session() as session:
+        institution = by_slug(session, slug)
+        access = _take_code(session, deps, kind="access", institution=institution,
+                            code=authorization[len("Bearer "):].strip())
+        if access is None or access.offer_id is None:
+            raise OAuthError("invalid_token", "access token unknown, used or expired", 401)
+        offer = session.get(Offer, access.offer_id)
+        record = session.get(Credential, offer.credential_id) if offer else None
+        if offer is None or record is None or offer.state != "open":
+            raise OAuthError("credential_request_denied", "the credential offer is no longer valid")
+        if record.status != 0:
+            raise OAuthError("credential_request_denied", "the credential is revoked or suspended")
+        if not isinstance(body, dict):
+            raise OAuthError("invalid_credential_request", "the request body must be a JSON object")
+        requested = body.get("credential_configuration_id") or body.get("credential_identifier")
+        if requested != record.type_id:
+            raise OAuthError("unknown_credential_configuration", "this token is for another credential configuration")
+        proofs = body.get("proofs")
+        if not isinstance(proofs, dict) or set(proofs) != {"jwt"} or not isinstance(proofs["jwt"], list) \
+                or len(proofs["jwt"]) != 1:
+            raise OAuthError("invalid_proof", "exactly one jwt proof is required")
+        holder = _verify_proof(session, deps, institution, proofs["jwt"][0])
+        status_row = session.get(StatusListRow, record.status_list_id)
+        assert status_row is not None
+        issued = issue_credential(
+            ctype=deps.types.get(record.type_id), claims=claims_of(deps, record), issuer=issuer_id(deps, institution),
+            key=active_key(session, deps, institution), clock=deps.clock, holder_jwk=holder.jwk(),
+            status=(status_uri(deps, institution, status_row.number), record.status_idx),
+            valid_until=record.valid_until, random_bytes=deps.random_bytes,
+        )
+        access.used_at = deps.now()
+        offer.state = "redeemed"
+        record.delivered_at = deps.now()
+        session.add_all([access, offer, record])
+        audit.record(session, at=deps.now(), actor="wallet", action="credential.deliver",
+                     institution_id=institution.id, target=record.id)
+        session.commit()
+    return {"credentials": [{"credential": issued.sd_jwt}]}
+
+
+def issuer_metadata(deps: Deps, institution: Institution) -> dict[str, Any]:
+    iss = issuer_id(deps, institution)
+    configurations = {}
+    for type_id in institution.types:
+        ctype = deps.types.get(type_id)
+        configurations[type_id] = {
+            "format": "dc+sd-jwt",
+            "vct": ctype.vct,
+            "scope": type_id,
+            "cryptographic_binding_methods_supported": ["jwk"],
+            "credential_signing_alg_values_supported": [deps.settings.signing_alg],
+            "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256", "EdDSA"]}},
+            "credential_metadata": {
+                "display": [{"name": ctype.name(lang), "locale": lang} for lang in ("es", "en")],
+                "claims": [{"path": [name], "mandatory": name in ctype.schema.get("required", []),
+                            "display": [{"name": ctype.label(name, lang), "locale": lang} for lang in ("es", "en")]}
+                           for name in ctype.claim_names],
+            },
+        }
+    return {
+        "credential_issuer": iss,
+        "credential_endpoint": f"{iss}/credential",
+        "nonce_endpoint": f"{iss}/nonce",
+        "display": [{"name": institution.name, "locale": "es"}, {"name": institution.name, "locale": "en"}],
+        "credential_configurations_supported": configurations,
+    }
+
+
+def authorization_server_metadata(deps: Deps, institution: Institution) -> dict[str, Any]:
+    iss = issuer_id(deps, institution)
+    return {
+        "issuer": iss,
+        "token_endpoint": f"{iss}/token",
+        "grant_types_supported": [PRE_AUTH_GRANT],
+        "pre-authorized_grant_anonymous_access_supported": True,
+        "response_types_supported": [],
+    }
+
+
+def find_offer_for(session: Session, credential_id: str) -> Offer | None:
+    return session.exec(select(Offer).where(Offer.credential_id == credential_id)
+                        .order_by(Offer.created_at.desc())).first()  # type: ignore[attr-defined]

@@ -1,0 +1,185 @@
+"""Operations shared by every Puente service: request ids, structured JSON logs, a body-size cap,
+per-client rate limits with Retry-After, and Prometheus metrics.
+
+Log lines never carry bodies, query strings, headers or claim values: only method, route template,
+status, duration and request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOG = logging.getLogger("puente")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
+                                 "logger": record.name, "msg": record.getMessage()}
+        for key in ("request_id", "method", "route", "status", "ms", "service"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    root = logging.getLogger("puente")
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+
+
+class Metrics:
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service = service
+        self.requests = Counter("puente_http_requests_total", "HTTP requests", ["route", "method", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("puente_http_request_seconds", "HTTP request latency", ["route"],
+                                 registry=self.registry)
+        self.events = Counter("puente_events_total", "Domain events (issuance, verdicts, batches)", ["event"],
+                              registry=self.registry)
+
+    def render(self) -> Response:
+        return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+class RateLimiter:
+    """A fixed-window counter per (client address, bucket). The address is the TCP peer: headers
+    such as X-Forwarded-For are ignored unless a proxy we run sets them (security.md #115)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, bucket: str, now: float | None = None) -> int | None:
+        """None if allowed, else the seconds to wait."""
+        if self.per_minute <= 0:
+            return None
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        with self._lock:
+            if len(self._windows) > 100_000:
+                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
+            start, count = self._windows.get((client, bucket), (window, 0))
+            if start != window:
+                start, count = window, 0
+            count += 1
+            self._windows[(client, bucket)] = (start, count)
+        if count > self.per_minute:
+            return max(1, int((window + 1) * 60 - now))
+        return None
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"https://puente.example/problems/{code}", "title": title, "status": status,
+                            "code": code}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+class OperationsMiddleware:
+    """Request id, body cap (413 before parsing), rate limits, access log and metrics."""
+
+    def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics, limiter: RateLimiter,
+                 limited: Callable[[str, str], str | None], max_body: int) -> None:
+        self.app, self.service, self.metrics, self.limiter = app, service, metrics, limiter
+        self.limited, self.max_body = limited, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        path, method = scope["path"], scope["method"]
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            await self._finish(problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large"),
+                               scope, receive, send, request_id, status_holder)
+            self._log(method, path, status_holder["status"], started, request_id)
+            return
+        bucket = self.limited(method, path)
+        if bucket is not None:
+            client = (scope.get("client") or ("unknown", 0))[0]
+            wait = self.limiter.hit(client, bucket)
+            if wait is not None:
+                response = problem(429, "rate_limited", "Demasiadas solicitudes / Too many requests",
+                                   retry_after=wait)
+                response.headers["Retry-After"] = str(wait)
+                await self._finish(response, scope, receive, send, request_id, status_holder)
+                self._log(method, path, 429, started, request_id)
+                return
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, tracking_send)
+        except _BodyTooLarge:
+            await problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large")(
+                scope, receive, tracking_send)
+        self._log(method, path, status_holder["status"], started, request_id, scope)
+
+    async def _finish(self, response: Response, scope: Scope, receive: Receive, send: Send, request_id: str,
+                      status_holder: dict[str, int]) -> None:
+        response.headers["x-request-id"] = request_id
+        status_holder["status"] = response.status_code
+        await response(scope, receive, send)
+
+    def _log(self, method: str, path: str, status: int, started: float, request_id: str,
+             scope: Scope | None = None) -> None:
+        route = scope.get("route") if scope else None
+        template = getattr(route, "path", None) or "unmatched"
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(template, method, str(status)).inc()
+        self.metrics.latency.labels(template).observe(elapsed)
+        LOG.info("request", extra={"request_id": request_id, "method": method, "route": template, "status": status,
+                                   "ms": round(elapsed * 1000, 1), "service": self.service})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON, or raise ValueError (the caller answers 422)."""
+    raw = await request.body()
+    return json.loads(raw)
+
+
+Handler = Callable[[Request], Awaitable[Response]]

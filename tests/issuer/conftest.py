@@ -1,0 +1,104 @@
+"""Issuer test fixtures: a migrated database (SQLite, or PostgreSQL when PUENTE_TEST_DATABASE_URL
+is set), a demo deployment with two institutions and API keys for each role, and an HTTP client."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from credcore.clock import FixedClock
+from credcore.encoding import b64url_encode
+from issuer.app import create_app
+from issuer.config import Settings
+from issuer.db.engine import migrate, normalize_url
+from issuer.deps import Deps, build_deps
+from issuer.institutions import create_institution
+from issuer.staff import create_api_key
+
+BASE = "https://issuer.test"
+NOW = 1_795_000_000
+
+
+def database_urls(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path}/issuer.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every database test runs on SQLite, and on PostgreSQL when PUENTE_TEST_DATABASE_URL is set
+    (CI sets it). Each PostgreSQL test gets its own schema, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/issuer.db"
+        return
+    base = os.environ.get("PUENTE_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("PUENTE_TEST_DATABASE_URL not set: PostgreSQL variant runs in CI")
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = create_engine(normalize_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in base else "?"
+    yield f"{normalize_url(base)}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@dataclass
+class Deployment:
+    deps: Deps
+    client: TestClient
+    clock: FixedClock
+    keys: dict[str, str]  # "<slug>:<role>" -> API key text
+
+    def auth(self, who: str = "sena:officer") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def issue(self, type_id: str = "skills-certification", claims: dict | None = None, who: str = "sena:officer",
+              **extra: object) -> dict:
+        from tests.support import example_claims
+
+        body = {"type": type_id, "claims": claims or example_claims(type_id), **extra}
+        headers = {**self.auth(who), "Idempotency-Key": secrets.token_urlsafe(18)}
+        response = self.client.post("/api/v1/credentials", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def make_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test", "database_url": url, "var_dir": tmp_path, "public_issuer_url": BASE,
+        "master_key": b64url_encode(bytes(range(32))), "worker_enabled": False, "rate_limit_per_minute": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
+    migrate(database_url)
+    clock = FixedClock(NOW)
+    settings = make_settings(database_url, tmp_path)
+    deps = build_deps(settings, clock=clock)
+    keys: dict[str, str] = {}
+    with deps.session() as session:
+        sena = create_institution(session, deps, slug="sena", name="SENA",
+                                  types=["skills-certification", "qualification-validation"])
+        migracion = create_institution(session, deps, slug="migracion", name="Migración Colombia",
+                                       types=["ppt-status"])
+        for institution in (sena, migracion):
+            for role in ("admin", "officer", "auditor"):
+                text_key, _ = create_api_key(session, deps, institution, role=role, name=f"{role} test")
+                keys[f"{institution.slug}:{role}"] = text_key
+        session.commit()
+    app = create_app(settings, deps=deps)
+    with TestClient(app, base_url=BASE) as client:
+        yield Deployment(deps, client, clock, keys)
+    deps.engine.dispose()
