@@ -24,7 +24,7 @@ from issuer.deps import Deps, build_deps
 from issuer.errors import ServiceError
 from issuer.oid4vci import OAuthError
 from issuer.secrets_box import MasterKeyError
-from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from puente.web import LOG, Metrics, OperationsMiddleware, RateLimiter, configure_logging
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
 
@@ -83,8 +83,8 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
 
                 trust_document(session, deps)
                 checks["trust_list"] = True
-        except Exception:  # readiness reports, it does not crash
-            pass
+        except Exception:  # readiness reports the failed check, it does not crash
+            LOG.warning("readiness check failed", exc_info=True)
         ready = all(checks.get(name) for name in ("database", "keys", "trust_list"))
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

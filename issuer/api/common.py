@@ -74,5 +74,6 @@ def validation_error_response(request: Request, exc: Exception) -> Response:
         location = ".".join(str(p) for p in error.get("loc", ())[1:])
         errors.append({"field": location, "code": str(error.get("type", "invalid")),
                        "message": "Valor inválido." if lang == "es" else "Invalid value."})
-    title = "La solicitud no tiene la forma esperada." if lang == "es" else "The request does not have the expected shape."
+    title = ("La solicitud no tiene la forma esperada." if lang == "es"
+             else "The request does not have the expected shape.")
     return problem(422, "request_invalid", title, errors=errors)

@@ -3,10 +3,9 @@ the audit log. Every query is scoped to the caller's institution."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
@@ -17,7 +16,7 @@ from issuer import idempotency
 from issuer.api.common import DepsDep, LangDep, StaffDep
 from issuer.db.models import AuditEvent, Credential, Institution, Offer
 from issuer.deps import Deps
-from issuer.errors import Invalid, NotFound
+from issuer.errors import NotFound
 from issuer.oid4vci import find_offer_for, offer_uri
 
 router = APIRouter(prefix="/api/v1", tags=["staff"])
@@ -53,7 +52,8 @@ def issue(body: IssueRequest, deps: DepsDep, staff: StaffDep, lang: LangDep,
     staff.require("issue")
     claimed = idempotency.begin(deps, staff, idempotency_key, body.model_dump())
     if isinstance(claimed, dict):
-        return JSONResponse(claimed["body"], status_code=claimed["status"], headers={"Idempotent-Replayed": "true"})
+        return JSONResponse(claimed["body"], status_code=claimed["status"],
+                            headers={"Idempotent-Replayed": "true"})
 
     def finish(session: Session, issued: creds.Issued) -> None:
         idempotency.complete(session, claimed, 201, _issue_response(deps, staff.institution, issued))
@@ -64,8 +64,8 @@ def issue(body: IssueRequest, deps: DepsDep, staff: StaffDep, lang: LangDep,
     except Exception:
         idempotency.abandon(deps, claimed)
         raise
-    return JSONResponse(_issue_response(deps, staff.institution, issued), status_code=201,
-                        headers={"Location": f"/api/v1/credentials/{issued.credential.id}", "Cache-Control": "no-store"})
+    headers = {"Location": f"/api/v1/credentials/{issued.credential.id}", "Cache-Control": "no-store"}
+    return JSONResponse(_issue_response(deps, staff.institution, issued), status_code=201, headers=headers)
 
 
 def _issue_response(deps: Deps, institution: Institution, issued: creds.Issued) -> dict[str, Any]:
@@ -161,9 +161,3 @@ def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0)]
                         "outcome": r.outcome, "details": r.details, "hash": r.hash, "prev_hash": r.prev_hash}
                        for r in rows]}
 
-
-async def json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError as exc:
-        raise Invalid("El cuerpo no es JSON.", "The body is not JSON.", code="body_not_json") from exc

@@ -91,9 +91,7 @@ def test_disclosure_vector(path: Path) -> None:
 def _lookup(claims: Any, path: ClaimPath) -> Any:
     node = claims
     for step in path:
-        if isinstance(step, str) and isinstance(node, dict) and step in node:
-            node = node[step]
-        elif isinstance(step, int) and isinstance(node, list) and step < len(node):
+        if (isinstance(step, str) and isinstance(node, dict) and step in node) or (isinstance(step, int) and isinstance(node, list) and step < len(node)):
             node = node[step]
         else:
             return MISSING
