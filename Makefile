@@ -25,5 +25,8 @@ test: $(STAMP) lint typecheck
 bench: $(STAMP)
 	$(PY) -m bench
 
+run: $(STAMP)
+	$(VENV)/bin/puente demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

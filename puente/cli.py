@@ -1,4 +1,5 @@
-"""The ``puente`` command for operators."""
+"""The ``puente`` command for operators: serve, migrate, seed, staff keys, issue, status changes,
+key rotation, accreditation, trust-list export, audit check, and offline verification."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from credcore.clock import FixedClock, SystemClock
 from puente.offline import UsageError, load_status_lists, load_trust_list, read_input, verify_offline
@@ -18,11 +20,196 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+keys_app = typer.Typer(help="Claves de firma / signing keys", no_args_is_help=True)
+apikey_app = typer.Typer(help="Claves de API del personal / staff API keys", no_args_is_help=True)
+trust_app = typer.Typer(help="Lista de confianza / trust list", no_args_is_help=True)
+audit_app = typer.Typer(help="Registro de auditoría / audit log", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(trust_app, name="trust-list")
+app.add_typer(audit_app, name="audit")
+console = Console(stderr=True)
 
 
 @app.callback()
 def _root() -> None:
     """Puente: credenciales verificables / verifiable credentials."""
+
+
+def _settings() -> Any:
+    from issuer.config import Settings
+
+    return Settings()
+
+
+def _deps() -> Any:
+    from puente.operator import open_deps
+
+    return open_deps(_settings())
+
+
+def _fail(exc: Exception) -> None:
+    from issuer.errors import ServiceError
+
+    if isinstance(exc, ServiceError):
+        console.print(f"[red]error[/red] {exc.message_es} / {exc.message_en}")
+        for item in exc.errors:
+            console.print(f"  - {item.get('field')}: {item.get('message')}")
+        raise typer.Exit(1) from None
+    raise exc
+
+
+@app.command()
+def migrate() -> None:
+    """Crea o actualiza el esquema de la base de datos / create or upgrade the database schema."""
+    from puente.operator import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.database_url)
+    console.print("[green]base de datos al día / database up to date[/green]")
+
+
+@app.command()
+def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are kept (development)")] = Path(
+        "var/demo-keys.json")) -> None:
+    """Instituciones de demostración con claves / demo institutions with API keys."""
+    from puente.operator import seed as run_seed
+
+    settings = _settings()
+    created = run_seed(_deps(), keys_file if settings.env == "development" else None)
+    if not created:
+        console.print("nada que crear / nothing to create")
+    for row in created:  # keys in full, once: a table would cut them
+        typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['api_key']}")
+
+
+@app.command()
+def serve(service: Annotated[str, typer.Argument(help="issuer")] = "issuer",
+          host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
+    """Sirve un servicio / serve a service."""
+    import uvicorn
+
+    if service != "issuer":
+        raise typer.BadParameter("servicios disponibles / available services: issuer")
+    from issuer.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port or 8001, log_level="warning", access_log=False)
+
+
+@app.command()
+def demo() -> None:
+    """Arranca los servicios con datos de demostración / run the services with demo data (make run)."""
+    from puente.demo import run_demo
+
+    run_demo(_settings())
+
+
+@app.command()
+def issue(institution: Annotated[str, typer.Option(help="institution slug")],
+          type: Annotated[str, typer.Option("--type", help="credential type")],
+          claims: Annotated[Path, typer.Option(help="JSON file with the claims")],
+          valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+          lang: str = "es") -> None:
+    """Emite una credencial / issue one credential; prints the offer and tx_code."""
+    from puente.operator import issue as run_issue
+
+    try:
+        result = run_issue(_deps(), institution, type, json.loads(claims.read_text("utf-8")), valid_until, lang)
+    except Exception as exc:  # service errors become a message and exit 1
+        _fail(exc)
+        return
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+def _status_command(action: str) -> Any:
+    def command(credential_id: str, institution: Annotated[str, typer.Option()],
+                reason: Annotated[str, typer.Option()]) -> None:
+        from puente.operator import change_status
+
+        try:
+            status = change_status(_deps(), institution, credential_id, action, reason)
+        except Exception as exc:
+            _fail(exc)
+            return
+        console.print(f"{credential_id}: {status}")
+
+    command.__doc__ = {"revoke": "Revoca (definitivo) / revoke (final).", "suspend": "Suspende / suspend.",
+                       "reinstate": "Reactiva una suspendida / reinstate a suspended one."}[action]
+    return command
+
+
+for _action in ("revoke", "suspend", "reinstate"):
+    app.command(name=_action)(_status_command(_action))
+
+
+@apikey_app.command("create")
+def apikey_create(institution: Annotated[str, typer.Option()], role: Annotated[str, typer.Option()],
+                  name: Annotated[str, typer.Option()] = "staff") -> None:
+    """Crea una clave (se muestra una sola vez) / create a key (shown once)."""
+    from puente.operator import new_api_key
+
+    try:
+        typer.echo(new_api_key(_deps(), institution, role, name))
+    except Exception as exc:
+        _fail(exc)
+
+
+@keys_app.command("rotate")
+def keys_rotate(institution: Annotated[str, typer.Option()]) -> None:
+    """Nueva clave de firma; la anterior sigue publicada / new signing key; the old one stays published."""
+    from puente.operator import rotate_key
+
+    console.print(f"nueva clave / new key: {rotate_key(_deps(), institution)}")
+
+
+@keys_app.command("compromised")
+def keys_compromised(kid: str, institution: Annotated[str, typer.Option()]) -> None:
+    """Marca una clave como comprometida: todo lo que firmó deja de verificar / mark a key compromised."""
+    from puente.operator import compromised
+
+    try:
+        compromised(_deps(), institution, kid)
+    except Exception as exc:
+        _fail(exc)
+    console.print("[yellow]clave comprometida: reemita las credenciales / key compromised: re-issue[/yellow]")
+
+
+@app.command()
+def accredit(issuer_id: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+             jwks: Annotated[Path, typer.Option(help="the institution's public JWKS file")],
+             type: Annotated[list[str], typer.Option("--type")]) -> None:
+    """Acredita una institución externa por su JWKS / accredit an external institution by its JWKS."""
+    from puente.operator import accredit as run_accredit
+
+    try:
+        slug = run_accredit(_deps(), issuer_id, name, json.loads(jwks.read_text("utf-8")), type)
+    except Exception as exc:
+        _fail(exc)
+        return
+    console.print(f"acreditada / accredited: {slug}")
+
+
+@trust_app.command("export")
+def trust_export(out: Annotated[Path | None, typer.Option()] = None,
+                 signed: Annotated[bool, typer.Option(help="signed JWT instead of JSON")] = False) -> None:
+    """Exporta la lista de confianza / export the trust list (JSON for `puente verify`)."""
+    from puente.operator import export_trust_list
+
+    text = export_trust_list(_deps(), signed)
+    if out:
+        out.write_text(text + "\n", "utf-8")
+    else:
+        typer.echo(text)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Comprueba la cadena de hashes del registro / check the audit log's hash chain."""
+    from puente.operator import verify_audit
+
+    ok, message = verify_audit(_deps())
+    console.print(("[green]" if ok else "[red]") + message)
+    raise typer.Exit(0 if ok else 1)
 
 
 def _default_trust_list() -> Path | None:

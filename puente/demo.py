@@ -1,0 +1,55 @@
+"""``make run``: migrate, seed the demo institutions, then serve every service and print the URLs
+and the demo staff API keys. Services run as child processes; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from issuer.config import Settings
+
+SERVICES: tuple[tuple[str, int, str], ...] = (
+    ("issuer", 8001, "emisor / issuer: staff API, OpenID4VCI, status lists, trust list"),
+)
+
+
+def _serve(service: str, port: int) -> None:
+    import uvicorn
+
+    if service == "issuer":
+        from issuer.app import create_app
+
+        uvicorn.run(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def run_demo(settings: Settings) -> None:
+    from puente.operator import migrate, open_deps, seed
+
+    migrate(settings.database_url)
+    keys_file = Path(settings.var_dir) / "demo-keys.json"
+    seed(open_deps(settings), keys_file)
+    keys: list[dict[str, Any]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
+    print("\nPuente — demostración / demo\n")
+    for _name, port, what in SERVICES:
+        print(f"  http://127.0.0.1:{port}/docs   {what}")
+    print("\nClaves de API de demostración / demo staff API keys (Authorization: Bearer …):")
+    for row in keys:
+        print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")
+    print("\nCtrl-C para salir / to stop\n", flush=True)
+    processes = [multiprocessing.Process(target=_serve, args=(name, port), daemon=True) for name, port, _ in SERVICES]
+    for process in processes:
+        process.start()
+
+    def stop(*_: Any) -> None:
+        for process in processes:
+            process.terminate()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for process in processes:
+        process.join()

@@ -1,0 +1,142 @@
+"""Operator actions behind the ``puente`` command: they act directly on the database with the
+master key, as the audit actor ``operator:cli``."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from credcore.issue import end_of_day_in_colombia
+from issuer import credentials as creds
+from issuer.audit import check_database
+from issuer.config import Settings
+from issuer.db.engine import migrate
+from issuer.db.models import ApiKey, Institution
+from issuer.deps import Deps, build_deps
+from issuer.errors import NotFound
+from issuer.institutions import accredit_external, add_signing_key, create_institution, mark_compromised, trust_document
+from issuer.oid4vci import offer_uri
+from issuer.staff import Staff, create_api_key
+
+ACTOR = "operator:cli"
+
+DEMO_INSTITUTIONS = (
+    ("sena", "SENA - Servicio Nacional de Aprendizaje", ["skills-certification"]),
+    ("migracion", "Migración Colombia", ["ppt-status"]),
+    ("mineducacion", "Ministerio de Educación Nacional", ["qualification-validation"]),
+    ("comparte", "Comparte por una Vida (ONG)", ["skills-certification"]),
+)
+
+
+def open_deps(settings: Settings) -> Deps:
+    return build_deps(settings)
+
+
+def institution(session: Session, slug: str) -> Institution:
+    found = session.exec(select(Institution).where(Institution.slug == slug)).first()
+    if found is None:
+        raise NotFound(f"Institución desconocida: {slug}", f"Unknown institution: {slug}", code="unknown_institution")
+    return found
+
+
+def operator_staff(inst: Institution) -> Staff:
+    """The operator acting for an institution (an unsaved admin key: nothing to steal or revoke)."""
+    key = ApiKey(id=None, institution_id=inst.id or 0, name="cli", role="admin", prefix="cli", key_hash="",
+                 created_at=0)
+    return Staff(key, inst)
+
+
+def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
+    """Create the demo institutions with an admin and an officer key each (only those missing)."""
+    created: list[dict[str, str]] = []
+    with deps.session() as session:
+        for slug, name, types in DEMO_INSTITUTIONS:
+            if session.exec(select(Institution).where(Institution.slug == slug)).first():
+                continue
+            inst = create_institution(session, deps, slug=slug, name=name, types=types, actor=ACTOR)
+            for role in ("admin", "officer"):
+                text, _ = create_api_key(session, deps, inst, role=role, name=f"demo {role}", actor=ACTOR)
+                created.append({"institution": slug, "role": role, "api_key": text})
+        session.commit()
+    if keys_file is not None and created:
+        existing: list[dict[str, str]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
+        keys_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(existing + created, handle, indent=2)
+    return created
+
+
+def issue(deps: Deps, slug: str, type_id: str, claims: dict[str, Any], valid_until: str | None,
+          lang: str) -> dict[str, Any]:
+    with deps.session() as session:
+        inst = institution(session, slug)
+    until = end_of_day_in_colombia(date.fromisoformat(valid_until)) if valid_until else None
+    issued = creds.issue_one(deps, operator_staff(inst), type_id=type_id, claims=claims, valid_until=until, lang=lang)
+    return {"id": issued.credential.id, "type": type_id, "valid_until": issued.credential.valid_until,
+            "offer": {"offer_uri": offer_uri(deps, inst, issued.offer), "tx_code": issued.tx_code,
+                      "expires_at": issued.offer.expires_at}}
+
+
+def change_status(deps: Deps, slug: str, credential_id: str, action: str, reason: str) -> str:
+    with deps.session() as session:
+        inst = institution(session, slug)
+    record = creds.change_status(deps, operator_staff(inst), credential_id, action, reason)
+    return creds.STATUS_NAMES[record.status]
+
+
+def new_api_key(deps: Deps, slug: str, role: str, name: str) -> str:
+    with deps.session() as session:
+        inst = institution(session, slug)
+        text, _ = create_api_key(session, deps, inst, role=role, name=name, actor=ACTOR)
+        session.commit()
+    return text
+
+
+def rotate_key(deps: Deps, slug: str) -> str:
+    with deps.session() as session:
+        inst = institution(session, slug)
+        row = add_signing_key(session, deps, inst)
+        from issuer import audit
+
+        audit.record(session, at=deps.now(), actor=ACTOR, action="key.rotate", institution_id=inst.id, target=row.kid)
+        session.commit()
+        return row.kid
+
+
+def compromised(deps: Deps, slug: str, kid: str) -> None:
+    with deps.session() as session:
+        mark_compromised(session, deps, institution(session, slug), kid, actor=ACTOR)
+        session.commit()
+
+
+def accredit(deps: Deps, issuer_id: str, name: str, jwks: dict[str, Any], types: list[str]) -> str:
+    with deps.session() as session:
+        inst = accredit_external(session, deps, issuer_id=issuer_id, name=name, jwks=jwks, types=types, actor=ACTOR)
+        session.commit()
+        return inst.slug
+
+
+def export_trust_list(deps: Deps, signed: bool) -> str:
+    from issuer.institutions import signed_trust_list
+
+    with deps.session() as session:
+        if signed:
+            return signed_trust_list(session, deps)
+        return json.dumps(trust_document(session, deps), ensure_ascii=False, indent=2)
+
+
+def verify_audit(deps: Deps) -> tuple[bool, str]:
+    with deps.session() as session:
+        check = check_database(session)
+    if check.ok:
+        return True, f"cadena íntegra / chain intact: {check.events} eventos / events"
+    return False, f"cadena rota en el evento / chain broken at event {check.broken_at}: {check.reason}"
+
+
+__all__ = ["migrate"]
