@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
-from credcore import jws
 from credcore.encoding import b64url_encode, dumps_compact
 from credcore.issue import IssuedCredential
 from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
@@ -282,25 +281,3 @@ def x5c(*certs: x509.Certificate) -> list[str]:
     """The ``x5c`` header value: standard (not URL-safe) base64 of each DER certificate."""
     return [base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in certs]
 
-
-def verify_text(world: World, text: str, **kwargs: Any) -> VerificationReport:
-    return world.verify(text, **kwargs)
-
-
-def parts(token: str) -> list[str]:
-    return token.split(".")
-
-
-def signing_input_of(token: str) -> bytes:
-    head, body, _ = token.split(".")
-    return f"{head}.{body}".encode("ascii")
-
-
-def resign_raw(token: str, key: RawKey) -> str:
-    """The same header and payload segments with a new signature by ``key``."""
-    head, body, _ = token.split(".")
-    return f"{head}.{body}.{b64url_encode(raw_signature(key, signing_input_of(token)))}"
-
-
-def jws_claims(token: str) -> dict[str, Any]:
-    return jws.parse(token).claims()

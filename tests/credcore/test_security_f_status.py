@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import random
 import ssl
 import zlib
 from typing import Any
@@ -405,7 +406,7 @@ def test_case_080_lists_are_large_and_small_on_the_wire() -> None:
     assert (empty.size, empty.bits) == (131_072, 2)
     assert len(empty.encode()) < 200
     busy = StatusList()
-    rng = __import__("random").Random(80)
+    rng = random.Random(80)
     for index in rng.sample(range(busy.size), busy.size // 100):
         busy.set(index, rng.choice((sl.INVALID, sl.SUSPENDED)))
     assert len(busy.encode()) < 8 * 1024

@@ -91,10 +91,11 @@ def test_disclosure_vector(path: Path) -> None:
 def _lookup(claims: Any, path: ClaimPath) -> Any:
     node = claims
     for step in path:
-        if (isinstance(step, str) and isinstance(node, dict) and step in node) or (isinstance(step, int) and isinstance(node, list) and step < len(node)):
-            node = node[step]
-        else:
+        in_object = isinstance(node, dict) and isinstance(step, str) and step in node
+        in_array = isinstance(node, list) and isinstance(step, int) and step < len(node)
+        if not (in_object or in_array):
             return MISSING
+        node = node[step]
     return node
 
 
