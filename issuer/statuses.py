@@ -45,15 +45,18 @@ def _open_list(session: Session, deps: Deps, institution: Institution) -> Status
 def allocate(session: Session, deps: Deps, institution: Institution, count: int) -> list[tuple[StatusListRow, int]]:
     """``count`` fresh random indexes (in the caller's transaction)."""
     result: list[tuple[StatusListRow, int]] = []
+    limit_of = deps.settings.status_list_fill_limit
     while len(result) < count:
         row = _open_list(session, deps, institution)
-        capacity = int(row.size * deps.settings.status_list_fill_limit) - row.used
-        if capacity <= 0:
-            row.full = True
-            session.add(row)
-            session.flush()
+        limit = int(row.size * limit_of)
+        take = min(limit - row.used, count - len(result))
+        if take <= 0 or not _reserve(session, row, take, limit):
+            session.refresh(row)
+            if row.used + 1 > limit:
+                row.full = True
+                session.add(row)
+                session.flush()
             continue
-        take = min(capacity, count - len(result))
         used = set(session.exec(select(Credential.status_idx).where(Credential.status_list_id == row.id)).all())
         used.update(idx for r, idx in result if r.id == row.id)
         chosen: set[int] = set()
@@ -61,14 +64,21 @@ def allocate(session: Session, deps: Deps, institution: Institution, count: int)
             idx = secrets.randbelow(row.size)
             if idx not in used and idx not in chosen:
                 chosen.add(idx)
-        session.execute(update(StatusListRow).where(col(StatusListRow.id) == row.id)
-                        .values(used=StatusListRow.used + take))
         session.refresh(row)
-        if row.used >= int(row.size * deps.settings.status_list_fill_limit):
+        if row.used >= limit:
             row.full = True
             session.add(row)
         result.extend((row, idx) for idx in chosen)
     return result
+
+
+def _reserve(session: Session, row: StatusListRow, take: int, limit: int) -> bool:
+    """Atomically count ``take`` entries against the list's fill limit; False if a concurrent
+    issuer got there first (the statement re-checks the limit under the row lock)."""
+    done = session.execute(update(StatusListRow)
+                           .where(col(StatusListRow.id) == row.id, StatusListRow.used + take <= limit)
+                           .values(used=StatusListRow.used + take))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def bump_version(session: Session, list_id: int) -> None:
