@@ -29,8 +29,9 @@ def _issue_many(url: str, var_dir: str, results: multiprocessing.Queue) -> None:
     try:
         with deps.session() as session:
             staff = operator_staff(institution(session, "sena"))
-        ids = [creds.issue_one(deps, staff, type_id="skills-certification", claims=example_claims("skills-certification"),
-                               valid_until=None, lang="es").credential.id for _ in range(PER_PROCESS)]
+        claims = example_claims("skills-certification")
+        ids = [creds.issue_one(deps, staff, type_id="skills-certification", claims=claims, valid_until=None,
+                               lang="es").credential.id for _ in range(PER_PROCESS)]
         results.put(("ok", ids))
     except Exception as exc:  # reported to the parent, which fails the test
         results.put(("error", repr(exc)))
