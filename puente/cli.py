@@ -43,9 +43,14 @@ def _settings() -> Any:
 
 
 def _deps() -> Any:
+    from issuer.secrets_box import MasterKeyError
     from puente.operator import open_deps
 
-    return open_deps(_settings())
+    try:
+        return open_deps(_settings())
+    except MasterKeyError as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 def _fail(exc: Exception) -> None:
@@ -92,8 +97,14 @@ def serve(service: Annotated[str, typer.Argument(help="issuer")] = "issuer",
     if service != "issuer":
         raise typer.BadParameter("servicios disponibles / available services: issuer")
     from issuer.app import create_app
+    from issuer.secrets_box import MasterKeyError
 
-    uvicorn.run(create_app(_settings()), host=host, port=port or 8001, log_level="warning", access_log=False)
+    try:
+        application = create_app(_settings())
+    except MasterKeyError as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from None
+    uvicorn.run(application, host=host, port=port or 8001, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -1,0 +1,111 @@
+"""The operator's ``puente`` commands against a real SQLite database under a temporary var/."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from credcore.trust import TrustList
+from issuer.config import Settings
+from issuer.db.engine import make_engine
+from puente.cli import app
+from tests.support import SCHEMAS
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PUENTE_MASTER_KEY", raising=False)
+    monkeypatch.setenv("PUENTE_ENV", "development")
+    monkeypatch.setenv("PUENTE_DATABASE_URL", f"sqlite:///{tmp_path}/var/puente.db")
+    monkeypatch.setenv("PUENTE_VAR_DIR", str(tmp_path / "var"))
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    return tmp_path / "var"
+
+
+def _issue(var: Path, institution: str = "migracion", type_id: str = "ppt-status") -> dict:
+    claims = var.parent / "claims.json"
+    claims.write_text((SCHEMAS / "types" / type_id / "examples" / "valid.json").read_text("utf-8"), "utf-8")
+    result = runner.invoke(app, ["issue", "--institution", institution, "--type", type_id, "--claims", str(claims)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_seed_prints_full_keys_once_and_keeps_secrets_private(var: Path) -> None:
+    result = runner.invoke(app, ["seed"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    assert {(line[0], line[1]) for line in lines} >= {("sena", "officer"), ("migracion", "admin")}
+    assert all(line[2].startswith("pk_") and len(line[2]) > 40 for line in lines)
+    for secret in (var / "master.key", var / "demo-keys.json"):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    again = runner.invoke(app, ["seed"])
+    assert again.exit_code == 0 and "pk_" not in again.stdout  # keys are never shown twice
+
+
+def test_issue_revoke_and_revocation_is_final(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    issued = _issue(var)
+    assert len(issued["offer"]["tx_code"]) == 6
+    revoke = runner.invoke(app, ["revoke", issued["id"], "--institution", "migracion", "--reason", "permiso cancelado"])
+    assert revoke.exit_code == 0 and "revoked" in revoke.output
+    back = runner.invoke(app, ["reinstate", issued["id"], "--institution", "migracion", "--reason", "error"])
+    assert back.exit_code == 1
+    assert "la revocación es definitiva" in back.output
+
+
+def test_issue_rejects_bad_claims_with_field_messages(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    claims = var.parent / "bad.json"
+    claims.write_text(json.dumps({"given_name": "Ana"}), "utf-8")
+    result = runner.invoke(app, ["issue", "--institution", "migracion", "--type", "ppt-status", "--claims", str(claims)])
+    assert result.exit_code == 1
+    assert "family_name" in result.output and "Falta este dato obligatorio" in result.output
+
+
+def test_audit_verify_detects_tampering(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    _issue(var)
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    engine = make_engine(Settings().database_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 2"))
+    engine.dispose()
+    broken = runner.invoke(app, ["audit", "verify"])
+    assert broken.exit_code == 1 and "2" in broken.output
+
+
+def test_trust_list_export_feeds_offline_verification(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    out = var.parent / "trust-list.json"
+    assert runner.invoke(app, ["trust-list", "export", "--out", str(out)]).exit_code == 0
+    trust = TrustList.from_json(json.loads(out.read_text("utf-8")))
+    assert {"https://issuer.example/i/sena", "http://127.0.0.1:8001/i/sena"} & set(trust.issuers)
+    signed = runner.invoke(app, ["trust-list", "export", "--signed"])
+    assert signed.exit_code == 0 and signed.stdout.count(".") == 2
+
+
+def test_key_rotation_and_compromise_commands(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    rotated = runner.invoke(app, ["keys", "rotate", "--institution", "sena"])
+    assert rotated.exit_code == 0
+    kid = rotated.output.strip().rsplit(" ", 1)[1]
+    compromised = runner.invoke(app, ["keys", "compromised", kid, "--institution", "sena"])
+    assert compromised.exit_code == 0
+    export = json.loads(runner.invoke(app, ["trust-list", "export"]).stdout)
+    sena = next(entry for entry in export["issuers"] if entry["id"].endswith("/i/sena"))
+    assert any(key["kid"] == kid and key.get("compromised") for key in sena["keys"])
+
+
+def test_production_without_master_key_refuses(var: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUENTE_ENV", "production")
+    result = runner.invoke(app, ["seed"])
+    assert result.exit_code == 2
+    assert "PUENTE_MASTER_KEY" in result.output
