@@ -65,7 +65,8 @@ def test_issue_rejects_bad_claims_with_field_messages(var: Path) -> None:
     runner.invoke(app, ["seed"])
     claims = var.parent / "bad.json"
     claims.write_text(json.dumps({"given_name": "Ana"}), "utf-8")
-    result = runner.invoke(app, ["issue", "--institution", "migracion", "--type", "ppt-status", "--claims", str(claims)])
+    args = ["issue", "--institution", "migracion", "--type", "ppt-status", "--claims", str(claims)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "family_name" in result.output and "Falta este dato obligatorio" in result.output
 
