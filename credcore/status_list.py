@@ -25,6 +25,7 @@ VALID, INVALID, SUSPENDED = 0, 1, 2
 ALLOWED_BITS = (1, 2, 4, 8)
 DEFAULT_SIZE = 131_072  # entries per list (PRODUCT.md): herd privacy at a few kilobytes
 MAX_INFLATED = 4 * 1024 * 1024  # bytes; 2^22 entries at 8 bits
+MAX_AGE_WITHOUT_EXP = 86_400  # seconds a status list token without ``exp`` is believed
 
 
 class StatusList:
@@ -150,6 +151,9 @@ def verify_status_list_token(
         ttl = _number(claims, "ttl", False)
         if exp is not None and exp <= now:
             raise MalformedError("status list token has expired", code="status_expired")
+        if exp is None and iat is not None and iat < now - MAX_AGE_WITHOUT_EXP:
+            # Without exp a token would vouch forever; an old one could hide a later revocation.
+            raise MalformedError("status list token without exp is too old", code="status_expired")
         body = claims.get("status_list")
         if not isinstance(body, dict) or not _is_bits(body.get("bits")):
             raise MalformedError("status_list.bits must be 1, 2, 4 or 8")
@@ -193,7 +197,7 @@ def verify_status_list_token_cached(
         _VERIFIED[cache_key] = found
         if len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.popitem(last=False)
-    elif found.exp is not None and found.exp <= now:
+    elif (found.exp is not None and found.exp <= now) or (found.exp is None and found.iat < now - MAX_AGE_WITHOUT_EXP):
         raise StatusUnavailableError("status list token has expired", code="status_expired")
     return found
 

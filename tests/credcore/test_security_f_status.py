@@ -416,3 +416,29 @@ def test_case_081_status_fetch_carries_only_the_list_uri(world: World) -> None:
     source = _Recording(world)
     assert_valid(world.verify(world.present(world.issue()), status_source=source))
     assert source.calls == [(world.sena.status_uri(),)]
+
+
+def test_case_071_token_without_exp_is_believed_for_a_day_only() -> None:
+    """A status token with no ``exp`` would otherwise vouch forever (an old copy could hide a later
+    revocation from an offline verifier): one older than a day is ``status_expired``."""
+    from credcore import jws as jws_module
+    from credcore.status_list import StatusList
+    from tests.support import World
+
+    world = World()
+    issued = world.issue(idx=5)
+    lst = StatusList().encode()
+
+    def token(iat: int) -> str:
+        payload = {"sub": world.sena.status_uri(), "iss": world.sena.id, "iat": iat, "ttl": 300,
+                   "status_list": {"bits": 2, "lst": lst}}
+        return jws_module.sign(payload, world.sena.key, {"typ": "statuslist+jwt"})
+
+    from credcore.ports import MappingStatusSource
+
+    fresh = world.verify(world.present(issued),
+                         status_source=MappingStatusSource({world.sena.status_uri(): token(world.clock.now() - 3600)}))
+    assert fresh.verdict == "valid"
+    old = world.verify(world.present(issued),
+                       status_source=MappingStatusSource({world.sena.status_uri(): token(world.clock.now() - 90_000)}))
+    assert old.verdict == "status_unavailable" and old.error is not None and old.error.code == "status_expired"
