@@ -17,7 +17,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy credcore puente
+	$(VENV)/bin/mypy credcore puente issuer
 
 test: $(STAMP) lint typecheck
 	$(VENV)/bin/pytest -q

@@ -502,6 +502,12 @@ def _qr(text: str, error_correction: str) -> Any:
     return code
 
 
+def qr_modules(text: str, error_correction: str = "M") -> list[list[bool]]:
+    """The module grid (True = dark), without the quiet zone, for drawing the symbol yourself."""
+    code = _qr(text, error_correction)
+    return [[bool(module) for module in row] for row in code.modules]
+
+
 def qr_version(text: str, error_correction: str = "M") -> int:
     """The smallest QR version that holds ``text`` (alphanumeric mode for Puente QR texts)."""
     return int(_qr(text, error_correction).version)

@@ -76,7 +76,7 @@ def _reserve(session: Session, row: StatusListRow, take: int, limit: int) -> boo
     """Atomically count ``take`` entries against the list's fill limit; False if a concurrent
     issuer got there first (the statement re-checks the limit under the row lock)."""
     done = session.execute(update(StatusListRow)
-                           .where(col(StatusListRow.id) == row.id, StatusListRow.used + take <= limit)
+                           .where(col(StatusListRow.id) == row.id, col(StatusListRow.used) + take <= limit)
                            .values(used=StatusListRow.used + take))
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
