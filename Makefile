@@ -17,7 +17,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy credcore puente issuer
+	$(VENV)/bin/mypy credcore puente issuer verifier
 
 test: $(STAMP) lint typecheck
 	$(VENV)/bin/pytest -q

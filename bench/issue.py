@@ -31,6 +31,8 @@ TYPE_ID = "skills-certification"
 def credcore_issuer(world: World) -> Callable[[], IssuedCredential]:
     claims = example_claims(TYPE_ID)  # read once: World.issue() would read the file on every call
     idx = random_index()
+    while world.status_list(world.sena).get(idx) != 0:  # the check below expects a valid credential
+        idx = random_index()
 
     def issue() -> IssuedCredential:
         return world.issue(TYPE_ID, claims=claims, idx=idx)

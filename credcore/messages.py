@@ -36,6 +36,8 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "key_compromised": ("La clave de firma de la entidad fue comprometida; pida una credencial nueva.",
                         "The institution's signing key was compromised; ask for a new credential."),
     "trust_list_invalid": ("La lista de confianza no es válida.", "The trust list is not valid."),
+    "trust_list_unavailable": ("El verificador todavía no tiene la lista de confianza; conéctese una vez.",
+                               "The verifier has no trust list yet; connect once."),
     "trust_list_stale": ("La lista de confianza está desactualizada; conéctese para actualizarla.",
                          "The trust list is out of date; connect to refresh it."),
     "not_accredited_for_type": ("La entidad no está autorizada para emitir este tipo de credencial.",

@@ -1,1 +1,1 @@
-"""The verifier service (issue 4): verify API, trust and status caching, OpenID4VP, scanning page."""
+"""The verifier service: verify API, trust and status caching, OpenID4VP, the scanning page."""

@@ -1,0 +1,97 @@
+"""``create_app(settings)``: the verifier service (PRODUCT.md "Verifier HTTP interface")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from credcore.clock import Clock, SystemClock
+from credcore.keys import PublicKey
+from credcore.messages import negotiate
+from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging, problem
+from verifier.api import verify_api
+from verifier.config import VerifierSettings
+from verifier.service import VerifierService
+from verifier.status_cache import StatusCache
+from verifier.trust_cache import Refresher, TrustCache, load_registry_key
+
+LIMITED_PREFIXES = ("/api/v1/verify", "/api/v1/presentation-requests", "/vp/")
+
+
+def _limited(method: str, path: str) -> str | None:
+    if method == "POST" and path.startswith(LIMITED_PREFIXES):
+        return "verify"
+    return None
+
+
+def build_service(settings: VerifierSettings, *, clock: Clock | None = None, registry_key: PublicKey | None = None,
+                  client: httpx.Client | None = None) -> VerifierService:
+    clock = clock or SystemClock()
+    key = registry_key or load_registry_key(settings)
+    trust = TrustCache(settings, key, clock, client)
+    return VerifierService(settings, trust, StatusCache(settings, clock, client), clock)
+
+
+def _validation_error(request: Request, _exc: Exception) -> Response:
+    lang = negotiate(request.headers.get("accept-language"))
+    title = ("La solicitud no tiene la forma esperada: envíe {\"qr\": …} o {\"presentation\": …}." if lang == "es"
+             else "The request does not have the expected shape: send {\"qr\": …} or {\"presentation\": …}.")
+    return problem(422, "request_invalid", title)
+
+
+def create_app(settings: VerifierSettings, *, service: VerifierService | None = None) -> FastAPI:
+    configure_logging()
+    service = service or build_service(settings)
+    metrics = Metrics("verifier")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refresher = None
+        if settings.background_refresh:
+            refresher = Refresher(service.trust, settings.trust_refresh_seconds)
+            refresher.start()
+        yield
+        if refresher is not None:
+            refresher.stop()
+
+    app = FastAPI(title="Puente verifier", version="0.1.0", lifespan=lifespan,
+                  description="Verificación de credenciales / credential verification")
+    app.state.service = service
+    app.state.metrics = metrics
+    app.include_router(verify_api.router)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> Response:
+        try:
+            service.trust.current()
+            ready, reason = True, None
+        except Exception as exc:  # readiness reports why, it does not crash
+            ready, reason = False, getattr(exc, "code", type(exc).__name__)
+        body = {"ready": ready, "checks": {"trust_list": ready}, "trust_list_age_seconds": service.trust.age(),
+                "reason": reason}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    def metrics_endpoint() -> Response:
+        return metrics.render()
+
+    @app.get("/api/v1/hello", tags=["operations"], include_in_schema=False)
+    def hello() -> dict[str, str]:
+        """The trivial endpoint the throughput benchmark divides by."""
+        return {"hello": "puente"}
+
+    app.add_middleware(OperationsMiddleware, service="verifier", metrics=metrics,
+                       limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
+                       max_body=settings.max_body_bytes)
+    return app

@@ -1,0 +1,40 @@
+"""Verifier settings from ``PUENTE_*`` environment variables (built by the composition root)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VerifierSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PUENTE_", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    var_dir: Path = Path("var")
+    public_verifier_url: str = "http://127.0.0.1:8002"
+    # The registry's public key (a JWK as JSON), pinned; or a file holding it.
+    registry_public_jwk: str | None = None
+    registry_public_jwk_file: Path | None = None
+    trust_list_url: str = "http://127.0.0.1:8001/trust-list"
+    trust_refresh_seconds: int = 300
+    trust_max_age_seconds: int = 7 * 86_400  # verify offline from the last good copy this long
+    fetch_timeout_seconds: float = 3.0
+    fetch_max_bytes: int = 2 * 1024 * 1024
+    status_ttl_min_seconds: int = 30
+    status_ttl_max_seconds: int = 86_400
+    kb_max_age_seconds: int = 300
+    clock_leeway_seconds: int = 60
+    max_body_bytes: int = 64 * 1024
+    rate_limit_per_minute: int = 600
+    presentation_request_ttl_seconds: int = 600
+    background_refresh: bool = True
+
+    @property
+    def base_url(self) -> str:
+        return self.public_verifier_url.rstrip("/")
+
+    @property
+    def trust_cache_file(self) -> Path:
+        return Path(self.var_dir) / "verifier-trust-list.jwt"
