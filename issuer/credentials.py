@@ -7,8 +7,10 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -65,45 +67,77 @@ def prepare(deps: Deps, staff_institution: Institution, type_id: str, claims: An
     return Prepared(ctype, claims, exp)
 
 
-@dataclass
 class Issued:
-    credential: Credential
-    offer: Offer
-    tx_code: str
+    """One credential ``store`` inserted: its record, its offer and the offer's tx_code.
+
+    ``credential`` and ``offer`` are detached copies of the inserted rows, built on first use:
+    building thousands of SQLModel objects costs more than signing them, and a batch needs only
+    ``credential_id`` and ``offer_id``."""
+
+    def __init__(self, credential: dict[str, Any], offer: dict[str, Any], tx_code: str) -> None:
+        self._credential, self._offer, self.tx_code = credential, offer, tx_code
+
+    @property
+    def credential_id(self) -> str:
+        return str(self._credential["id"])
+
+    @property
+    def offer_id(self) -> str:
+        return str(self._offer["id"])
+
+    @cached_property
+    def credential(self) -> Credential:
+        return Credential(**self._credential)
+
+    @cached_property
+    def offer(self) -> Offer:
+        return Offer(**self._offer)
 
 
 def store(session: Session, deps: Deps, institution: Institution, prepared: list[Prepared], *,
           created_by: int | None, batch_id: str | None = None) -> list[Issued]:
-    """Insert records with fresh status indexes, signed paper companions and offers (no commit)."""
+    """Insert records with fresh status indexes, signed paper companions and offers (no commit).
+
+    Whatever the count: one ``allocate``, one multi-row INSERT of credentials and one of offers."""
+    if not prepared:
+        return []
     slots = allocate(session, deps, institution, len(prepared))
     key = active_key(session, deps, institution)
     iss = issuer_id(deps, institution)
     now = deps.now()
+    uris: dict[int, str] = {}
+    records: list[dict[str, Any]] = []
+    offers: list[dict[str, Any]] = []
     issued = []
     for item, (status_row, idx) in zip(prepared, slots, strict=True):
-        uri = status_uri(deps, institution, status_row.number)
+        uri = uris.get(status_row.number) or uris.setdefault(status_row.number,
+                                                             status_uri(deps, institution, status_row.number))
         paper = issue_credential(ctype=item.ctype, claims=item.claims, issuer=iss, key=key, clock=deps.clock,
                                  status=(uri, idx), valid_until=item.exp, paper=True,
                                  random_bytes=deps.random_bytes)
         cred_id = new_id()
         document = item.claims.get("document_number")
-        record = Credential(
-            id=cred_id, institution_id=institution.id or 0, type_id=item.ctype.id, status=VALID,
-            status_list_id=status_row.id or 0, status_idx=idx,
-            claims_sealed=deps.box.seal(json.dumps(item.claims, ensure_ascii=False).encode(), f"claims:{cred_id}"),
-            paper_sealed=deps.box.seal(paper.sd_jwt.encode(), f"paper:{cred_id}"),
-            document_hash=deps.box.search_hash(document) if isinstance(document, str) else None,
-            valid_until=item.exp, created_at=now, created_by=created_by, batch_id=batch_id,
-        )
+        record = {
+            "id": cred_id, "institution_id": institution.id or 0, "type_id": item.ctype.id, "status": VALID,
+            "status_list_id": status_row.id or 0, "status_idx": idx,
+            "claims_sealed": deps.box.seal(json.dumps(item.claims, ensure_ascii=False).encode(), f"claims:{cred_id}"),
+            "paper_sealed": deps.box.seal(paper.sd_jwt.encode(), f"paper:{cred_id}"),
+            "document_hash": deps.box.search_hash(document) if isinstance(document, str) else None,
+            "valid_until": item.exp, "created_at": now, "created_by": created_by, "batch_id": batch_id,
+            "delivered_at": None, "status_reason": None, "status_changed_at": None,
+        }
         tx_code = new_tx_code()
         offer_id = new_id()
-        offer = Offer(id=offer_id, credential_id=cred_id, institution_id=institution.id or 0,
-                      tx_code_sealed=deps.box.seal(tx_code.encode(), f"tx:{offer_id}"),
-                      tx_code_hash=deps.box.code_hash(f"{offer_id}:{tx_code}"),
-                      expires_at=min(now + deps.settings.offer_ttl_seconds, item.exp), created_at=now)
-        session.add(record)
-        session.add(offer)
+        offer = {"id": offer_id, "credential_id": cred_id, "institution_id": institution.id or 0,
+                 "tx_code_sealed": deps.box.seal(tx_code.encode(), f"tx:{offer_id}"),
+                 "tx_code_hash": deps.box.code_hash(f"{offer_id}:{tx_code}"), "failed_attempts": 0,
+                 "state": "open", "expires_at": min(now + deps.settings.offer_ttl_seconds, item.exp),
+                 "created_at": now}
+        records.append(record)
+        offers.append(offer)
         issued.append(Issued(record, offer, tx_code))
+    session.execute(insert(Credential), records)  # a taken status index fails here: the caller retries
+    session.execute(insert(Offer), offers)
     return issued
 
 

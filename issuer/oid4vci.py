@@ -11,7 +11,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from credcore import jws
 from credcore.errors import CredentialError
@@ -26,6 +27,9 @@ from issuer.statuses import status_uri
 
 PROOF_TYP = "openid4vci-proof+jwt"
 PRE_AUTH_GRANT = "urn:ietf:params:oauth:grant-type:pre-authorized_code"
+# Access tokens are plain bearer tokens (not sender-constrained): never longer than 5 minutes,
+# whatever the settings say (security.md #118).
+ACCESS_TOKEN_MAX_SECONDS = 300
 
 
 class OAuthError(Exception):
@@ -61,6 +65,23 @@ def _take_code(session: Session, deps: Deps, *, kind: str, institution: Institut
     if row.used_at is not None or row.expires_at < deps.now():
         return None
     return row
+
+
+def _consume(session: Session, deps: Deps, row: OneTimeCode) -> bool:
+    """Mark a code used, atomically: of two concurrent requests presenting it, one gets False."""
+    result = session.execute(update(OneTimeCode)
+                             .where(col(OneTimeCode.code_hash) == row.code_hash, col(OneTimeCode.used_at).is_(None))
+                             .values(used_at=deps.now()).execution_options(synchronize_session=False))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _lock_offer(session: Session, offer_id: str) -> Offer | None:
+    """The offer, read fresh and held until commit, so token and credential requests for one offer
+    run one after another: tx_code attempts are all counted and codes are redeemed once. The no-op
+    UPDATE takes the row lock on PostgreSQL and the writer lock on SQLite, both of which wait."""
+    session.execute(update(Offer).where(col(Offer.id) == offer_id)
+                    .values(failed_attempts=Offer.failed_attempts).execution_options(synchronize_session=False))
+    return session.get(Offer, offer_id, populate_existing=True)
 
 
 def _open_offer(session: Session, deps: Deps, institution: Institution, offer_id: str) -> Offer:
@@ -109,7 +130,7 @@ def token(deps: Deps, slug: str, form: dict[str, str]) -> dict[str, Any]:
         code = _take_code(session, deps, kind="pre_auth", institution=institution, code=form["pre-authorized_code"])
         if code is None or code.offer_id is None:
             raise OAuthError("invalid_grant", "pre-authorized code is unknown, used or expired")
-        offer = session.get(Offer, code.offer_id)
+        offer = _lock_offer(session, code.offer_id)
         if offer is None or offer.state != "open" or offer.expires_at < deps.now():
             raise OAuthError("invalid_grant", "the credential offer is no longer valid")
         if not secrets.compare_digest(deps.box.code_hash(f"{offer.id}:{tx_code}"), offer.tx_code_hash):
@@ -123,12 +144,12 @@ def token(deps: Deps, slug: str, form: dict[str, str]) -> dict[str, Any]:
                          details={"attempts": offer.failed_attempts})
             session.commit()
             raise OAuthError("invalid_grant", "wrong tx_code" + ("; the offer is now closed" if dead else ""))
-        code.used_at = deps.now()
-        session.add(code)
-        access = _new_code(session, deps, kind="access", institution=institution, offer_id=offer.id,
-                           ttl=deps.settings.access_token_ttl_seconds)
+        if not _consume(session, deps, code):
+            raise OAuthError("invalid_grant", "pre-authorized code is unknown, used or expired")
+        lifetime = min(deps.settings.access_token_ttl_seconds, ACCESS_TOKEN_MAX_SECONDS)
+        access = _new_code(session, deps, kind="access", institution=institution, offer_id=offer.id, ttl=lifetime)
         session.commit()
-    return {"access_token": access, "token_type": "Bearer", "expires_in": deps.settings.access_token_ttl_seconds}
+    return {"access_token": access, "token_type": "Bearer", "expires_in": lifetime}
 
 
 def nonce(deps: Deps, slug: str) -> dict[str, str]:
@@ -165,11 +186,11 @@ def _verify_proof(session: Session, deps: Deps, institution: Institution, proof:
     max_age = deps.settings.proof_max_age_seconds
     if not isinstance(iat, int) or isinstance(iat, bool) or abs(deps.now() - iat) > max_age:
         raise OAuthError("invalid_proof", "proof iat missing or outside the accepted window")
-    nonce_row = _take_code(session, deps, kind="c_nonce", institution=institution, code=claims.get("nonce"))
-    if nonce_row is None:
-        raise OAuthError("invalid_nonce", "c_nonce missing, unknown, used or expired: fetch a new one")
-    nonce_row.used_at = deps.now()
-    session.add(nonce_row)
+    if "nonce" not in claims:  # OpenID4VCI 1.0 §8.3.1.2: a proof without a c_nonce is invalid_proof
+        raise OAuthError("invalid_proof", "the proof must contain the c_nonce from the nonce endpoint")
+    nonce_row = _take_code(session, deps, kind="c_nonce", institution=institution, code=claims["nonce"])
+    if nonce_row is None or not _consume(session, deps, nonce_row):
+        raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
     return holder
 
 
@@ -182,7 +203,9 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
                             code=authorization[len("Bearer "):].strip())
         if access is None or access.offer_id is None:
             raise OAuthError("invalid_token", "access token unknown, used or expired", 401)
-        offer = session.get(Offer, access.offer_id)
+        offer = _lock_offer(session, access.offer_id)
+        if not _consume(session, deps, access):  # rolled back with everything else if the request fails
+            raise OAuthError("invalid_token", "access token unknown, used or expired", 401)
         record = session.get(Credential, offer.credential_id) if offer else None
         if offer is None or record is None or offer.state != "open":
             raise OAuthError("credential_request_denied", "the credential offer is no longer valid")
@@ -206,10 +229,9 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
             status=(status_uri(deps, institution, status_row.number), record.status_idx),
             valid_until=record.valid_until, random_bytes=deps.random_bytes,
         )
-        access.used_at = deps.now()
         offer.state = "redeemed"
         record.delivered_at = deps.now()
-        session.add_all([access, offer, record])
+        session.add_all([offer, record])
         audit.record(session, at=deps.now(), actor="wallet", action="credential.deliver",
                      institution_id=institution.id, target=record.id)
         session.commit()

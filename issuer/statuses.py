@@ -22,6 +22,9 @@ from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.institutions import active_key, issuer_id
 
+ALLOCATION_ROUNDS = 64
+LOOKUP_BATCH = 500  # candidate indexes per query (well under every driver's parameter limit)
+
 
 def status_uri(deps: Deps, institution: Institution, number: int) -> str:
     return f"{issuer_id(deps, institution)}/status/{number}"
@@ -42,43 +45,58 @@ def _open_list(session: Session, deps: Deps, institution: Institution) -> Status
     return row
 
 
+def _free_indexes(session: Session, row: StatusListRow, take: int, taken: set[int]) -> list[int]:
+    """``take`` indexes drawn uniformly at random among the list's free entries (rejection sampling:
+    random candidates, of which only those no credential holds are kept). Only the candidates are
+    looked up, so the cost follows ``take``, not how full the list is."""
+    size, list_id = row.size, row.id
+    chosen: list[int] = []
+    excluded = set(taken)
+    free_share = max(0.05, 1 - row.used / size)
+    for _ in range(ALLOCATION_ROUNDS):
+        want = min(size - len(excluded), int((take - len(chosen)) / free_share * 1.25) + 8)
+        candidates: list[int] = []
+        seen: set[int] = set()
+        while len(candidates) < want:
+            idx = secrets.randbelow(size)
+            if idx not in excluded and idx not in seen:
+                seen.add(idx)
+                candidates.append(idx)
+        held: set[int] = set()
+        for start in range(0, len(candidates), LOOKUP_BATCH):
+            part = candidates[start:start + LOOKUP_BATCH]
+            held.update(session.exec(select(Credential.status_idx).where(
+                Credential.status_list_id == list_id, col(Credential.status_idx).in_(part))).all())
+        for idx in candidates:
+            if idx not in held and len(chosen) < take:
+                chosen.append(idx)
+        excluded.update(candidates)
+        if len(chosen) == take:
+            return chosen
+    raise RuntimeError(f"status list {row.id}: no free index found")  # fail closed, never reuse one
+
+
 def allocate(session: Session, deps: Deps, institution: Institution, count: int) -> list[tuple[StatusListRow, int]]:
     """``count`` fresh random indexes (in the caller's transaction)."""
     result: list[tuple[StatusListRow, int]] = []
-    limit_of = deps.settings.status_list_fill_limit
     while len(result) < count:
         row = _open_list(session, deps, institution)
-        limit = int(row.size * limit_of)
-        take = min(limit - row.used, count - len(result))
-        if take <= 0 or not _reserve(session, row, take, limit):
-            session.refresh(row)
-            if row.used + 1 > limit:
-                row.full = True
-                session.add(row)
-                session.flush()
+        capacity = int(row.size * deps.settings.status_list_fill_limit) - row.used
+        if capacity <= 0:
+            row.full = True
+            session.add(row)
+            session.flush()
             continue
-        used = set(session.exec(select(Credential.status_idx).where(Credential.status_list_id == row.id)).all())
-        used.update(idx for r, idx in result if r.id == row.id)
-        chosen: set[int] = set()
-        while len(chosen) < take:
-            idx = secrets.randbelow(row.size)
-            if idx not in used and idx not in chosen:
-                chosen.add(idx)
+        take = min(capacity, count - len(result))
+        chosen = _free_indexes(session, row, take, {idx for r, idx in result if r.id == row.id})
+        session.execute(update(StatusListRow).where(col(StatusListRow.id) == row.id)
+                        .values(used=StatusListRow.used + take))
         session.refresh(row)
-        if row.used >= limit:
+        if row.used >= int(row.size * deps.settings.status_list_fill_limit):
             row.full = True
             session.add(row)
         result.extend((row, idx) for idx in chosen)
     return result
-
-
-def _reserve(session: Session, row: StatusListRow, take: int, limit: int) -> bool:
-    """Atomically count ``take`` entries against the list's fill limit; False if a concurrent
-    issuer got there first (the statement re-checks the limit under the row lock)."""
-    done = session.execute(update(StatusListRow)
-                           .where(col(StatusListRow.id) == row.id, col(StatusListRow.used) + take <= limit)
-                           .values(used=StatusListRow.used + take))
-    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 def bump_version(session: Session, list_id: int) -> None:

@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {"ts": round(record.created, 3), "level": record.levelname.lower(),
                                  "logger": record.name, "msg": record.getMessage()}
-        for key in ("request_id", "method", "route", "status", "ms", "service"):
+        for key in ("request_id", "method", "route", "status", "ms", "service", "error", "where"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, ensure_ascii=False)
@@ -130,6 +131,7 @@ class OperationsMiddleware:
                 self._log(method, path, 429, started, request_id)
                 return
         received = 0
+        started_response = False
 
         async def capped_receive() -> Message:
             nonlocal received
@@ -141,7 +143,9 @@ class OperationsMiddleware:
             return message
 
         async def tracking_send(message: Message) -> None:
+            nonlocal started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status_holder["status"] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -153,7 +157,18 @@ class OperationsMiddleware:
         except _BodyTooLarge:
             await problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large")(
                 scope, receive, tracking_send)
+        except Exception as exc:  # an unexpected error is a 500 problem, never a traceback to the client
+            self._log_error(exc, request_id)
+            if not started_response:
+                await problem(500, "internal_error", "Error interno / Internal error")(scope, receive, tracking_send)
         self._log(method, path, status_holder["status"], started, request_id, scope)
+
+    def _log_error(self, exc: Exception, request_id: str) -> None:
+        """The error's type and where it was raised; never its message, which may hold claim values."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "unknown"
+        LOG.error("unhandled error", extra={"request_id": request_id, "error": type(exc).__name__, "where": where,
+                                            "service": self.service})
 
     async def _finish(self, response: Response, scope: Scope, receive: Receive, send: Send, request_id: str,
                       status_holder: dict[str, int]) -> None:

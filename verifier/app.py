@@ -65,6 +65,8 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.state.service = service
     app.state.metrics = metrics
     app.include_router(verify_api.router)
+    # OpenID4VP routers are included here.
+    # The scanning page is mounted here.
     app.add_exception_handler(RequestValidationError, _validation_error)
 
     @app.get("/healthz", tags=["operations"])

@@ -3,18 +3,46 @@ table that turns service errors into RFC 9457 problems and OAuth errors into the
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.responses import Response
 
 from credcore.messages import negotiate
 from issuer.deps import Deps
-from issuer.errors import ServiceError
+from issuer.errors import ServiceError, Unavailable
 from issuer.oid4vci import OAuthError
 from issuer.staff import Staff, authenticate
-from puente.web import problem
+from puente.web import LOG, problem
+
+# The database cannot be reached (down, refusing connections, pool exhausted, locked): 503.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+class IssuerRoute(APIRoute):
+    """A route whose database outages become ``503 database_unavailable`` problems instead of 500s
+    (security.md #138); the client may retry, and nothing was half-done (every write is one
+    transaction)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except DATABASE_UNAVAILABLE as exc:
+                # The error's text holds SQL and parameters: only its type is logged.
+                LOG.warning("database unavailable", extra={"error": type(getattr(exc, "orig", None) or exc).__name__})
+                raise Unavailable("La base de datos no está disponible; intente de nuevo más tarde.",
+                                  "The database is unavailable; try again later.",
+                                  code="database_unavailable") from exc
+
+        return guarded
 
 
 def get_deps(request: Request) -> Deps:

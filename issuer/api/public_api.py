@@ -8,15 +8,16 @@ from typing import Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from issuer import oid4vci
-from issuer.api.common import DepsDep
+from issuer.api.common import DepsDep, IssuerRoute
 from issuer.errors import NotFound
 from issuer.institutions import by_slug, issuer_id, published_keys, signed_trust_list
 from issuer.oid4vci import OAuthError
 from issuer.statuses import status_list_token
 
-router = APIRouter(tags=["openid4vci and public documents"])
+router = APIRouter(tags=["openid4vci and public documents"], route_class=IssuerRoute)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
@@ -53,7 +54,8 @@ async def token(slug: str, request: Request, deps: DepsDep) -> JSONResponse:
         raise OAuthError("invalid_request", "the token request must be application/x-www-form-urlencoded")
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    return JSONResponse(oid4vci.token(deps, slug, values), headers=NO_STORE)
+    # The database work runs in the thread pool, as for sync endpoints: never on the event loop.
+    return JSONResponse(await run_in_threadpool(oid4vci.token, deps, slug, values), headers=NO_STORE)
 
 
 @router.post("/i/{slug}/nonce")
@@ -68,7 +70,8 @@ async def credential(slug: str, request: Request, deps: DepsDep,
         body = json.loads(await request.body())
     except ValueError:
         raise OAuthError("invalid_credential_request", "the body must be JSON") from None
-    return JSONResponse(oid4vci.credential(deps, slug, authorization, body), headers=NO_STORE)
+    issued = await run_in_threadpool(oid4vci.credential, deps, slug, authorization, body)
+    return JSONResponse(issued, headers=NO_STORE)
 
 
 @router.get("/i/{slug}/status/{number}")

@@ -13,13 +13,13 @@ from sqlmodel import Session, col, select
 from credcore import qr
 from issuer import credentials as creds
 from issuer import idempotency
-from issuer.api.common import DepsDep, LangDep, StaffDep
+from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep
 from issuer.db.models import AuditEvent, Credential, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.oid4vci import find_offer_for, offer_uri
 
-router = APIRouter(prefix="/api/v1", tags=["staff"])
+router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=IssuerRoute)
 
 
 class IssueRequest(BaseModel):

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from issuer.db.engine import migrate, normalize_url
 from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution
 from issuer.staff import create_api_key
+from tests.issuer.wallet import Wallet
 
 BASE = "https://issuer.test"
 NOW = 1_795_000_000
@@ -102,3 +104,24 @@ def deployment(database_url: str, tmp_path: Path) -> Iterator[Deployment]:
     with TestClient(app, base_url=BASE) as client:
         yield Deployment(deps, client, clock, keys)
     deps.engine.dispose()
+
+
+@pytest.fixture
+def wallet(deployment: Deployment) -> Wallet:
+    """A holder with a fresh key, talking to the deployment over HTTP."""
+    return Wallet(deployment.client, deployment.clock.now)
+
+
+@pytest.fixture
+def reconfigure(deployment: Deployment, tmp_path: Path) -> Iterator[Callable[..., Deployment]]:
+    """The deployment's database, keys and clock served by another app built with other settings
+    (``reconfigure(rate_limit_per_minute=3)``), as a restarted service would be."""
+    with ExitStack() as stack:
+
+        def build(**overrides: object) -> Deployment:
+            settings = make_settings(deployment.deps.settings.database_url, tmp_path, **overrides)
+            deps = replace(deployment.deps, settings=settings)
+            client = stack.enter_context(TestClient(create_app(settings, deps=deps), base_url=BASE))
+            return Deployment(deps, client, deployment.clock, deployment.keys)
+
+        yield build
