@@ -89,22 +89,22 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="issuer")] = "issuer",
+def serve(service: Annotated[str, typer.Argument(help="issuer | verifier")] = "issuer",
           host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
     """Sirve un servicio / serve a service."""
     import uvicorn
 
-    if service != "issuer":
-        raise typer.BadParameter("servicios disponibles / available services: issuer")
-    from issuer.app import create_app
-    from issuer.secrets_box import MasterKeyError
+    from puente.demo import make_app
 
+    if service not in ("issuer", "verifier"):
+        raise typer.BadParameter("servicios disponibles / available services: issuer, verifier")
     try:
-        application = create_app(_settings())
-    except MasterKeyError as exc:
+        application = make_app(service)
+    except RuntimeError as exc:  # missing master key or registry key: a clear refusal
         console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
-    uvicorn.run(application, host=host, port=port or 8001, log_level="warning", access_log=False)
+    default_port = {"issuer": 8001, "verifier": 8002}[service]
+    uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False)
 
 
 @app.command()
@@ -207,6 +207,18 @@ def trust_export(out: Annotated[Path | None, typer.Option()] = None,
     from puente.operator import export_trust_list
 
     text = export_trust_list(_deps(), signed)
+    if out:
+        out.write_text(text + "\n", "utf-8")
+    else:
+        typer.echo(text)
+
+
+@app.command("registry-key")
+def registry_key_command(out: Annotated[Path | None, typer.Option()] = None) -> None:
+    """La clave pública del registro, para fijarla en los verificadores / the registry public key to pin."""
+    from puente.operator import registry_public_jwk
+
+    text = json.dumps(registry_public_jwk(_deps()))
     if out:
         out.write_text(text + "\n", "utf-8")
     else:

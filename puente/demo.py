@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,28 +15,44 @@ from issuer.config import Settings
 
 SERVICES: tuple[tuple[str, int, str], ...] = (
     ("issuer", 8001, "emisor / issuer: staff API, OpenID4VCI, status lists, trust list"),
+    ("verifier", 8002, "verificador / verifier: scanning page at /, verify API, OpenID4VP"),
 )
+
+
+def make_app(service: str) -> Any:
+    """The ASGI app of a service, configured from PUENTE_* variables."""
+    if service == "issuer":
+        from issuer.app import create_app
+
+        return create_app(Settings())
+    from verifier.app import create_app as create_verifier
+    from verifier.config import VerifierSettings
+
+    return create_verifier(VerifierSettings())
 
 
 def _serve(service: str, port: int) -> None:
     import uvicorn
 
-    if service == "issuer":
-        from issuer.app import create_app
-
-        uvicorn.run(create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(make_app(service), host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 def run_demo(settings: Settings) -> None:
-    from puente.operator import migrate, open_deps, seed
+    from puente.operator import migrate, open_deps, registry_public_jwk, seed
 
     migrate(settings.database_url)
+    deps = open_deps(settings)
     keys_file = Path(settings.var_dir) / "demo-keys.json"
-    seed(open_deps(settings), keys_file)
+    seed(deps, keys_file)
+    registry_file = Path(settings.var_dir) / "registry-public.jwk"
+    registry_file.write_text(json.dumps(registry_public_jwk(deps)) + "\n", "utf-8")
+    os.environ.setdefault("PUENTE_REGISTRY_PUBLIC_JWK_FILE", str(registry_file))
+    os.environ.setdefault("PUENTE_TRUST_LIST_URL", f"{settings.base_url}/trust-list")
     keys: list[dict[str, Any]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
     print("\nPuente — demostración / demo\n")
     for _name, port, what in SERVICES:
-        print(f"  http://127.0.0.1:{port}/docs   {what}")
+        print(f"  http://127.0.0.1:{port}/   {what}")
+    print("  API docs: http://127.0.0.1:8001/docs  http://127.0.0.1:8002/docs")
     print("\nClaves de API de demostración / demo staff API keys (Authorization: Bearer …):")
     for row in keys:
         print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")

@@ -131,6 +131,14 @@ def export_trust_list(deps: Deps, signed: bool) -> str:
         return json.dumps(trust_document(session, deps), ensure_ascii=False, indent=2)
 
 
+def registry_public_jwk(deps: Deps) -> dict[str, str]:
+    """The registry's public key, which every verifier pins."""
+    from issuer.institutions import registry_key
+
+    with deps.session() as session:
+        return registry_key(session, deps).public.jwk()
+
+
 def verify_audit(deps: Deps) -> tuple[bool, str]:
     with deps.session() as session:
         check = check_database(session)
