@@ -76,23 +76,34 @@ def _free_indexes(session: Session, row: StatusListRow, take: int, taken: set[in
     raise RuntimeError(f"status list {row.id}: no free index found")  # fail closed, never reuse one
 
 
+def _reserve(session: Session, row: StatusListRow, take: int, limit: int) -> bool:
+    """Count ``take`` more entries as used unless that passes ``limit``. The UPDATE takes the list's
+    lock (PostgreSQL's row lock, SQLite's write lock) until commit, so the decision is made on the
+    current count, never on one read before another issuer committed."""
+    reserved = session.execute(update(StatusListRow)
+                               .where(col(StatusListRow.id) == row.id, col(StatusListRow.used) + take <= limit)
+                               .values(used=StatusListRow.used + take))
+    session.refresh(row)
+    return int(reserved.rowcount) == 1  # type: ignore[attr-defined]
+
+
 def allocate(session: Session, deps: Deps, institution: Institution, count: int) -> list[tuple[StatusListRow, int]]:
-    """``count`` fresh random indexes (in the caller's transaction)."""
+    """``count`` fresh random indexes (in the caller's transaction). A list is never filled past
+    ``fill_limit``, and indexes are drawn once the list is locked, so concurrent issuers do not
+    collide (the unique constraint stays as the guarantee)."""
     result: list[tuple[StatusListRow, int]] = []
     while len(result) < count:
         row = _open_list(session, deps, institution)
-        capacity = int(row.size * deps.settings.status_list_fill_limit) - row.used
-        if capacity <= 0:
-            row.full = True
-            session.add(row)
-            session.flush()
-            continue
-        take = min(capacity, count - len(result))
+        limit = int(row.size * deps.settings.status_list_fill_limit)
+        take = min(limit - row.used, count - len(result))
+        if take <= 0 or not _reserve(session, row, take, limit):
+            if row.used >= limit:
+                row.full = True
+                session.add(row)
+                session.flush()
+            continue  # full, or fuller than read: try again with the current count
         chosen = _free_indexes(session, row, take, {idx for r, idx in result if r.id == row.id})
-        session.execute(update(StatusListRow).where(col(StatusListRow.id) == row.id)
-                        .values(used=StatusListRow.used + take))
-        session.refresh(row)
-        if row.used >= int(row.size * deps.settings.status_list_fill_limit):
+        if row.used >= limit:
             row.full = True
             session.add(row)
         result.extend((row, idx) for idx in chosen)

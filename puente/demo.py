@@ -70,3 +70,8 @@ def run_demo(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     for process in processes:
         process.join()
+
+
+def verifier_app() -> Any:
+    """uvicorn factory for the verifier (``uvicorn --factory puente.demo:verifier_app``)."""
+    return make_app("verifier")

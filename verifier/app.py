@@ -15,11 +15,12 @@ from credcore.clock import Clock, SystemClock
 from credcore.keys import PublicKey
 from credcore.messages import negotiate
 from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging, problem
-from verifier.api import verify_api
+from verifier.api import oid4vp_api, verify_api
 from verifier.config import VerifierSettings
 from verifier.service import VerifierService
 from verifier.status_cache import StatusCache
 from verifier.trust_cache import Refresher, TrustCache, load_registry_key
+from verifier.web import page as scanning_page
 
 LIMITED_PREFIXES = ("/api/v1/verify", "/api/v1/presentation-requests", "/vp/")
 
@@ -65,8 +66,8 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.state.service = service
     app.state.metrics = metrics
     app.include_router(verify_api.router)
-    # OpenID4VP routers are included here.
-    # The scanning page is mounted here.
+    app.include_router(oid4vp_api.router)
+    app.include_router(scanning_page.router)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
     @app.get("/healthz", tags=["operations"])

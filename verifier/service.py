@@ -1,5 +1,6 @@
 """Verification as the service performs it: the current trust list, cached status lists, the
-offline key-binding policy with a replay store, and an outcome log without claims."""
+offline key-binding policy with a replay store, and an outcome log without claims; plus the open
+OpenID4VP transactions (verifier/oid4vp.py), held in memory only."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from credcore.clock import Clock
+from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
-from credcore.messages import message
 from credcore.ports import MemoryNonceStore
-from credcore.verify import VerificationPolicy, verification_report
+from credcore.verify import Check, VerificationPolicy, VerificationReport, verification_report
 from verifier.config import VerifierSettings
+from verifier.oid4vp import TransactionStore
 from verifier.status_cache import StatusCache
 from verifier.trust_cache import TrustCache
 
@@ -37,6 +39,7 @@ class VerifierService:
     clock: Clock
     nonces: MemoryNonceStore = field(default_factory=MemoryNonceStore)
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=1000))
+    transactions: TransactionStore = field(default_factory=TransactionStore)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def policy(self, *, audience: str = OFFLINE_AUDIENCE, nonce: str | None = None,
@@ -51,30 +54,30 @@ class VerifierService:
     def verify(self, text: str, lang: str, policy: VerificationPolicy | None = None,
                use_replay_store: bool = True) -> dict[str, Any]:
         """The report of PRODUCT.md for any input; credential-level failures are reports, not errors."""
+        report, types = self.verify_report(text, policy, use_replay_store=use_replay_store)
+        return report.as_json(lang, types)
+
+    def verify_report(self, text: str, policy: VerificationPolicy | None = None, *,
+                      use_replay_store: bool = True) -> tuple[VerificationReport, TypeRegistry | None]:
+        """The report (rendered later, in the reader's language) and the types to render it with;
+        its outcome is logged without claims."""
         try:
             snapshot = self.trust.current()
         except CredentialError as exc:
-            return self._unavailable(exc, lang)
+            report = VerificationReport(False, exc.verdict, [Check("issuer_trust", False, exc.code)], None, exc)
+            self._remember(report)
+            return report, None
         report = verification_report(
             text, trust=snapshot.signed.trust_list, types=snapshot.types, clock=self.clock,
             policy=policy or self.policy(), status_source=self.status,
             nonce_store=self.nonces if use_replay_store else None,
         )
-        body = report.as_json(lang, snapshot.types)
-        self._remember(body)
-        return body
+        self._remember(report)
+        return report, snapshot.types
 
-    def _unavailable(self, exc: CredentialError, lang: str) -> dict[str, Any]:
-        label = "Entidad de confianza" if lang == "es" else "Trusted issuer"
-        body = {"valid": False, "verdict": exc.verdict, "credential_type": None, "credential_name": None,
-                "issuer": None, "claims": {}, "labels": {}, "holder_binding": "absent", "expires_at": None,
-                "checks": [{"name": "issuer_trust", "label": label, "ok": False, "code": exc.code}],
-                "error": {"code": exc.code, "message": message(exc.code, lang), "detail": exc.description}}
-        self._remember(body)
-        return body
-
-    def _remember(self, body: dict[str, Any]) -> None:
-        issuer = body.get("issuer") or {}
+    def _remember(self, report: VerificationReport) -> None:
+        cred = report.credential
+        type_id = cred.type_id if cred else report.partial.get("type_id")
+        issuer = cred.issuer_id if cred else (report.partial.get("issuer") or {}).get("id")
         with self._lock:
-            self.outcomes.append(Outcome(self.clock.now(), body.get("credential_type"), issuer.get("id"),
-                                         body["verdict"]))
+            self.outcomes.append(Outcome(self.clock.now(), type_id, issuer, report.verdict))

@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 from credcore import qr
 from issuer import credentials as creds
 from issuer import idempotency
-from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep
+from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep, permitted
 from issuer.db.models import AuditEvent, Credential, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.oid4vci import find_offer_for, offer_uri
+from issuer.staff import Staff
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=IssuerRoute)
 
@@ -46,10 +47,9 @@ def _offer_body(deps: Deps, institution: Institution, offer: Offer, tx_code: str
 
 
 @router.post("/credentials", status_code=201)
-def issue(body: IssueRequest, deps: DepsDep, staff: StaffDep, lang: LangDep,
+def issue(body: IssueRequest, deps: DepsDep, staff: Annotated[Staff, permitted("issue")], lang: LangDep,
           idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Issue one credential: 201 with its id, the OpenID4VCI offer (URI, tx_code, expiry) and links."""
-    staff.require("issue")
     claimed = idempotency.begin(deps, staff, idempotency_key, body.model_dump())
     if isinstance(claimed, dict):
         return JSONResponse(claimed["body"], status_code=claimed["status"],
@@ -102,7 +102,7 @@ def list_credentials(
 
 @router.post("/credentials/{credential_id}/{action}")
 def change_status(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
-                  deps: DepsDep, staff: StaffDep) -> dict[str, Any]:
+                  deps: DepsDep, staff: Annotated[Staff, permitted("status")]) -> dict[str, Any]:
     record = creds.change_status(deps, staff, credential_id, action, body.reason)
     with deps.session() as session:
         return creds.describe(deps, session, record, with_claims=False)

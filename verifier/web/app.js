@@ -1,0 +1,572 @@
+// The verifier's scanning page: read a QR (camera, paste or image), send its text to the verify
+// API, show a large green or red result. No framework, no build step.
+//
+// Everything that comes from a QR code or from the API (claims, names, messages) is untrusted text:
+// it only ever reaches the page through textContent (security.md #119), and decoded content that
+// looks like a link is sent to the API as data, never opened (security.md #101).
+
+import { DEFAULT_LANGUAGE, isLanguage, t, verdictTitle } from "./i18n.js";
+
+const STORAGE_KEY = "puente.verifier.lang";
+const VERIFY_URL = "/api/v1/verify";
+const MAX_TEXT = 48 * 1024; // the API's limit for "qr"
+const SCAN_INTERVAL_MS = 100;
+const MAX_FRAME_SIDE = 1280; // camera frames are scaled down to this before decoding
+const MAX_IMAGE_SIDE = 2048;
+const REQUEST_TIMEOUT_MS = 20000;
+const SCANNED_PREVIEW = 300; // characters of unreadable content shown back to the user
+const HOLDER_CLAIMS = ["given_name", "family_name", "document_number", "birthdate", "nationality"];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  lang: storedLanguage(),
+  shown: null, // {kind: "report", report, lang, text} | {kind: "problem", key, values, retry}
+  request: 0,
+  cameraStatus: null,
+  inputError: null,
+};
+
+const camera = { stream: null, token: 0 };
+
+// ----------------------------------------------------------------------------- language
+
+function storedLanguage() {
+  try {
+    const value = localStorage.getItem(STORAGE_KEY);
+    return isLanguage(value) ? value : DEFAULT_LANGUAGE;
+  } catch {
+    return DEFAULT_LANGUAGE; // storage may be disabled; Spanish it is
+  }
+}
+
+function setLanguage(lang) {
+  if (!isLanguage(lang)) return;
+  state.lang = lang;
+  try {
+    localStorage.setItem(STORAGE_KEY, lang);
+  } catch {
+    // not remembered, still switched
+  }
+  applyStrings();
+  if (state.shown) renderResult();
+}
+
+function applyStrings() {
+  const lang = state.lang;
+  document.documentElement.lang = lang;
+  document.title = t(lang, "pageTitle");
+  for (const element of document.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(lang, element.dataset.i18n);
+  }
+  for (const element of document.querySelectorAll("[data-i18n-aria]")) {
+    element.setAttribute("aria-label", t(lang, element.dataset.i18nAria));
+  }
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
+  }
+  if (state.cameraStatus) $("camera-status").textContent = t(lang, state.cameraStatus);
+  if (state.inputError) $("input-error").textContent = t(lang, state.inputError);
+}
+
+// ----------------------------------------------------------------------------- decoding
+
+let jsQRLoading = null;
+
+/** The vendored jsQR, loaded on first use: a UMD bundle that sets self.jsQR when imported. */
+function loadJsQR() {
+  jsQRLoading ??= import("./vendor/jsQR.js").then(() => {
+    if (typeof self.jsQR !== "function") throw new Error("jsQR did not load");
+    return self.jsQR;
+  });
+  jsQRLoading.catch(() => {
+    jsQRLoading = null;
+  });
+  return jsQRLoading;
+}
+
+async function nativeDetector() {
+  if (!("BarcodeDetector" in self)) return null;
+  try {
+    const formats = await self.BarcodeDetector.getSupportedFormats();
+    return formats.includes("qr_code") ? new self.BarcodeDetector({ formats: ["qr_code"] }) : null;
+  } catch {
+    return null;
+  }
+}
+
+const canvas = document.createElement("canvas");
+const context = canvas.getContext("2d", { willReadFrequently: true });
+
+/** Draws `source` scaled so its longer side is at most `maxSide`, and runs jsQR on the pixels. */
+function decodePixels(jsQR, source, width, height, maxSide, inversionAttempts) {
+  const scale = Math.min(1, maxSide / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  context.drawImage(source, 0, 0, w, h);
+  const pixels = context.getImageData(0, 0, w, h);
+  const code = jsQR(pixels.data, w, h, { inversionAttempts });
+  return code && code.data ? code.data : null;
+}
+
+/** A function from the video element to the QR text in the current frame, or null. */
+async function frameDecoder() {
+  const native = await nativeDetector();
+  if (native) {
+    return async (video) => {
+      const codes = await native.detect(video);
+      return codes.length > 0 && codes[0].rawValue ? codes[0].rawValue : null;
+    };
+  }
+  const jsQR = await loadJsQR();
+  return async (video) => decodePixels(jsQR, video, video.videoWidth, video.videoHeight, MAX_FRAME_SIDE,
+    "dontInvert");
+}
+
+async function decodeImage(bitmap) {
+  const native = await nativeDetector();
+  if (native) {
+    try {
+      const codes = await native.detect(bitmap);
+      if (codes.length > 0 && codes[0].rawValue) return codes[0].rawValue;
+    } catch {
+      // fall through to jsQR
+    }
+  }
+  const jsQR = await loadJsQR();
+  const longest = Math.max(bitmap.width, bitmap.height);
+  const first = Math.min(longest, MAX_IMAGE_SIDE);
+  // Large photos decode better scaled down (less noise, faster); try a few sizes.
+  for (const side of [first, ...[1024, 640].filter((s) => s < first)]) {
+    const text = decodePixels(jsQR, bitmap, bitmap.width, bitmap.height, side, "attemptBoth");
+    if (text) return text;
+  }
+  return null;
+}
+
+// ----------------------------------------------------------------------------- camera
+
+function cameraErrorKey(error) {
+  const name = error && error.name;
+  if (name === "NotAllowedError" || name === "SecurityError") return "cameraDenied";
+  if (name === "NotFoundError" || name === "OverconstrainedError") return "cameraMissing";
+  return "cameraFailed";
+}
+
+function setCameraStatus(key) {
+  state.cameraStatus = key;
+  $("camera-status").textContent = t(state.lang, key);
+}
+
+async function startCamera() {
+  clearInputError();
+  if (!window.isSecureContext) return showInputError("cameraInsecure"); // security.md #102
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return showInputError("cameraUnsupported");
+  stopCamera();
+  const token = camera.token;
+  $("camera").hidden = false;
+  $("scan").hidden = true;
+  $("scan-hint").hidden = true;
+  setCameraStatus("cameraStarting");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 960 } },
+    });
+  } catch (error) {
+    if (token === camera.token) {
+      stopCamera();
+      showInputError(cameraErrorKey(error));
+    }
+    return;
+  }
+  if (token !== camera.token) {
+    stream.getTracks().forEach((track) => track.stop()); // stopped while the permission prompt was open
+    return;
+  }
+  camera.stream = stream;
+  const video = $("video");
+  video.srcObject = stream;
+  try {
+    await video.play();
+  } catch {
+    // autoplay refused: frames still arrive once the element has data
+  }
+  let decode;
+  try {
+    decode = await frameDecoder();
+  } catch {
+    stopCamera();
+    showInputError("decoderFailed");
+    return;
+  }
+  if (token !== camera.token) return;
+  setCameraStatus("cameraLooking");
+  scanLoop(token, decode);
+}
+
+async function scanLoop(token, decode) {
+  const video = $("video");
+  while (token === camera.token) {
+    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) {
+      let text = null;
+      try {
+        text = await decode(video);
+      } catch {
+        text = null;
+      }
+      if (token !== camera.token) return;
+      if (text) {
+        setCameraStatus("cameraRead");
+        stopCamera();
+        verify(text);
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, SCAN_INTERVAL_MS));
+  }
+}
+
+function stopCamera() {
+  camera.token += 1;
+  if (camera.stream) {
+    camera.stream.getTracks().forEach((track) => track.stop());
+    camera.stream = null;
+  }
+  const video = $("video");
+  video.pause();
+  video.srcObject = null;
+  $("camera").hidden = true;
+  $("scan").hidden = false;
+  $("scan-hint").hidden = false;
+  state.cameraStatus = null;
+}
+
+// ----------------------------------------------------------------------------- input
+
+function showInputError(key) {
+  state.inputError = key;
+  const box = $("input-error");
+  box.textContent = t(state.lang, key);
+  box.hidden = false;
+}
+
+function clearInputError() {
+  state.inputError = null;
+  $("input-error").hidden = true;
+  $("input-error").textContent = "";
+}
+
+/** Pasted text without surrounding line breaks. Spaces at the end are kept: " " is a Base45 digit. */
+function cleanPasted(text) {
+  return text.replace(/^\s+/, "").replace(/[\r\n\t]+$/, "");
+}
+
+function onPaste(event) {
+  event.preventDefault();
+  clearInputError();
+  const text = cleanPasted($("paste").value);
+  if (!text) {
+    showInputError("pasteEmpty");
+    $("paste").focus();
+    return;
+  }
+  stopCamera();
+  verify(text);
+}
+
+async function onUpload() {
+  const input = $("upload");
+  const file = input.files && input.files[0];
+  if (!file) return;
+  clearInputError();
+  stopCamera();
+  setBusy("uploadReading");
+  let text = null;
+  try {
+    const bitmap = await createImageBitmap(file);
+    try {
+      text = await decodeImage(bitmap);
+    } finally {
+      bitmap.close();
+    }
+  } catch {
+    setBusy(null);
+    input.value = "";
+    showInputError("uploadUnreadable");
+    return;
+  }
+  input.value = "";
+  if (!text) {
+    setBusy(null);
+    showInputError("uploadNoCode");
+    return;
+  }
+  verify(text);
+}
+
+function setBusy(key) {
+  const busy = $("busy");
+  busy.hidden = key === null;
+  if (key) busy.lastElementChild.textContent = t(state.lang, key);
+}
+
+// ----------------------------------------------------------------------------- verification
+
+async function verify(text) {
+  const request = ++state.request;
+  const lang = state.lang;
+  $("input").hidden = true;
+  $("result").hidden = true;
+  setBusy("verifying");
+  if (text.length > MAX_TEXT) return finish(request, { kind: "problem", key: "tooLarge", retry: false });
+  let response;
+  try {
+    response = await fetch(VERIFY_URL, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang },
+      body: JSON.stringify({ qr: text }),
+      cache: "no-store",
+      credentials: "omit",
+      signal: typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined,
+    });
+  } catch {
+    return finish(request, { kind: "problem", key: "networkError", retry: true, text });
+  }
+  if (response.status === 200) {
+    try {
+      const report = await response.json();
+      if (report && typeof report === "object") return finish(request, { kind: "report", report, lang, text });
+    } catch {
+      // fall through
+    }
+    return finish(request, { kind: "problem", key: "serverError", retry: true, text });
+  }
+  if (response.status === 413) return finish(request, { kind: "problem", key: "tooLarge", retry: false });
+  if (response.status === 429) {
+    const seconds = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    return finish(request, { kind: "problem", key: "rateLimited", values: { seconds: seconds > 0 ? seconds : 60 },
+      retry: true, text });
+  }
+  if (response.status === 422) return finish(request, { kind: "problem", key: "badRequest", retry: false });
+  return finish(request, { kind: "problem", key: "serverError", retry: true, text });
+}
+
+function finish(request, shown) {
+  if (request !== state.request) return; // a newer check replaced this one
+  state.shown = shown;
+  setBusy(null);
+  renderResult();
+  announce();
+  const title = $("result-title");
+  title.focus({ preventScroll: true });
+  $("result").scrollIntoView({ block: "start" });
+}
+
+/** Says the outcome through the live region, which stays in the page so that it is always heard. */
+function announce() {
+  const parts = ["result-kicker", "result-title", "result-reason", "holder-notice-text"]
+    .map((id) => $(id))
+    .filter((element) => !element.closest("[hidden]") && element.textContent)
+    .map((element) => element.textContent);
+  $("result-announce").textContent = parts.join(". ");
+}
+
+function newCheck() {
+  state.request += 1;
+  state.shown = null;
+  $("result").hidden = true;
+  $("result-announce").textContent = "";
+  setBusy(null);
+  $("paste").value = "";
+  $("input").hidden = false;
+  clearInputError();
+  window.scrollTo(0, 0);
+  $("scan").focus();
+}
+
+function retry() {
+  const shown = state.shown;
+  if (shown && shown.text) verify(shown.text);
+}
+
+// ----------------------------------------------------------------------------- rendering
+
+/** A claim value as plain text: strings as they are, other JSON as compact JSON. */
+function claimText(value) {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  if (typeof value === "boolean") return t(state.lang, value ? "yes" : "no");
+  if (Array.isArray(value) && value.every((item) => typeof item === "string" || typeof item === "number")) {
+    return value.join(", ");
+  }
+  return JSON.stringify(value);
+}
+
+function text(element, value, lang) {
+  element.textContent = value;
+  if (lang) element.setAttribute("lang", lang);
+  else element.removeAttribute("lang");
+}
+
+function addPair(list, label, value, lang) {
+  const term = document.createElement("dt");
+  const detail = document.createElement("dd");
+  text(term, label, lang);
+  text(detail, value);
+  list.append(term, detail);
+}
+
+function formatDate(seconds) {
+  const locale = state.lang === "en" ? "en-GB" : "es-CO";
+  return new Date(seconds * 1000).toLocaleDateString(locale, { year: "numeric", month: "long", day: "numeric" });
+}
+
+function renderResult() {
+  const shown = state.shown;
+  const panel = $("result");
+  panel.hidden = false;
+  $("input").hidden = true;
+  if (shown.kind === "problem") renderProblem(shown);
+  else renderReport(shown.report, shown.lang, shown.text);
+}
+
+function resetPanel(tone) {
+  const panel = $("result");
+  panel.classList.remove("ok", "bad", "neutral");
+  panel.classList.add(tone);
+  panel.dataset.tone = tone;
+  for (const id of ["holder-notice", "holder-verified", "claims-block", "scanned-block", "checks-block", "retry"]) {
+    $(id).hidden = true;
+  }
+  $("facts").replaceChildren();
+  $("claims").replaceChildren();
+  $("checks").replaceChildren();
+}
+
+function renderProblem(shown) {
+  resetPanel("neutral");
+  const lang = state.lang;
+  text($("result-kicker"), t(lang, "errorKicker"));
+  text($("result-title"), t(lang, "errorTitle"));
+  text($("result-reason"), t(lang, shown.key, shown.values || {}));
+  $("retry").hidden = !shown.retry;
+}
+
+function renderReport(report, reportLang, scannedText) {
+  const valid = report.valid === true; // anything else is red
+  resetPanel(valid ? "ok" : "bad");
+  const lang = state.lang;
+  text($("result-kicker"), t(lang, valid ? "validKicker" : "invalidKicker"));
+  text($("result-title"), valid ? t(lang, "validTitle") : verdictTitle(lang, report.verdict));
+  const apiMessage = report.error && typeof report.error.message === "string" ? report.error.message : "";
+  if (valid || !apiMessage) text($("result-reason"), valid ? t(lang, "validReason") : "");
+  else text($("result-reason"), apiMessage, reportLang);
+
+  if (valid) renderHolder(report.holder_binding);
+  renderFacts(report, reportLang, valid);
+  if (valid) renderClaims(report, reportLang);
+  if (!valid && report.verdict === "malformed" && scannedText) {
+    const preview = scannedText.length > SCANNED_PREVIEW ? `${scannedText.slice(0, SCANNED_PREVIEW)}…` : scannedText;
+    text($("scanned"), preview);
+    $("scanned-block").hidden = false;
+  }
+  renderChecks(report.checks, reportLang);
+}
+
+function renderHolder(binding) {
+  const lang = state.lang;
+  if (binding === "verified") {
+    text($("holder-verified"), t(lang, "holderVerified"));
+    $("holder-verified").hidden = false;
+    return;
+  }
+  // Paper or unbound: anyone holding the code can show it (security.md #51).
+  text($("holder-notice-text"), t(lang, "holderAbsent"));
+  text($("holder-notice-detail"), t(lang, "holderAbsentDetail"));
+  $("holder-notice").hidden = false;
+}
+
+function renderFacts(report, reportLang, valid) {
+  const facts = $("facts");
+  const lang = state.lang;
+  if (typeof report.credential_name === "string" && report.credential_name) {
+    addPair(facts, t(lang, "credential"), report.credential_name);
+    facts.lastElementChild.setAttribute("lang", reportLang);
+  }
+  // A name for the issuer only once its signature checked out: a forgery only claims one.
+  const signed = Array.isArray(report.checks) && report.checks.some((c) => c && c.name === "signature" && c.ok === true);
+  const issuer = report.issuer && typeof report.issuer === "object" ? report.issuer : null;
+  const issuerName = issuer && (typeof issuer.name === "string" && issuer.name ? issuer.name : issuer.id);
+  if (issuerName && typeof issuerName === "string" && (valid || signed)) addPair(facts, t(lang, "issuer"), issuerName);
+  if (valid && Number.isFinite(report.expires_at)) addPair(facts, t(lang, "validUntil"), formatDate(report.expires_at));
+}
+
+function renderClaims(report, reportLang) {
+  const claims = report.claims && typeof report.claims === "object" ? report.claims : {};
+  const labels = report.labels && typeof report.labels === "object" ? report.labels : {};
+  const list = $("claims");
+  // The person's names and document first (what the verifier compares with the ID), then the rest.
+  const first = HOLDER_CLAIMS.filter((name) => Object.hasOwn(claims, name));
+  const names = [...first, ...Object.keys(claims).filter((name) => !HOLDER_CLAIMS.includes(name))];
+  for (const name of names) {
+    const label = Object.hasOwn(labels, name) && typeof labels[name] === "string" ? labels[name] : name;
+    addPair(list, label, claimText(claims[name]), reportLang);
+  }
+  if (names.length === 0) {
+    const empty = document.createElement("p");
+    text(empty, t(state.lang, "noClaims"));
+    list.append(empty);
+  }
+  $("claims-block").hidden = false;
+}
+
+function renderChecks(checks, reportLang) {
+  if (!Array.isArray(checks) || checks.length === 0) return;
+  const list = $("checks");
+  for (const check of checks) {
+    if (!check || typeof check !== "object") continue;
+    const item = document.createElement("li");
+    item.className = check.ok === true ? "check-ok" : "check-bad";
+    const label = document.createElement("span");
+    text(label, String(check.label || check.name || ""), reportLang);
+    const outcome = document.createElement("span");
+    outcome.className = "check-outcome";
+    const code = check.ok === true || !check.code ? "" : ` (${check.code})`;
+    text(outcome, `${t(state.lang, check.ok === true ? "checkOk" : "checkFailed")}${code}`);
+    item.append(label, outcome);
+    list.append(item);
+  }
+  $("checks-block").hidden = false;
+}
+
+// ----------------------------------------------------------------------------- wiring
+
+function init() {
+  applyStrings();
+  for (const button of document.querySelectorAll("[data-lang]")) {
+    button.addEventListener("click", () => setLanguage(button.dataset.lang));
+  }
+  $("scan").addEventListener("click", startCamera);
+  $("stop").addEventListener("click", () => {
+    stopCamera();
+    $("scan").focus();
+  });
+  $("paste-form").addEventListener("submit", onPaste);
+  $("upload").addEventListener("change", onUpload);
+  $("again").addEventListener("click", newCheck);
+  $("retry").addEventListener("click", retry);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && camera.stream) stopCamera();
+  });
+  // Never leave the camera on in a background tab.
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) stopCamera();
+  });
+  window.addEventListener("pagehide", stopCamera);
+}
+
+init();

@@ -1,0 +1,59 @@
+"""Serves the scanning page and its assets from an allow-list, each with a strict
+Content-Security-Policy (security.md #119: claim text is untrusted; #101: QR content is data).
+
+Explicit routes rather than a static mount, so that nothing else in this folder (Python, READMEs)
+is ever served, and every response carries the same security headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import APIRouter
+from starlette.responses import FileResponse
+
+WEB_DIR = Path(__file__).resolve().parent
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # Revalidate on every load (ETag/Last-Modified make it cheap) so a fix reaches every phone.
+    "Cache-Control": "no-cache",
+}
+
+# URL path → (file under WEB_DIR, media type)
+ASSETS: dict[str, tuple[str, str]] = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/i18n.js": ("i18n.js", "text/javascript; charset=utf-8"),
+    "/style.css": ("style.css", "text/css; charset=utf-8"),
+    "/icon.svg": ("icon.svg", "image/svg+xml"),
+    "/scan.svg": ("scan.svg", "image/svg+xml"),
+    "/image.svg": ("image.svg", "image/svg+xml"),
+    "/vendor/jsQR.js": ("vendor/jsQR.js", "text/javascript; charset=utf-8"),
+    "/vendor/jsQR.LICENSE": ("vendor/jsQR.LICENSE", "text/plain; charset=utf-8"),
+}
+
+router = APIRouter(include_in_schema=False)
+
+
+def _route(file: Path, media_type: str) -> Callable[[], FileResponse]:
+    def serve() -> FileResponse:
+        return FileResponse(file, media_type=media_type, headers=SECURITY_HEADERS)
+
+    return serve
+
+
+for _path, (_name, _media_type) in ASSETS.items():
+    router.add_api_route(_path, _route(WEB_DIR / _name, _media_type), methods=["GET", "HEAD"],
+                         name=f"scanning_page:{_name}")
