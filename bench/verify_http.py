@@ -64,7 +64,7 @@ async def _load(base: str, requests: list[tuple[str, str | None]], seconds: floa
             for method_path, body in queue:
                 if time.perf_counter() > deadline:
                     return
-                method, path = method_path.split(" ", 1)
+                _method, path = method_path.split(" ", 1)
                 started = time.perf_counter()
                 if body is None:
                     response = await client.get(path)
@@ -149,7 +149,8 @@ def _measure(base: str, sd_jwt: str, holder: object, rounds: int, seconds: float
         hello = [("GET /api/v1/hello", None)] * per_round
         rate, _ = asyncio.run(_load(base, hello, seconds))
         hello_rates.append(rate)
-        bodies = [("POST /api/v1/verify", json.dumps({"qr": text})) for text in _presentations(per_round, sd_jwt, holder)]
+        texts = _presentations(per_round, sd_jwt, holder)
+        bodies = [("POST /api/v1/verify", json.dumps({"qr": text})) for text in texts]
         rate, lat = asyncio.run(_load(base, bodies, seconds))
         verify_rates.append(rate)
         latencies += lat

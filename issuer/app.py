@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock
-from issuer.api import public_api, staff_api
+from issuer.api import batch_api, public_api, staff_api
 from issuer.api.common import (
     master_key_error_response,
     oauth_error_response,
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     app.state.metrics = metrics
     app.include_router(staff_api.router)
     app.include_router(public_api.router)
+    app.include_router(batch_api.router)
     app.add_exception_handler(ServiceError, service_error_response)
     app.add_exception_handler(OAuthError, oauth_error_response)
     app.add_exception_handler(MasterKeyError, master_key_error_response)
@@ -96,5 +97,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
                        allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)
     app.add_middleware(OperationsMiddleware, service="issuer", metrics=metrics,
                        limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
-                       max_body=settings.max_body_bytes)
+                       max_body=settings.max_body_bytes,
+                       body_limits={("POST", "/api/v1/batches"):
+                                    settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD})
     return app

@@ -31,7 +31,11 @@ MAX_RETRIES = 8
 
 
 def new_id() -> str:
-    return secrets.token_urlsafe(16)
+    """128 random bits, base64url, never starting with '-' (a CLI option, a spreadsheet formula)."""
+    while True:
+        value = secrets.token_urlsafe(16)
+        if value[0].isalnum():
+            return value
 
 
 def new_tx_code() -> str:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from credcore.clock import FixedClock, SystemClock
+from puente.cli_batch import batch_app
 from puente.offline import UsageError, load_status_lists, load_trust_list, read_input, verify_offline
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(trust_app, name="trust-list")
 app.add_typer(audit_app, name="audit")
+app.add_typer(batch_app, name="batch")
 console = Console(stderr=True)
 
 

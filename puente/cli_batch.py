@@ -23,6 +23,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 batch_app = typer.Typer(help="Lotes CSV / CSV batches", no_args_is_help=True)
 console = Console(stderr=True)
 
+
+@batch_app.callback()
+def _batch() -> None:
+    """Lotes CSV / CSV batches (``puente batch issue``)."""
+
 DEFAULT_SERVER = "http://127.0.0.1:8001"
 UPLOAD_ATTEMPTS = 3
 PATIENCE_SECONDS = 120.0  # how long an unreachable server is waited for while the batch runs

@@ -100,9 +100,11 @@ class OperationsMiddleware:
     """Request id, body cap (413 before parsing), rate limits, access log and metrics."""
 
     def __init__(self, app: ASGIApp, *, service: str, metrics: Metrics, limiter: RateLimiter,
-                 limited: Callable[[str, str], str | None], max_body: int) -> None:
+                 limited: Callable[[str, str], str | None], max_body: int,
+                 body_limits: dict[tuple[str, str], int] | None = None) -> None:
         self.app, self.service, self.metrics, self.limiter = app, service, metrics, limiter
-        self.limited, self.max_body = limited, max_body
+        self.limited, self.default_max_body = limited, max_body
+        self.body_limits = body_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,7 +116,8 @@ class OperationsMiddleware:
         status_holder = {"status": 500}
         path, method = scope["path"], scope["method"]
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        max_body = self.body_limits.get((method, path), self.default_max_body)
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
             await self._finish(problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large"),
                                scope, receive, send, request_id, status_holder)
             self._log(method, path, status_holder["status"], started, request_id)
@@ -138,7 +141,7 @@ class OperationsMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _BodyTooLarge()
             return message
 
