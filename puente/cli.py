@@ -91,21 +91,21 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
 
 
 @app.command()
-def serve(service: Annotated[str, typer.Argument(help="issuer | verifier")] = "issuer",
+def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | wallet")] = "issuer",
           host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
     """Sirve un servicio / serve a service."""
     import uvicorn
 
     from puente.demo import make_app
 
-    if service not in ("issuer", "verifier"):
-        raise typer.BadParameter("servicios disponibles / available services: issuer, verifier")
+    if service not in ("issuer", "verifier", "wallet"):
+        raise typer.BadParameter("servicios disponibles / available services: issuer, verifier, wallet")
     try:
         application = make_app(service)
     except RuntimeError as exc:  # missing master key or registry key: a clear refusal
         console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
-    default_port = {"issuer": 8001, "verifier": 8002}[service]
+    default_port = {"issuer": 8001, "verifier": 8002, "wallet": 8003}[service]
     uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False)
 
 

@@ -16,6 +16,7 @@ from issuer.config import Settings
 SERVICES: tuple[tuple[str, int, str], ...] = (
     ("issuer", 8001, "emisor / issuer: staff API, OpenID4VCI, status lists, trust list"),
     ("verifier", 8002, "verificador / verifier: scanning page at /, verify API, OpenID4VP"),
+    ("wallet", 8003, "billetera / wallet (PWA)"),
 )
 
 
@@ -25,8 +26,20 @@ def make_app(service: str) -> Any:
         from issuer.app import create_app
 
         return create_app(Settings())
-    from verifier.app import create_app as create_verifier
     from verifier.config import VerifierSettings
+
+    if service == "wallet":
+        from puente.wallet_app import create_wallet_app
+        from verifier.trust_cache import load_registry_key
+
+        settings = VerifierSettings()  # the same PUENTE_TRUST_LIST_URL and registry key as a verifier
+        try:
+            registry = load_registry_key(settings).jwk()
+        except RuntimeError:
+            registry = None  # then the wallet checks signatures against each issuer's published keys
+        return create_wallet_app(allow_loopback_issuers=settings.env != "production",
+                                 trust_list_url=settings.trust_list_url if registry else None, registry_jwk=registry)
+    from verifier.app import create_app as create_verifier
 
     return create_verifier(VerifierSettings())
 
