@@ -169,6 +169,7 @@ def verify_status_list_token(
 
 _VERIFIED: OrderedDict[tuple[str, str, str, int], StatusListToken] = OrderedDict()
 _VERIFIED_MAX = 256
+_HEADERS: OrderedDict[str, jws.Jws] = OrderedDict()  # token -> its parsed protected header only
 
 
 def verify_status_list_token_cached(
@@ -186,8 +187,14 @@ def verify_status_list_token_cached(
     from the trust list on every call (a compromised or removed key stops working at once) and the
     token's ``exp`` is still checked against ``now``.
     """
+    header = _HEADERS.get(token)
     try:
-        key = resolve_key(jws.parse_header_only(token))
+        if header is None:
+            header = jws.parse_header_only(token)
+            _HEADERS[token] = header
+            if len(_HEADERS) > _VERIFIED_MAX:
+                _HEADERS.popitem(last=False)
+        key = resolve_key(header)
     except CredentialError as exc:
         raise StatusUnavailableError(f"status list rejected: {exc.description}", code="status_invalid") from exc
     cache_key = (token, uri, key.kid, max_inflated)
