@@ -11,6 +11,7 @@ status list on loopback.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import secrets
@@ -80,6 +81,13 @@ async def _load(base: str, requests: list[tuple[str, str | None]], seconds: floa
     return len(latencies) / elapsed, latencies
 
 
+def _run_load(base: str, requests: list[tuple[str, str | None]], seconds: float) -> tuple[float, list[float]]:
+    """Run the load in a thread of its own: its event loop must not meet one already running in the
+    caller's thread (a test session with Playwright has one)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _load(base, requests, seconds)).result()
+
+
 def run(rounds: int = 3, seconds: float = 3.0, quick: bool = False) -> Mapping[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         return _run(Path(tmp), rounds, seconds, quick)
@@ -147,11 +155,11 @@ def _measure(base: str, sd_jwt: str, holder: object, rounds: int, seconds: float
         raise RuntimeError(f"reference QR does not verify: {first['error']}")
     for _ in range(rounds):
         hello = [("GET /api/v1/hello", None)] * per_round
-        rate, _ = asyncio.run(_load(base, hello, seconds))
+        rate, _ = _run_load(base, hello, seconds)
         hello_rates.append(rate)
         texts = _presentations(per_round, sd_jwt, holder)
         bodies = [("POST /api/v1/verify", json.dumps({"qr": text})) for text in texts]
-        rate, lat = asyncio.run(_load(base, bodies, seconds))
+        rate, lat = _run_load(base, bodies, seconds)
         verify_rates.append(rate)
         latencies += lat
     ratios = sorted(v / h for v, h in zip(verify_rates, hello_rates, strict=True))
