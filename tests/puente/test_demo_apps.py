@@ -1,0 +1,44 @@
+"""``puente serve`` / ``make run`` build each service from PUENTE_* variables alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from credcore.encoding import b64url_encode
+from credcore.keys import generate_key
+from issuer.db.engine import migrate
+from puente.demo import SERVICES, make_app
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    registry = tmp_path / "registry-public.jwk"
+    registry.write_text(json.dumps(generate_key().public.jwk()), "utf-8")
+    url = f"sqlite:///{tmp_path}/puente.db"
+    migrate(url)
+    for name, value in {"PUENTE_ENV": "test", "PUENTE_DATABASE_URL": url, "PUENTE_VAR_DIR": str(tmp_path),
+                        "PUENTE_MASTER_KEY": b64url_encode(bytes(32)), "PUENTE_WORKER_ENABLED": "false",
+                        "PUENTE_BACKGROUND_REFRESH": "false",
+                        "PUENTE_REGISTRY_PUBLIC_JWK_FILE": str(registry)}.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+@pytest.mark.parametrize("service", [name for name, _, _ in SERVICES])
+def test_each_service_starts_from_the_environment(environment: Path, service: str) -> None:
+    with TestClient(make_app(service)) as client:
+        assert client.get("/healthz").status_code == 200
+        page = client.get("/")
+        if service in ("verifier", "wallet"):
+            assert page.status_code == 200 and "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_wallet_is_told_the_pinned_registry_key(environment: Path) -> None:
+    with TestClient(make_app("wallet")) as client:
+        config = client.get("/config.json").json()
+    assert config["registry_jwk"] == json.loads((environment / "registry-public.jwk").read_text())
+    assert config["trust_list_url"].endswith("/trust-list")

@@ -1,0 +1,82 @@
+// Service worker: keeps the wallet's app shell so that it opens and shows QR codes with no network
+// after the first visit. Only the wallet's own static files are cached; requests to issuers (offers,
+// tokens, credentials, status lists) are never intercepted, and no holder data is ever cached here
+// (it lives encrypted in IndexedDB).
+//
+// Strategy: cache first, then refresh the cached copy in the background (stale-while-revalidate),
+// so a slow or absent connection never delays opening the wallet and an update arrives on the next
+// visit. Bump VERSION when the list of files changes.
+
+const VERSION = 'puente-wallet-v1';
+const SHELL = [
+  '/',
+  '/index.html',
+  '/css/wallet.css',
+  '/js/app.js',
+  '/js/backup.js',
+  '/js/bytes.js',
+  '/js/i18n.js',
+  '/js/jose.js',
+  '/js/net.js',
+  '/js/oid4vci.js',
+  '/js/oid4vp.js',
+  '/js/pt1.js',
+  '/js/qr_render.js',
+  '/js/scan.js',
+  '/js/sdjwt.js',
+  '/js/status.js',
+  '/js/store.js',
+  '/js/trust.js',
+  '/js/ui.js',
+  '/i18n/es.json',
+  '/i18n/en.json',
+  '/vendor/qrcode.mjs',
+  '/manifest.webmanifest',
+  '/config.json',
+  '/icon.svg',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(VERSION);
+    await cache.addAll(SHELL.map((path) => new Request(path, { cache: 'no-cache' })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name !== VERSION) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+async function refresh(cache, request, key) {
+  try {
+    const response = await fetch(request, { cache: 'no-cache' });
+    if (response.ok && response.type === 'basic') await cache.put(key, response.clone());
+    return response;
+  } catch {
+    return null;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname === '/sw.js') return;
+  // Navigations (also /?offer=…) get the app shell; the offer stays in the page's URL for app.js.
+  const key = request.mode === 'navigate' ? '/' : url.pathname;
+  event.respondWith((async () => {
+    const cache = await caches.open(VERSION);
+    const cached = await cache.match(key);
+    const fresh = refresh(cache, request.mode === 'navigate' ? '/' : request, key);
+    if (cached) {
+      event.waitUntil(fresh);
+      return cached;
+    }
+    return (await fresh) || new Response('Sin conexión / Offline', { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+  })());
+});
