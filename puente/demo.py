@@ -62,6 +62,7 @@ def run_demo(settings: Settings) -> None:
     os.environ.setdefault("PUENTE_REGISTRY_PUBLIC_JWK_FILE", str(registry_file))
     os.environ.setdefault("PUENTE_TRUST_LIST_URL", f"{settings.base_url}/trust-list")
     keys: list[dict[str, Any]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
+    offer = demo_offer(deps)
     print("\nPuente — demostración / demo\n")
     for _name, port, what in SERVICES:
         print(f"  http://127.0.0.1:{port}/   {what}")
@@ -69,6 +70,9 @@ def run_demo(settings: Settings) -> None:
     print("\nClaves de API de demostración / demo staff API keys (Authorization: Bearer …):")
     for row in keys:
         print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")
+    print("\nOferta lista para la billetera / a ready offer for the wallet (SENA, skills-certification):")
+    print(f"  {offer['wallet_link']}")
+    print(f"  tx_code: {offer['tx_code']}")
     print("\nCtrl-C para salir / to stop\n", flush=True)
     processes = [multiprocessing.Process(target=_serve, args=(name, port), daemon=True) for name, port, _ in SERVICES]
     for process in processes:
@@ -83,6 +87,20 @@ def run_demo(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     for process in processes:
         process.join()
+
+
+def demo_offer(deps: Any) -> dict[str, str]:
+    """Issue one demo credential (SENA) and return its wallet link and tx_code."""
+    from urllib.parse import quote
+
+    from puente.operator import issue
+
+    claims = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "types" / "skills-certification"
+                         / "examples" / "valid.json").read_text("utf-8"))
+    issued = issue(deps, "sena", "skills-certification", claims, None, "es")
+    uri = issued["offer"]["offer_uri"]
+    return {"offer_uri": uri, "tx_code": issued["offer"]["tx_code"],
+            "wallet_link": f"http://127.0.0.1:8003/?offer={quote(uri, safe='')}"}
 
 
 def verifier_app() -> Any:

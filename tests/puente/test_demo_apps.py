@@ -42,3 +42,16 @@ def test_wallet_is_told_the_pinned_registry_key(environment: Path) -> None:
         config = client.get("/config.json").json()
     assert config["registry_jwk"] == json.loads((environment / "registry-public.jwk").read_text())
     assert config["trust_list_url"].endswith("/trust-list")
+
+
+def test_demo_offer_is_ready_for_the_wallet(environment: Path) -> None:
+    from issuer.config import Settings
+    from puente.demo import demo_offer
+    from puente.operator import open_deps, seed
+
+    deps = open_deps(Settings())
+    seed(deps, None)
+    offer = demo_offer(deps)
+    assert offer["offer_uri"].startswith("openid-credential-offer://?credential_offer_uri=")
+    assert offer["wallet_link"].startswith("http://127.0.0.1:8003/?offer=openid-credential-offer%3A%2F%2F")
+    assert len(offer["tx_code"]) == 6 and offer["tx_code"].isdigit()
