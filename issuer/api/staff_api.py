@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
@@ -47,8 +47,8 @@ def _offer_body(deps: Deps, institution: Institution, offer: Offer, tx_code: str
 
 
 @router.post("/credentials", status_code=201)
-def issue(body: IssueRequest, deps: DepsDep, staff: Annotated[Staff, permitted("issue")], lang: LangDep,
-          idempotency_key: Annotated[str | None, Header()] = None) -> Response:
+def issue(body: IssueRequest, request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("issue")],
+          lang: LangDep, idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Issue one credential: 201 with its id, the OpenID4VCI offer (URI, tx_code, expiry) and links."""
     claimed = idempotency.begin(deps, staff, idempotency_key, body.model_dump())
     if isinstance(claimed, dict):
@@ -64,6 +64,7 @@ def issue(body: IssueRequest, deps: DepsDep, staff: Annotated[Staff, permitted("
     except Exception:
         idempotency.abandon(deps, claimed)
         raise
+    request.app.state.metrics.events.labels("credentials_issued").inc()
     headers = {"Location": f"/api/v1/credentials/{issued.credential.id}", "Cache-Control": "no-store"}
     return JSONResponse(_issue_response(deps, staff.institution, issued), status_code=201, headers=headers)
 
@@ -102,8 +103,9 @@ def list_credentials(
 
 @router.post("/credentials/{credential_id}/{action}")
 def change_status(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
-                  deps: DepsDep, staff: Annotated[Staff, permitted("status")]) -> dict[str, Any]:
+                  request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("status")]) -> dict[str, Any]:
     record = creds.change_status(deps, staff, credential_id, action, body.reason)
+    request.app.state.metrics.events.labels(f"credentials_{action}").inc()
     with deps.session() as session:
         return creds.describe(deps, session, record, with_claims=False)
 
