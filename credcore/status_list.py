@@ -131,6 +131,12 @@ def _number(claims: dict[str, Any], name: str, required: bool) -> int | None:
     return value
 
 
+def _still_vouches(iat: int, exp: int | None, now: int) -> bool:
+    """A token vouches until its ``exp``; without one, for a day from ``iat`` only (it would
+    otherwise vouch forever, and an old copy could hide a later revocation)."""
+    return now < exp if exp is not None else iat >= now - MAX_AGE_WITHOUT_EXP
+
+
 def verify_status_list_token(
     token: str,
     *,
@@ -149,11 +155,9 @@ def verify_status_list_token(
         iat = _number(claims, "iat", True)
         exp = _number(claims, "exp", False)
         ttl = _number(claims, "ttl", False)
-        if exp is not None and exp <= now:
+        assert iat is not None
+        if not _still_vouches(iat, exp, now):
             raise MalformedError("status list token has expired", code="status_expired")
-        if exp is None and iat is not None and iat < now - MAX_AGE_WITHOUT_EXP:
-            # Without exp a token would vouch forever; an old one could hide a later revocation.
-            raise MalformedError("status list token without exp is too old", code="status_expired")
         body = claims.get("status_list")
         if not isinstance(body, dict) or not _is_bits(body.get("bits")):
             raise MalformedError("status_list.bits must be 1, 2, 4 or 8")
@@ -204,7 +208,7 @@ def verify_status_list_token_cached(
         _VERIFIED[cache_key] = found
         if len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.popitem(last=False)
-    elif (found.exp is not None and found.exp <= now) or (found.exp is None and found.iat < now - MAX_AGE_WITHOUT_EXP):
+    elif not _still_vouches(found.iat, found.exp, now):
         raise StatusUnavailableError("status list token has expired", code="status_expired")
     return found
 
