@@ -1,6 +1,8 @@
 // Network access for the wallet: only https (or loopback http, for development) URLs, no cookies, no
 // referrer, no redirects, a timeout for slow border connections and a cap on what is read.
 
+import { readCapped } from './bytes.js';
+
 const TIMEOUT_MS = 25_000;
 const MAX_BYTES = 512 * 1024;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -33,21 +35,10 @@ export const sameOrigin = (a, b) => {
   return x !== null && y !== null && x.origin === y.origin;
 };
 
-async function readCapped(response) {
-  const reader = response.body.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_BYTES) {
-      await reader.cancel();
-      throw new NetError('bad_response', 'response too large');
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+async function readBody(response) {
+  const bytes = await readCapped(response.body, MAX_BYTES);
+  if (bytes === null) throw new NetError('bad_response', 'response too large');
+  return new TextDecoder().decode(bytes);
 }
 
 /** fetch() with the wallet's rules; returns {status, text, json} (json null when not JSON). */
@@ -67,7 +58,7 @@ export async function request(url, { method = 'GET', headers = {}, body = undefi
   } finally {
     clearTimeout(timer);
   }
-  const text = await readCapped(response);
+  const text = await readBody(response);
   let json = null;
   try {
     json = JSON.parse(text);

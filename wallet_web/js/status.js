@@ -2,7 +2,7 @@
 // credential, check the issuer's signature, `typ`, `sub` and `exp`, inflate `lst` (capped) and read
 // the 2-bit entry. Entry i sits at bits [i*bits, (i+1)*bits), least significant bits first.
 
-import { b64urlDecode } from './bytes.js';
+import { b64urlDecode, readCapped } from './bytes.js';
 import { parseJws, verifyWithKeys } from './jose.js';
 import { request, safeUrl } from './net.js';
 import { issuerKeys } from './oid4vci.js';
@@ -12,20 +12,9 @@ const STATES = ['valid', 'revoked', 'suspended'];
 
 async function inflateCapped(bytes) {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
-  const reader = stream.getReader();
-  const chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > MAX_INFLATED) {
-      await reader.cancel();
-      throw new Error('status list too large');
-    }
-    chunks.push(value);
-  }
-  return new Uint8Array(await new Blob(chunks).arrayBuffer());
+  const inflated = await readCapped(stream, MAX_INFLATED);
+  if (inflated === null) throw new Error('status list too large');
+  return inflated;
 }
 
 /** 'valid' | 'revoked' | 'suspended' from the issuer's list now, or null if that cannot be known. */
