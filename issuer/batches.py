@@ -246,7 +246,8 @@ def create_batch(deps: Deps, staff: Staff, *, type_id: str, data: bytes, lang: s
     batch_id = creds.new_id()
     batch = Batch(id=batch_id, institution_id=staff.institution.id or 0, type_id=type_id, state="pending",
                   total=len(parsed.rows), csv_sealed=deps.box.seal(data, f"batch:{batch_id}"),
-                  lang=lang if lang in ("es", "en") else "es", created_by=staff.key.id, created_at=deps.now())
+                  lang=lang if lang in ("es", "en") else "es", created_by=staff.api_key_id,
+                  created_by_user=staff.user_id, created_at=deps.now())
     with deps.session() as session:
         session.add(batch)
         session.flush()
@@ -489,7 +490,8 @@ class BatchWorker:
         todo = [(row, outcome) for row, outcome in checked if row.number not in done]
         valid = [(row, outcome) for row, outcome in todo if isinstance(outcome, creds.Prepared)]
         issued = creds.store(session, self.deps, claim.institution, [outcome for _, outcome in valid],
-                             created_by=batch.created_by, batch_id=batch.id)
+                             created_by=batch.created_by, created_by_user=batch.created_by_user,
+                             batch_id=batch.id)
         by_number = {row.number: item for (row, _), item in zip(valid, issued, strict=True)}
         records = []
         for row, outcome in todo:

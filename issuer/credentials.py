@@ -99,7 +99,8 @@ class Issued:
 
 
 def store(session: Session, deps: Deps, institution: Institution, prepared: list[Prepared], *,
-          created_by: int | None, batch_id: str | None = None) -> list[Issued]:
+          created_by: int | None, created_by_user: int | None = None,
+          batch_id: str | None = None) -> list[Issued]:
     """Insert records with fresh status indexes, signed paper companions and offers (no commit).
 
     Whatever the count: one ``allocate``, one multi-row INSERT of credentials and one of offers."""
@@ -127,7 +128,8 @@ def store(session: Session, deps: Deps, institution: Institution, prepared: list
             "claims_sealed": deps.box.seal(json.dumps(item.claims, ensure_ascii=False).encode(), f"claims:{cred_id}"),
             "paper_sealed": deps.box.seal(paper.sd_jwt.encode(), f"paper:{cred_id}"),
             "document_hash": deps.box.search_hash(document) if isinstance(document, str) else None,
-            "valid_until": item.exp, "created_at": now, "created_by": created_by, "batch_id": batch_id,
+            "valid_until": item.exp, "created_at": now, "created_by": created_by,
+            "created_by_user": created_by_user, "batch_id": batch_id,
             "delivered_at": None, "status_reason": None, "status_changed_at": None,
         }
         tx_code = new_tx_code()
@@ -169,7 +171,8 @@ def issue_one(deps: Deps, staff: Staff, *, type_id: str, claims: Any, valid_unti
     prepared = prepare(deps, staff.institution, type_id, claims, valid_until, lang)
 
     def work(session: Session) -> Issued:
-        issued = store(session, deps, staff.institution, [prepared], created_by=staff.key.id)[0]
+        issued = store(session, deps, staff.institution, [prepared], created_by=staff.api_key_id,
+                       created_by_user=staff.user_id)[0]
         audit.record(session, at=deps.now(), actor=staff.actor, action="credential.issue",
                      institution_id=staff.institution.id, target=issued.credential.id,
                      details={"type": type_id})

@@ -39,8 +39,8 @@ def begin(deps: Deps, staff: Staff, key: str | None, body: Any) -> IdempotencyRe
     with deps.session() as session:
         existing = session.get(IdempotencyRecord, (staff.institution.id, key))
         if existing is None:
-            record = IdempotencyRecord(institution_id=staff.institution.id or 0, key=key, api_key_id=staff.key.id or 0,
-                                       request_hash=digest, created_at=deps.now())
+            record = IdempotencyRecord(institution_id=staff.institution.id or 0, key=key,
+                                       api_key_id=staff.principal_id, request_hash=digest, created_at=deps.now())
             session.add(record)
             try:
                 session.commit()
@@ -55,7 +55,7 @@ def begin(deps: Deps, staff: Staff, key: str | None, body: Any) -> IdempotencyRe
 
 def _replay(session: Session, deps: Deps, staff: Staff, existing: IdempotencyRecord,
             digest: str) -> IdempotencyRecord | dict[str, Any]:
-    if existing.request_hash != digest or existing.api_key_id != staff.key.id:
+    if existing.request_hash != digest or existing.api_key_id != staff.principal_id:
         raise Invalid("Esta Idempotency-Key ya se usó con otra solicitud.",
                       "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused")
     if existing.state == "done":

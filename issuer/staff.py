@@ -27,15 +27,28 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Staff:
-    key: ApiKey
+    """Who is acting, for which institution and in which role: an API key (``api_key_id``) or a
+    console user signed in with password (``user_id``); the operator's CLI has neither."""
+
     institution: Institution
+    role: str
+    actor: str
+    api_key_id: int | None = None
+    user_id: int | None = None
+
+    @classmethod
+    def of_key(cls, key: ApiKey, institution: Institution) -> Staff:
+        return cls(institution, key.role, f"{key.role}:{key.prefix}", api_key_id=key.id)
 
     @property
-    def actor(self) -> str:
-        return f"{self.key.role}:{self.key.prefix}"
+    def principal_id(self) -> int:
+        """One integer per caller for idempotency records: the key id, or minus the user id."""
+        if self.user_id is not None:
+            return -self.user_id
+        return self.api_key_id or 0
 
     def can(self, permission: str) -> bool:
-        return permission in PERMISSIONS.get(self.key.role, frozenset())
+        return permission in PERMISSIONS.get(self.role, frozenset())
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
@@ -73,7 +86,7 @@ def authenticate(session: Session, deps: Deps, authorization: str | None) -> Sta
     institution = session.get(Institution, row.institution_id)
     if institution is None:
         raise Unauthorized("Clave de API inválida.", "Invalid API key.", code="invalid_api_key")
-    return Staff(row, institution)
+    return Staff.of_key(row, institution)
 
 
 def revoke_api_key(session: Session, deps: Deps, staff: Staff, prefix: str) -> ApiKey:

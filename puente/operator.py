@@ -16,7 +16,7 @@ from issuer import credentials as creds
 from issuer.audit import check_database
 from issuer.config import Settings
 from issuer.db.engine import migrate
-from issuer.db.models import ApiKey, Institution
+from issuer.db.models import Institution
 from issuer.deps import Deps, build_deps
 from issuer.errors import NotFound
 from issuer.institutions import accredit_external, add_signing_key, create_institution, mark_compromised, trust_document
@@ -46,9 +46,7 @@ def institution(session: Session, slug: str) -> Institution:
 
 def operator_staff(inst: Institution) -> Staff:
     """The operator acting for an institution (an unsaved admin key: nothing to steal or revoke)."""
-    key = ApiKey(id=None, institution_id=inst.id or 0, name="cli", role="admin", prefix="cli", key_hash="",
-                 created_at=0)
-    return Staff(key, inst)
+    return Staff(inst, "admin", "admin:cli")
 
 
 def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:

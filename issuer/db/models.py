@@ -87,6 +87,7 @@ class Credential(SQLModel, table=True):
     valid_until: int
     created_at: int = Field(index=True)
     created_by: int | None = Field(default=None, foreign_key="api_keys.id")
+    created_by_user: int | None = None  # the console user (staff_users.id) who issued it
     batch_id: str | None = Field(default=None, max_length=32, index=True)
     delivered_at: int | None = None
     status_reason: str | None = Field(default=None, max_length=500)
@@ -130,6 +131,7 @@ class Batch(SQLModel, table=True):
     csv_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     lang: str = Field(default="es", max_length=2)
     created_by: int | None = Field(default=None, foreign_key="api_keys.id")
+    created_by_user: int | None = None  # the console user (staff_users.id) who uploaded it
     created_at: int
     finished_at: int | None = None
     lease_until: int = 0
@@ -163,9 +165,51 @@ class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency"
     institution_id: int = Field(primary_key=True)
     key: str = Field(primary_key=True, max_length=100)
-    api_key_id: int
+    api_key_id: int  # Staff.principal_id: the API key's id, or minus the console user's id
     request_hash: str = Field(max_length=64)
     state: str = Field(default="running", max_length=16)  # running | done
     status_code: int | None = None
     response: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: int
+
+
+class StaffUser(SQLModel, table=True):
+    """A person who signs in to the staff console: argon2 password hash, TOTP secret sealed with the
+    master key (required for admins), one institution and one role."""
+
+    __tablename__ = "staff_users"
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institutions.id", index=True)
+    username: str = Field(unique=True, max_length=64)  # stored lower-case
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)  # admin | officer | auditor
+    password_hash: str = Field(max_length=200)
+    must_change_password: bool = True
+    totp_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    totp_confirmed_at: int | None = None
+    totp_last_step: int = 0  # a TOTP code is accepted once (RFC 6238 §5.2)
+    created_at: int
+    disabled_at: int | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """Console sessions; the cookie holds a random token, the table only its keyed hash."""
+
+    __tablename__ = "staff_sessions"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_users.id", index=True)
+    stage: str = Field(max_length=16)  # totp (password checked, second factor due) | active
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    ended_at: int | None = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins per user name (known or not, so the lockout reveals nothing)."""
+
+    __tablename__ = "login_throttle"
+    name_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: int = 0
+    last_failure_at: int = 0

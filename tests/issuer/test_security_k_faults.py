@@ -150,7 +150,7 @@ def test_case_134_a_retry_while_the_first_is_running_is_409(deployment: Deployme
     with deployment.deps.session() as session:
         staff = authenticate(session, deployment.deps, deployment.auth()["Authorization"])
         session.add(IdempotencyRecord(institution_id=staff.institution.id or 0, key=key,
-                                      api_key_id=staff.key.id or 0,
+                                      api_key_id=staff.principal_id,
                                       request_hash=request_hash(IssueRequest(**payload).model_dump()),
                                       created_at=deployment.clock.now()))
         session.commit()
