@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock
+from issuer import console
 from issuer.api import batch_api, public_api, staff_api
 from issuer.api.common import (
     master_key_error_response,
@@ -20,6 +21,7 @@ from issuer.api.common import (
     validation_error_response,
 )
 from issuer.config import Settings
+from issuer.console.web import Redirect, redirect
 from issuer.deps import Deps, build_deps
 from issuer.errors import ServiceError
 from issuer.oid4vci import OAuthError
@@ -27,12 +29,16 @@ from issuer.secrets_box import MasterKeyError
 from puente.web import LOG, Metrics, OperationsMiddleware, RateLimiter, configure_logging
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
+SIGN_IN_PATHS = ("/console/login", "/console/login/code")
 
 
 def _limited(method: str, path: str) -> str | None:
-    """Unauthenticated endpoints that can be abused get a per-client budget."""
+    """Unauthenticated endpoints that can be abused get a per-client budget: OpenID4VCI, and the
+    console's sign-in forms (password spraying across many names, security.md #111)."""
     if path.startswith("/i/") and any(marker in path for marker in RATE_LIMITED):
         return "oid4vci"
+    if method == "POST" and path in SIGN_IN_PATHS:
+        return "sign_in"
     return None
 
 
@@ -60,10 +66,17 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     app.include_router(staff_api.router)
     app.include_router(public_api.router)
     app.include_router(batch_api.router)
+    app.include_router(console.router())
     app.add_exception_handler(ServiceError, service_error_response)
     app.add_exception_handler(OAuthError, oauth_error_response)
     app.add_exception_handler(MasterKeyError, master_key_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
+
+    async def console_redirect(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Redirect)
+        return redirect(exc.url)
+
+    app.add_exception_handler(Redirect, console_redirect)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
@@ -99,5 +112,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
                        limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
                        max_body=settings.max_body_bytes,
                        body_limits={("POST", "/api/v1/batches"):
+                                    settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD,
+                                    ("POST", "/console/batches"):
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD})
     return app

@@ -203,7 +203,8 @@ def paper_of(deps: Deps, record: Credential) -> str:
 
 
 def search(session: Session, deps: Deps, staff: Staff, *, type_id: str | None, status: str | None,
-           document_number: str | None, limit: int = 100, offset: int = 0) -> list[Credential]:
+           document_number: str | None, limit: int = 100, offset: int = 0, created_from: int | None = None,
+           created_before: int | None = None) -> list[Credential]:
     staff.require("read")
     query = select(Credential).where(Credential.institution_id == staff.institution.id)
     if type_id:
@@ -215,6 +216,10 @@ def search(session: Session, deps: Deps, staff: Staff, *, type_id: str | None, s
         query = query.where(Credential.status == codes[status])
     if document_number:
         query = query.where(Credential.document_hash == deps.box.search_hash(document_number))
+    if created_from is not None:
+        query = query.where(Credential.created_at >= created_from)
+    if created_before is not None:
+        query = query.where(Credential.created_at < created_before)
     query = query.order_by(col(Credential.created_at).desc(), col(Credential.id)).offset(offset).limit(min(limit, 500))
     return list(session.exec(query))
 

@@ -82,6 +82,10 @@ def permitted(permission: str) -> Any:
 
 def service_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if request.url.path.startswith("/console"):
+        from issuer.console.web import error_page
+
+        return error_page(request, exc)
     lang = negotiate(request.headers.get("accept-language"))
     extra: dict[str, Any] = {}
     if exc.errors:
@@ -107,6 +111,12 @@ def master_key_error_response(_request: Request, _exc: Exception) -> Response:
 
 
 def validation_error_response(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/console"):
+        from issuer.console.web import error_page
+        from issuer.errors import Invalid
+
+        return error_page(request, Invalid("La dirección o el formulario no son válidos.",
+                                           "The address or the form is not valid.", code="request_invalid"))
     lang = negotiate(request.headers.get("accept-language"))
     errors = []
     for error in getattr(exc, "errors", lambda: [])():

@@ -1,0 +1,340 @@
+"""Home, issuing one credential from a form generated from the type's JSON Schema, the offer
+(QR, tx_code, link, PDF), finding credentials, their details and history, and status changes
+with a reason and a confirmation step."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlmodel import col, func, select
+
+from credcore import qr
+from credcore.credential_types import CredentialType
+from issuer import credentials as creds
+from issuer import idempotency
+from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, form_text, redirect, render
+from issuer.db.models import AuditEvent, Credential, Offer
+from issuer.errors import Invalid, NotFound, ServiceError
+from issuer.oid4vci import find_offer_for, offer_uri
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+PAGE_SIZE = 50
+ACTIONS: dict[str, tuple[str, str]] = {
+    "revoke": ("Revocar", "Revoke"), "suspend": ("Suspender", "Suspend"), "reinstate": ("Reactivar", "Reinstate"),
+}
+STATUS_LABELS = {"valid": ("Vigente", "Valid"), "revoked": ("Revocada", "Revoked"),
+                 "suspended": ("Suspendida", "Suspended")}
+
+
+@router.get("")
+@router.get("/")
+def home(request: Request, console: ConsoleDep) -> Response:
+    staff = console.staff
+    counts: dict[str, int] = {}
+    with console.deps.session() as session:
+        for code, name in creds.STATUS_NAMES.items():
+            counts[name] = session.exec(select(func.count()).select_from(Credential).where(
+                Credential.institution_id == staff.institution.id, Credential.status == code)).one()
+    types = [console.deps.types.get(t) for t in staff.institution.types if t in console.deps.types.by_id]
+    return render(request, "home.html", {"counts": counts, "types": types}, console=console)
+
+
+# --- issuing --------------------------------------------------------------------------------------
+
+
+def accredited_type(console: Console, type_id: str) -> CredentialType:
+    if type_id not in console.deps.types.by_id or type_id not in console.staff.institution.types:
+        raise NotFound("Tipo de credencial no disponible para su institución.",
+                       "Credential type not available to your institution.", code="unknown_type")
+    return console.deps.types.get(type_id)
+
+
+def form_fields(ctype: CredentialType, lang: str, values: dict[str, str],
+                errors: dict[str, str]) -> list[dict[str, Any]]:
+    """One input per claim from the JSON Schema: kind, limits and pattern, with es/en labels and
+    descriptions from the type metadata."""
+    required = set(ctype.schema.get("required", []))
+    descriptions = {tuple(c.get("path", [])): c for c in ctype.metadata.get("claims", [])}
+    fields = []
+    for name, schema in ctype.schema.get("properties", {}).items():
+        meta = descriptions.get((name,), {})
+        hint = next((d.get("description") for d in meta.get("display", []) if d.get("locale") == lang), None)
+        kind = "text"
+        if schema.get("type") == "integer":
+            kind = "number"
+        elif schema.get("format") == "date":
+            kind = "date"
+        fields.append({
+            "name": name, "label": ctype.label(name, lang), "hint": hint or schema.get("description", ""),
+            "kind": kind, "required": name in required, "maxlength": schema.get("maxLength"),
+            "pattern": schema.get("pattern", "").removeprefix("^").removesuffix("$") or None,
+            "min": schema.get("minimum"), "max": schema.get("maximum"),
+            "value": values.get(name, ""), "error": errors.get(name),
+        })
+    return fields
+
+
+def claims_from_form(ctype: CredentialType, values: dict[str, str]) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    for name, schema in ctype.schema.get("properties", {}).items():
+        value = values.get(name, "").strip()
+        if not value:
+            continue
+        if schema.get("type") == "integer" and value.lstrip("-").isdigit() and len(value) < 12:
+            claims[name] = int(value)
+        elif schema.get("type") == "string" and "pattern" in schema and value.upper() != value \
+                and schema["pattern"].startswith("^[A-Z"):
+            claims[name] = value.upper()  # document and resolution numbers are upper-case by rule
+        else:
+            claims[name] = value
+    return claims
+
+
+@router.get("/issue")
+def choose_type(request: Request, console: ConsoleDep) -> Response:
+    console.require("issue")
+    types = [console.deps.types.get(t) for t in console.staff.institution.types if t in console.deps.types.by_id]
+    if len(types) == 1:
+        return redirect(f"/console/issue/{types[0].id}")
+    return render(request, "issue_choose.html", {"types": types}, console=console)
+
+
+def _issue_page(request: Request, console: Console, ctype: CredentialType, values: dict[str, str],
+                errors: dict[str, str], *, form_id: str, status: int = 200, error: str | None = None) -> Response:
+    return render(request, "issue_form.html", {
+        "ctype": ctype, "type_name": ctype.name(console.lang), "form_id": form_id, "error": error,
+        "fields": form_fields(ctype, console.lang, values, errors), "valid_until": values.get("valid_until", ""),
+        "valid_until_error": errors.get("valid_until"),
+    }, console=console, status=status)
+
+
+@router.get("/issue/{type_id}")
+def issue_form(request: Request, type_id: str, console: ConsoleDep) -> Response:
+    console.require("issue")
+    ctype = accredited_type(console, type_id)
+    return _issue_page(request, console, ctype, {}, {}, form_id=secrets.token_urlsafe(24))
+
+
+def _valid_until(text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise Invalid("Fecha inválida.", "Invalid date.", code="valid_until_invalid",
+                      errors=[{"field": "valid_until", "code": "format",
+                               "message": "Use el formato AAAA-MM-DD. / Use the format YYYY-MM-DD."}]) from None
+    return int(datetime.combine(day, time(23, 59, 59), COLOMBIA).timestamp())
+
+
+@router.post("/issue/{type_id}")
+def issue(request: Request, type_id: str, console: ConsoleDep, form: FormDep) -> Response:
+    console.require("issue")
+    ctype = accredited_type(console, type_id)
+    values = {name: form_text(form, name, 1000) for name in [*ctype.claim_names, "valid_until"]}
+    form_id = form_text(form, "form_id", 64) or secrets.token_urlsafe(24)
+    claims = claims_from_form(ctype, values)
+    try:
+        valid_until = _valid_until(values["valid_until"])
+        claimed = idempotency.begin(console.deps, console.staff, f"console-{form_id}",
+                                    {"type": type_id, "claims": claims, "valid_until": valid_until})
+    except ServiceError as exc:
+        errors = {e["field"]: e["message"] for e in exc.errors}
+        return _issue_page(request, console, ctype, values, errors, form_id=secrets.token_urlsafe(24), status=422,
+                           error=exc.message(console.lang))
+    if isinstance(claimed, dict):  # the same form sent twice (double click, reload): one credential
+        return redirect(f"/console/credentials/{claimed['body']['id']}/offer")
+
+    def finish(session: Any, issued: creds.Issued) -> None:
+        idempotency.complete(session, claimed, 201, {"id": issued.credential_id})
+
+    try:
+        issued = creds.issue_one(console.deps, console.staff, type_id=type_id, claims=claims,
+                                 valid_until=valid_until, lang=console.lang, in_transaction=finish)
+    except Invalid as exc:
+        idempotency.abandon(console.deps, claimed)
+        errors = {e["field"].split("/")[0]: e["message"] for e in exc.errors}
+        return _issue_page(request, console, ctype, values, errors, form_id=form_id, status=422,
+                           error=exc.message(console.lang))
+    except Exception:
+        idempotency.abandon(console.deps, claimed)
+        raise
+    request.app.state.metrics.events.labels("credentials_issued").inc()
+    return redirect(f"/console/credentials/{issued.credential_id}/offer?new=1")
+
+
+def _record(console: Console, credential_id: str) -> Credential:
+    with console.deps.session() as session:
+        return creds.get_scoped(session, console.staff, credential_id)
+
+
+def _open_offer(console: Console, record: Credential) -> tuple[Offer, str] | None:
+    with console.deps.session() as session:
+        offer = find_offer_for(session, record.id)
+    if offer is None:
+        return None
+    return offer, console.deps.box.open(offer.tx_code_sealed, f"tx:{offer.id}").decode()
+
+
+@router.get("/credentials/{credential_id}/offer")
+def offer_page(request: Request, credential_id: str, console: ConsoleDep,
+               new: Annotated[int, Query()] = 0) -> Response:
+    console.require("read_claims")
+    record = _record(console, credential_id)
+    found = _open_offer(console, record)
+    context: dict[str, Any] = {"record": record, "ctype": console.deps.types.get(record.type_id), "new": bool(new),
+                               "offer": None}
+    if found is not None:
+        offer, tx_code = found
+        context["offer"] = {"uri": offer_uri(console.deps, console.staff.institution, offer), "state": offer.state,
+                            "tx_code": f"{tx_code[:3]} {tx_code[3:]}", "expires_at": offer.expires_at}
+    return render(request, "offer.html", context, console=console)
+
+
+@router.get("/credentials/{credential_id}/offer.png")
+def offer_png(credential_id: str, console: ConsoleDep) -> Response:
+    console.require("read_claims")
+    record = _record(console, credential_id)
+    found = _open_offer(console, record)
+    if found is None:
+        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+    png = qr.render_png(offer_uri(console.deps, console.staff.institution, found[0]), "M", box_size=8)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/credentials/{credential_id}/pdf")
+def printable(credential_id: str, console: ConsoleDep) -> Response:
+    from issuer.pdf import render_credential_pdf
+
+    console.require("read_claims")
+    record = _record(console, credential_id)
+    found = _open_offer(console, record)
+    if found is None:
+        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+    offer, tx_code = found
+    pdf = render_credential_pdf(
+        institution_name=console.staff.institution.name, ctype=console.deps.types.get(record.type_id),
+        claims=creds.claims_of(console.deps, record), paper_qr=qr.encode(creds.paper_of(console.deps, record)),
+        offer_uri=offer_uri(console.deps, console.staff.institution, offer), tx_code=tx_code,
+        valid_until=record.valid_until, credential_id=record.id)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Cache-Control": "no-store",
+                             "Content-Disposition": f'inline; filename="puente-{record.id}.pdf"'})
+
+
+# --- finding --------------------------------------------------------------------------------------
+
+
+def _day_start(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return int(datetime.combine(date.fromisoformat(text), time(0, 0), COLOMBIA).timestamp())
+    except ValueError:
+        raise Invalid("Fecha inválida: use AAAA-MM-DD.", "Invalid date: use YYYY-MM-DD.",
+                      code="date_invalid") from None
+
+
+def holder_name(console: Console, record: Credential) -> str | None:
+    if not console.staff.can("read_claims"):
+        return None
+    claims = creds.claims_of(console.deps, record)
+    return " ".join(str(claims.get(k, "")) for k in ("given_name", "family_name")).strip() or None
+
+
+@router.get("/credentials")
+def find(request: Request, console: ConsoleDep,
+         document_number: Annotated[str, Query(max_length=40)] = "",
+         type: Annotated[str, Query(max_length=64)] = "",
+         status: Annotated[Literal["", "valid", "revoked", "suspended"], Query()] = "",
+         from_: Annotated[str, Query(alias="from", max_length=10)] = "",
+         to: Annotated[str, Query(max_length=10)] = "",
+         page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
+    console.require("read")
+    until = _day_start(to)
+    with console.deps.session() as session:
+        found = creds.search(session, console.deps, console.staff, type_id=type or None, status=status or None,
+                             document_number=document_number.strip() or None, limit=PAGE_SIZE + 1,
+                             offset=(page - 1) * PAGE_SIZE, created_from=_day_start(from_),
+                             created_before=until + 86_400 if until is not None else None)
+    rows = [{"record": r, "holder": holder_name(console, r), "type_name": console.deps.types.get(r.type_id)
+             .name(console.lang), "status": creds.STATUS_NAMES[r.status]} for r in found[:PAGE_SIZE]]
+    types = [console.deps.types.get(t) for t in console.staff.institution.types if t in console.deps.types.by_id]
+    filters = {"document_number": document_number, "type": type, "status": status, "from": from_, "to": to}
+    searched = any(filters.values()) or "page" in request.query_params
+    return render(request, "credentials.html", {
+        "rows": rows, "types": types, "filters": filters, "page": page, "more": len(found) > PAGE_SIZE,
+        "searched": searched, "status_labels": STATUS_LABELS}, console=console)
+
+
+def history(console: Console, record: Credential) -> list[AuditEvent]:
+    with console.deps.session() as session:
+        return list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == console.staff.institution.id,
+                                                          AuditEvent.target == record.id)
+                                 .order_by(col(AuditEvent.seq))))
+
+
+def _allowed_actions(record: Credential) -> list[str]:
+    return [action for action, (sources, _) in creds.TRANSITIONS.items() if record.status in sources]
+
+
+@router.get("/credentials/{credential_id}")
+def detail(request: Request, credential_id: str, console: ConsoleDep,
+           done: Annotated[str, Query(max_length=20)] = "") -> Response:
+    record = _record(console, credential_id)
+    ctype = console.deps.types.get(record.type_id)
+    claims = None
+    if console.staff.can("read_claims"):
+        values = creds.claims_of(console.deps, record)
+        claims = [(ctype.label(name, console.lang), values[name]) for name in ctype.claim_names if name in values]
+    with console.deps.session() as session:
+        offer = find_offer_for(session, record.id)
+    actions = _allowed_actions(record) if console.staff.can("status") else []
+    return render(request, "credential.html", {
+        "record": record, "ctype": ctype, "type_name": ctype.name(console.lang), "claims": claims,
+        "status": creds.STATUS_NAMES[record.status], "status_labels": STATUS_LABELS, "events": history(console, record),
+        "actions": [(a, ACTIONS[a]) for a in actions], "offer_state": offer.state if offer else None,
+        "done": done if done in ACTIONS else ""}, console=console)
+
+
+@router.get("/credentials/{credential_id}/status/{action}")
+def confirm_status(request: Request, credential_id: str, action: Literal["revoke", "suspend", "reinstate"],
+                   console: ConsoleDep) -> Response:
+    console.require("status")
+    record = _record(console, credential_id)
+    return _confirm_page(request, console, record, action)
+
+
+def _confirm_page(request: Request, console: Console, record: Credential, action: str, *, reason: str = "",
+                  error: str | None = None, status: int = 200) -> Response:
+    ctype = console.deps.types.get(record.type_id)
+    return render(request, "confirm_status.html", {
+        "record": record, "type_name": ctype.name(console.lang), "holder": holder_name(console, record),
+        "action": action, "action_label": ACTIONS[action], "reason": reason, "error": error,
+        "allowed": action in _allowed_actions(record), "status": creds.STATUS_NAMES[record.status],
+        "status_labels": STATUS_LABELS}, console=console, status=status)
+
+
+@router.post("/credentials/{credential_id}/status/{action}")
+def change_status(request: Request, credential_id: str, action: Literal["revoke", "suspend", "reinstate"],
+                  console: ConsoleDep, form: FormDep) -> Response:
+    console.require("status")
+    reason = form_text(form, "reason", 600)
+    if form_text(form, "confirm") != "yes":
+        record = _record(console, credential_id)
+        return _confirm_page(request, console, record, action, reason=reason, status=422,
+                             error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+    try:
+        creds.change_status(console.deps, console.staff, credential_id, action, reason)
+    except Invalid as exc:
+        record = _record(console, credential_id)
+        return _confirm_page(request, console, record, action, reason=reason, error=exc.message(console.lang),
+                             status=422)
+    request.app.state.metrics.events.labels(f"credentials_{action}").inc()
+    return redirect(f"/console/credentials/{credential_id}?done={action}")
+
