@@ -132,7 +132,9 @@ async def code(request: Request) -> Response:
         signed = accounts.second_factor(deps, current.token, typed)
     except accounts.InvalidCode as exc:
         return _code_page(request, current, next_url=next_url, error=exc.message(lang_of(request)), status=401)
-    except accounts.SignInRefused:
+    except accounts.SignInRefused as exc:
+        if exc.retry_after:
+            return _code_page(request, current, next_url=next_url, error=exc.message(lang_of(request)), status=401)
         response = redirect("/console/login")
         clear_cookie(request, response, SESSION_COOKIE)
         return response
