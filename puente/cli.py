@@ -23,10 +23,12 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Claves de firma / signing keys", no_args_is_help=True)
 apikey_app = typer.Typer(help="Claves de API del personal / staff API keys", no_args_is_help=True)
+staff_app = typer.Typer(help="Usuarios de la consola / console users", no_args_is_help=True)
 trust_app = typer.Typer(help="Lista de confianza / trust list", no_args_is_help=True)
 audit_app = typer.Typer(help="Registro de auditoría / audit log", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(staff_app, name="staff")
 app.add_typer(trust_app, name="trust-list")
 app.add_typer(audit_app, name="audit")
 app.add_typer(batch_app, name="batch")
@@ -87,7 +89,13 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
     if not created:
         console.print("nada que crear / nothing to create")
     for row in created:  # keys in full, once: a table would cut them
-        typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['api_key']}")
+        if "api_key" in row:
+            typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['api_key']}")
+    users = [row for row in created if "username" in row]
+    if users:
+        typer.echo("\nconsola / console (/console): usuario / user, contraseña / password")
+        for row in users:
+            typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['username']} {row['password']}")
 
 
 @app.command()
@@ -165,6 +173,55 @@ def apikey_create(institution: Annotated[str, typer.Option()], role: Annotated[s
         typer.echo(new_api_key(_deps(), institution, role, name))
     except Exception as exc:
         _fail(exc)
+
+
+@staff_app.command("create")
+def staff_create(institution: Annotated[str, typer.Option()], username: Annotated[str, typer.Option()],
+                 name: Annotated[str, typer.Option(help="nombre visible / display name")],
+                 role: Annotated[str, typer.Option(help="admin | officer | auditor")],
+                 password_stdin: Annotated[bool, typer.Option(help="leer la contraseña inicial de stdin")] = False,
+                 ) -> None:
+    """Crea un usuario de la consola; cambia su contraseña al entrar / create a console user, who
+    changes the password at first sign-in (admins also enrol TOTP then)."""
+    from puente.operator import new_staff_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Contraseña inicial / initial password", hide_input=True,
+                                confirmation_prompt=True)
+    try:
+        created = new_staff_user(_deps(), institution, username, name, role, password)
+    except Exception as exc:
+        _fail(exc)
+    typer.echo(f"{created}: creado / created")
+
+
+@staff_app.command("disable")
+def staff_disable(username: str) -> None:
+    """Desactiva un usuario y cierra sus sesiones / disable a user and end their sessions."""
+    from puente.operator import disable_staff_user
+
+    try:
+        disable_staff_user(_deps(), username)
+    except Exception as exc:
+        _fail(exc)
+    typer.echo(f"{username}: desactivado / disabled")
+
+
+@staff_app.command("list")
+def staff_list(institution: Annotated[str, typer.Option()]) -> None:
+    """Usuarios de la consola de una institución / an institution's console users."""
+    from puente.operator import list_staff_users
+
+    try:
+        users = list_staff_users(_deps(), institution)
+    except Exception as exc:
+        _fail(exc)
+    for user in users:
+        state = "desactivado/disabled" if user.disabled_at else "activo/active"
+        totp = "totp" if user.totp_confirmed_at else "-"
+        typer.echo(f"{user.username:<24} {user.role:<8} {totp:<5} {state}")
 
 
 @keys_app.command("rotate")

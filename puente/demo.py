@@ -69,7 +69,13 @@ def run_demo(settings: Settings) -> None:
     print("  API docs: http://127.0.0.1:8001/docs  http://127.0.0.1:8002/docs")
     print("\nClaves de API de demostración / demo staff API keys (Authorization: Bearer …):")
     for row in keys:
-        print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")
+        if "api_key" in row:
+            print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")
+    print("\nConsola del personal / staff console: http://127.0.0.1:8001/console")
+    print("  (usuario / user, contraseña / password; los admin activan TOTP al entrar / admins enrol TOTP)")
+    for row in keys:
+        if "username" in row:
+            print(f"  {row['institution']:<14} {row['role']:<8} {row['username']:<22} {row['password']}")
     print("\nOferta lista para la billetera / a ready offer for the wallet (SENA, skills-certification):")
     print(f"  {offer['wallet_link']}")
     print(f"  tx_code: {offer['tx_code']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,12 @@ from typing import Any
 from sqlmodel import Session, select
 
 from credcore.issue import end_of_day_in_colombia
+from issuer import accounts
 from issuer import credentials as creds
 from issuer.audit import check_database
 from issuer.config import Settings
 from issuer.db.engine import migrate
-from issuer.db.models import Institution
+from issuer.db.models import Institution, StaffUser
 from issuer.deps import Deps, build_deps
 from issuer.errors import NotFound
 from issuer.institutions import accredit_external, add_signing_key, create_institution, mark_compromised, trust_document
@@ -50,7 +52,9 @@ def operator_staff(inst: Institution) -> Staff:
 
 
 def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
-    """Create the demo institutions with an admin and an officer key each (only those missing)."""
+    """Create the demo institutions (only those missing) with an admin and an officer API key each,
+    and console users ``admin.<slug>``, ``oficial.<slug>`` and ``auditor.<slug>`` with random
+    passwords (ready to use; the admin enrols TOTP at first sign-in)."""
     created: list[dict[str, str]] = []
     with deps.session() as session:
         for slug, name, types in DEMO_INSTITUTIONS:
@@ -60,6 +64,14 @@ def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
             for role in ("admin", "officer"):
                 text, _ = create_api_key(session, deps, inst, role=role, name=f"demo {role}", actor=ACTOR)
                 created.append({"institution": slug, "role": role, "api_key": text})
+            for role, prefix in (("admin", "admin"), ("officer", "oficial"), ("auditor", "auditor")):
+                password = "-".join(secrets.token_hex(3) for _ in range(3))
+                user = accounts.create_user(session, deps, inst, username=f"{prefix}.{slug}",
+                                            display_name=f"{prefix.title()} {name}"[:100], role=role,
+                                            password=password, actor=ACTOR)
+                user.must_change_password = False
+                session.add(user)
+                created.append({"institution": slug, "role": role, "username": user.username, "password": password})
         session.commit()
     if keys_file is not None and created:
         existing: list[dict[str, str]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
@@ -79,6 +91,32 @@ def issue(deps: Deps, slug: str, type_id: str, claims: dict[str, Any], valid_unt
     return {"id": issued.credential.id, "type": type_id, "valid_until": issued.credential.valid_until,
             "offer": {"offer_uri": offer_uri(deps, inst, issued.offer), "tx_code": issued.tx_code,
                       "expires_at": issued.offer.expires_at}}
+
+
+def new_staff_user(deps: Deps, slug: str, username: str, display_name: str, role: str, password: str) -> str:
+    """A console user who must choose a new password at first sign-in (admins also enrol TOTP)."""
+    with deps.session() as session:
+        user = accounts.create_user(session, deps, institution(session, slug), username=username,
+                                    display_name=display_name, role=role, password=password, actor=ACTOR)
+        session.commit()
+        return user.username
+
+
+def disable_staff_user(deps: Deps, username: str) -> None:
+    """Disable a console user and end their sessions at once."""
+    with deps.session() as session:
+        name = accounts.normalize_username(username)
+        user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
+        inst = session.get(Institution, user.institution_id) if user else None
+        if user is None or inst is None:
+            raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
+        accounts.disable_user(session, deps, Staff(inst, "admin", ACTOR), user.id or 0)
+        session.commit()
+
+
+def list_staff_users(deps: Deps, slug: str) -> list[StaffUser]:
+    with deps.session() as session:
+        return accounts.users_of(session, institution(session, slug))
 
 
 def change_status(deps: Deps, slug: str, credential_id: str, action: str, reason: str) -> str:

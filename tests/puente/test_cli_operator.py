@@ -41,13 +41,42 @@ def _issue(var: Path, institution: str = "migracion", type_id: str = "ppt-status
 def test_seed_prints_full_keys_once_and_keeps_secrets_private(var: Path) -> None:
     result = runner.invoke(app, ["seed"])
     assert result.exit_code == 0, result.output
-    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    keys_part, users_part = result.stdout.split("consola / console")
+    lines = [line.split() for line in keys_part.splitlines() if line.strip()]
     assert {(line[0], line[1]) for line in lines} >= {("sena", "officer"), ("migracion", "admin")}
     assert all(line[2].startswith("pk_") and len(line[2]) > 40 for line in lines)
+    users = [line.split() for line in users_part.splitlines()[1:] if line.strip()]
+    assert {(line[0], line[1], line[2]) for line in users} >= {("sena", "officer", "oficial.sena"),
+                                                               ("sena", "admin", "admin.sena"),
+                                                               ("migracion", "auditor", "auditor.migracion")}
+    assert all(len(line[3]) >= 12 for line in users)
     for secret in (var / "master.key", var / "demo-keys.json"):
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     again = runner.invoke(app, ["seed"])
     assert again.exit_code == 0 and "pk_" not in again.stdout  # keys are never shown twice
+    assert "oficial.sena" not in again.stdout
+
+
+def test_staff_users_are_created_listed_and_disabled(var: Path) -> None:
+    runner.invoke(app, ["seed"])
+    created = runner.invoke(app, ["staff", "create", "--institution", "sena", "--username", "Ana.Gomez",
+                                  "--name", "Ana Gómez", "--role", "officer", "--password-stdin"],
+                            input="una frase inicial larga\n")
+    assert created.exit_code == 0, created.output
+    assert "ana.gomez" in created.stdout
+    weak = runner.invoke(app, ["staff", "create", "--institution", "sena", "--username", "beto",
+                               "--name", "Beto", "--role", "officer", "--password-stdin"], input="corta\n")
+    assert weak.exit_code == 1 and "12" in weak.output
+    twice = runner.invoke(app, ["staff", "create", "--institution", "sena", "--username", "ana.gomez",
+                                "--name", "Otra", "--role", "auditor", "--password-stdin"],
+                          input="otra frase inicial larga\n")
+    assert twice.exit_code == 1 and "ya existe" in twice.output
+    listed = runner.invoke(app, ["staff", "list", "--institution", "sena"])
+    assert "ana.gomez" in listed.stdout and "activo/active" in listed.stdout
+    assert runner.invoke(app, ["staff", "disable", "ana.gomez"]).exit_code == 0
+    assert "ana.gomez" in (line := next(l for l in runner.invoke(app, ["staff", "list", "--institution", "sena"])
+                                        .stdout.splitlines() if "ana.gomez" in l)) and "disabled" in line
+    assert runner.invoke(app, ["staff", "disable", "nadie"]).exit_code == 1
 
 
 def test_issue_revoke_and_revocation_is_final(var: Path) -> None:
