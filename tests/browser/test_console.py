@@ -242,7 +242,7 @@ def test_auditor_can_read_but_not_change(chromium: Chromium, console: Console) -
 class _EvilPage(BaseHTTPRequestHandler):
     target = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         html = (f'<!doctype html><form id="f" method="post" action="{self.target}">'
                 '<input name="reason" value="forged"><input name="confirm" value="yes"></form>'
                 '<script>document.getElementById("f").submit()</script>')
