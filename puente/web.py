@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOG = logging.getLogger("puente")
@@ -127,8 +127,10 @@ class OperationsMiddleware:
             client = (scope.get("client") or ("unknown", 0))[0]
             wait = self.limiter.hit(client, bucket)
             if wait is not None:
-                response = problem(429, "rate_limited", "Demasiadas solicitudes / Too many requests",
-                                   retry_after=wait)
+                accept = dict(scope.get("headers") or []).get(b"accept", b"")
+                response = (_too_many_page(wait) if b"text/html" in accept else
+                            problem(429, "rate_limited", "Demasiadas solicitudes / Too many requests",
+                                    retry_after=wait))
                 response.headers["Retry-After"] = str(wait)
                 await self._finish(response, scope, receive, send, request_id, status_holder)
                 self._log(method, path, 429, started, request_id)
@@ -188,6 +190,16 @@ class OperationsMiddleware:
         self.metrics.latency.labels(template).observe(elapsed)
         LOG.info("request", extra={"request_id": request_id, "method": method, "route": template, "status": status,
                                    "ms": round(elapsed * 1000, 1), "service": self.service})
+
+
+def _too_many_page(wait: int) -> Response:
+    """A browser (a staff member on the sign-in page) gets a page, not JSON."""
+    body = ('<!doctype html><html lang="es"><meta charset="utf-8"><title>Demasiadas solicitudes</title>'
+            f'<h1>Demasiadas solicitudes</h1><p>Espere {wait} segundos e intente de nuevo.</p>'
+            f'<p lang="en">Too many requests. Wait {wait} seconds and try again.</p>'
+            '<p><a href="/console/login">Volver / Back</a></p></html>')
+    return HTMLResponse(body, status_code=429, headers={"Content-Security-Policy": "default-src 'none'",
+                                                        "Cache-Control": "no-store"})
 
 
 class _BodyTooLarge(Exception):

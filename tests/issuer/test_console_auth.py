@@ -134,6 +134,11 @@ def test_sign_in_is_rate_limited_per_client(deployment: Deployment, reconfigure:
                                                              "csrf": csrf_of(page.text)},
                                     follow_redirects=False).status_code for i in range(4)]
     assert statuses == [401, 401, 401, 429]
+    page = browser.client.post("/console/login", data={"username": "u", "password": "x" * 12,
+                                                       "csrf": csrf_of(page.text)},
+                               headers={"Accept": "text/html,application/xhtml+xml"}, follow_redirects=False)
+    assert page.status_code == 429 and page.headers["retry-after"]
+    assert page.headers["content-type"].startswith("text/html") and "Demasiadas solicitudes" in page.text
 
 
 def test_disabled_user_cannot_sign_in_and_loses_sessions_at_once(deployment: Deployment) -> None:
