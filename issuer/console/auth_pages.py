@@ -73,11 +73,13 @@ async def login(request: Request) -> Response:
     try:
         signed = accounts.sign_in(deps, username, password if isinstance(password, str) else "")
     except accounts.SignInRefused as exc:
+        request.app.state.metrics.events.labels("console_sign_in_refused").inc()
         response = _login_page(request, next_url=next_url, error=exc.message(lang_of(request)), status=401,
                                username=username)
         if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    request.app.state.metrics.events.labels("console_sign_in").inc()
     response = redirect(next_url if signed.stage == "active" else "/console/login/code?next=" + next_url)
     set_cookie(request, response, SESSION_COOKIE, signed.token)
     return response

@@ -94,6 +94,8 @@ def test_unknown_user_and_wrong_password_look_the_same(deployment: Deployment, m
         answers.append(browser.post("/console/login", {"username": username, "password": "contraseña equivocada"},
                                     csrf_from="/console/login"))
     assert [a.status_code for a in answers] == [401, 401]
+    metrics = deployment.client.get("/metrics").text
+    assert 'event="console_sign_in_refused"} 2.0' in metrics
     assert all("Usuario o contraseña incorrectos." in a.text for a in answers)
     # Both paths pay for one argon2 verification: the timing does not tell the names apart.
     assert len(verified) == 2 and all(stored.startswith("$argon2id$") for stored in verified)
