@@ -19,7 +19,8 @@ from functools import lru_cache
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlalchemy import delete, or_
+from sqlmodel import Session, col, select
 
 from issuer import audit
 from issuer.db.models import Institution, LoginThrottle, StaffSession, StaffUser
@@ -200,7 +201,12 @@ def _locked_for(row: LoginThrottle, now: int) -> int:
     return max(0, row.locked_until - now)
 
 
+FORGET_FAILURES_AFTER = 86_400  # a day without failures starts the count again
+
+
 def _fail(row: LoginThrottle, now: int) -> None:
+    if row.last_failure_at and now - row.last_failure_at > FORGET_FAILURES_AFTER:
+        row.failures = 0
     row.failures += 1
     row.last_failure_at = now
     if row.failures >= LOCK_AFTER:
@@ -220,6 +226,14 @@ class SignedIn:
 def _new_session(session: Session, deps: Deps, user: StaffUser, stage: str) -> str:
     token = secrets.token_urlsafe(32)
     now = deps.now()
+    # Old rows go as new ones come: the user's sessions that ended or expired more than a day ago,
+    # and sign-in counters nobody has touched for a day.
+    stale = now - FORGET_FAILURES_AFTER
+    session.execute(delete(StaffSession).where(col(StaffSession.user_id) == user.id,
+                                               or_(col(StaffSession.expires_at) < stale,
+                                                   col(StaffSession.ended_at) < stale)))
+    session.execute(delete(LoginThrottle).where(col(LoginThrottle.last_failure_at) < stale,
+                                                col(LoginThrottle.locked_until) < now))
     ttl = SECOND_FACTOR_SECONDS if stage == "totp" else SESSION_MAX_SECONDS
     session.add(StaffSession(token_hash=deps.box.code_hash(f"session:{token}"), user_id=user.id or 0, stage=stage,
                              created_at=now, last_seen_at=now, expires_at=now + ttl))

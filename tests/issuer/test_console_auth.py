@@ -433,3 +433,24 @@ def test_english_switch_and_spanish_default(deployment: Deployment) -> None:
     assert "Sign in" in page.text and '<html lang="en">' in page.text
     wrong = browser.post("/console/login", {"username": "x.y.z", "password": "not the password"})
     assert "Wrong user name or password." in wrong.text
+
+
+def test_old_failures_are_forgotten_and_old_rows_cleaned(deployment: Deployment) -> None:
+    officer = make_user(deployment)
+    for _ in range(4):
+        _attempt(deployment, officer.username, "mal escrita")
+    _attempt(deployment, "spray.user", "cualquier cosa")
+    deployment.clock.advance(2 * 86_400)
+    for _ in range(4):  # four more a day later: not five in a row
+        assert "Usuario o contraseña incorrectos." in _attempt(deployment, officer.username, "mal escrita").text
+    browser = Browser.new(deployment)
+    browser.sign_in(officer)
+    deployment.clock.advance(2 * 86_400)
+    Browser.new(deployment).sign_in(officer)
+    from issuer.db.models import LoginThrottle
+
+    with deployment.deps.session() as session:
+        names = session.exec(select(LoginThrottle)).all()
+        sessions = session.exec(select(StaffSession)).all()
+    assert len(names) <= 1  # the sprayed name's counter is gone
+    assert len(sessions) == 1  # the expired session is gone, the new one stays
