@@ -1,7 +1,351 @@
-"""(being written)"""
+"""Administration pages of the staff console (admins only, everything scoped to the admin's own
+institution): staff users (create, disable), API keys (create and show once, revoke), the
+institution's signing keys (rotate, mark compromised after typing the key id) and its accredited
+credential types (read-only: the registry decides them).
+
+Another institution's user id, key prefix or kid is "not found", never "forbidden": nothing here
+tells an admin what exists elsewhere."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+from starlette.datastructures import FormData
+
+from issuer import accounts, audit, staff
+from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
+from issuer.db.models import ApiKey, Credential, Institution, SigningKey
+from issuer.errors import Conflict, Invalid, NotFound, ServiceError
+from issuer.institutions import add_signing_key, mark_compromised
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+ROLE_LABELS: dict[str, tuple[str, str]] = {
+    "admin": ("Administración", "Admin"), "officer": ("Funcionario", "Officer"), "auditor": ("Auditoría", "Auditor"),
+}
+ROLE_HINTS: dict[str, tuple[str, str]] = {
+    "admin": ("gestiona usuarios, claves y emite", "manages users and keys, and issues"),
+    "officer": ("emite credenciales y cambia su estado", "issues credentials and changes their status"),
+    "auditor": ("solo lectura, sin datos personales, y el registro de auditoría",
+                "read-only, without personal details, and the audit log"),
+}
+KEY_STATES: dict[str, tuple[str, str]] = {
+    "active": ("Activa", "Active"), "retired": ("Retirada", "Retired"), "compromised": ("Comprometida", "Compromised"),
+}
+PASSWORD_FIELD_LIMIT = 512  # longer than any valid password, so the rules (not truncation) reject it
+PREFIX_PATH = Path(pattern=r"^[0-9a-f]{1,16}$")
+KID_PATH = Path(min_length=1, max_length=64)
+
+
+def _manage(console: Console) -> Institution:
+    console.require("manage")
+    return console.staff.institution
+
+
+def _raw(form: FormData, name: str) -> str:
+    """A password as typed: not stripped (spaces may be part of it), only capped."""
+    value = form.get(name)
+    return value[:PASSWORD_FIELD_LIMIT] if isinstance(value, str) else ""
+
+
+# --- users ----------------------------------------------------------------------------------------
+
+
+def _users_page(request: Request, console: Console, *, values: dict[str, str] | None = None,
+                errors: dict[str, str] | None = None, error: str | None = None, status: int = 200,
+                created: int | None = None, disabled: int | None = None) -> Response:
+    institution = _manage(console)
+    with console.deps.session() as session:
+        users = accounts.users_of(session, institution)
+    by_id = {u.id: u for u in users}
+    return render(request, "admin_users.html", {
+        "users": users, "role_labels": ROLE_LABELS, "role_hints": ROLE_HINTS, "roles": staff.ROLES,
+        "values": values or {"username": "", "display_name": "", "role": "officer"}, "errors": errors or {},
+        "error": error, "created": by_id.get(created) if created else None,
+        "disabled": by_id.get(disabled) if disabled else None,
+        "password_min": accounts.PASSWORD_MIN, "password_max": accounts.PASSWORD_MAX,
+    }, console=console, status=status)
+
+
+@router.get("/admin")
+def admin_home(console: ConsoleDep) -> Response:
+    _manage(console)
+    return redirect("/console/admin/users")
+
+
+@router.get("/admin/users")
+def users_page(request: Request, console: ConsoleDep, created: Annotated[int, Query(ge=0)] = 0,
+               disabled: Annotated[int, Query(ge=0)] = 0) -> Response:
+    return _users_page(request, console, created=created or None, disabled=disabled or None)
+
+
+@router.post("/admin/users")
+def create_user(request: Request, console: ConsoleDep, form: FormDep) -> Response:
+    institution = _manage(console)
+    values = {"username": form_text(form, "username", 100), "display_name": form_text(form, "display_name", 200),
+              "role": form_text(form, "role", 16)}
+    password, again = _raw(form, "password"), _raw(form, "password_again")
+    try:
+        if password != again:
+            problems = accounts.password_problems(password, accounts.normalize_username(values["username"]))
+            raise Invalid("Revise los datos del usuario.", "Check the user's details.", code="password_mismatch",
+                          errors=[*problems, {"field": "password_again", "code": "mismatch",
+                                              "message": "Las contraseñas no coinciden. / The passwords do not "
+                                                         "match."}])
+        with console.deps.session() as session:
+            user = accounts.create_user(session, console.deps, institution, username=values["username"],
+                                        display_name=values["display_name"], role=values["role"], password=password,
+                                        actor=console.staff.actor)
+            new_id = user.id
+            try:
+                session.commit()
+            except IntegrityError:  # the same name created at the same moment by someone else
+                raise Conflict("Ese nombre de usuario ya existe.", "That user name is already taken.",
+                               code="username_taken",
+                               errors=[{"field": "username", "code": "taken",
+                                        "message": "Ese nombre de usuario ya existe. / That user name is already "
+                                                   "taken."}]) from None
+    except (Invalid, Conflict) as exc:
+        errors = {e["field"]: _one_language(e["message"], console.lang) for e in exc.errors}
+        return _users_page(request, console, values=values, errors=errors, error=exc.message(console.lang),
+                           status=exc.status)
+    return redirect(f"/console/admin/users?created={new_id}")
+
+
+def _one_language(message: str, lang: str) -> str:
+    """Field messages from the domain read "español / English": show the page's language only."""
+    spanish, separator, english = message.partition(" / ")
+    if not separator:
+        return message
+    return english if lang == "en" else spanish
+
+
+@router.get("/admin/users/{user_id}/disable")
+def confirm_disable_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep) -> Response:
+    _manage(console)
+    with console.deps.session() as session:
+        user = accounts.user_scoped(session, console.staff, user_id)
+    return render(request, "admin_user_disable.html", {
+        "target": user, "role_labels": ROLE_LABELS, "is_self": user.id == console.staff.user_id,
+    }, console=console)
+
+
+@router.post("/admin/users/{user_id}/disable")
+def disable_user(user_id: Annotated[int, Path(ge=1)], console: ConsoleDep, form: FormDep) -> Response:
+    _manage(console)
+    with console.deps.session() as session:
+        accounts.disable_user(session, console.deps, console.staff, user_id)
+        session.commit()
+    return redirect(f"/console/admin/users?disabled={user_id}")
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+def _api_keys(session: Session, institution: Institution) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).where(ApiKey.institution_id == institution.id)
+                             .order_by(col(ApiKey.revoked_at).is_not(None), col(ApiKey.created_at).desc(),
+                                       col(ApiKey.id).desc())))
+
+
+def _api_keys_page(request: Request, console: Console, *, values: dict[str, str] | None = None,
+                   errors: dict[str, str] | None = None, error: str | None = None, status: int = 200,
+                   revoked: str = "") -> Response:
+    institution = _manage(console)
+    with console.deps.session() as session:
+        keys = _api_keys(session, institution)
+    return render(request, "admin_api_keys.html", {
+        "keys": keys, "role_labels": ROLE_LABELS, "role_hints": ROLE_HINTS, "roles": staff.ROLES,
+        "values": values or {"name": "", "role": "officer"}, "errors": errors or {}, "error": error,
+        "revoked": next((k for k in keys if k.prefix == revoked), None) if revoked else None,
+    }, console=console, status=status)
+
+
+@router.get("/admin/api-keys")
+def api_keys_page(request: Request, console: ConsoleDep,
+                  revoked: Annotated[str, Query(max_length=16)] = "") -> Response:
+    return _api_keys_page(request, console, revoked=revoked)
+
+
+@router.post("/admin/api-keys")
+def create_api_key(request: Request, console: ConsoleDep, form: FormDep) -> Response:
+    """The key's text goes into this response only: it is never stored, logged or shown again."""
+    institution = _manage(console)
+    values = {"name": form_text(form, "name", 200), "role": form_text(form, "role", 16)}
+    errors: dict[str, str] = {}
+    if not values["name"] or len(values["name"]) > 100:
+        errors["name"] = console.tr("Escriba un nombre que diga para qué es la clave (máximo 100 caracteres).",
+                                    "Give a name that says what the key is for (at most 100 characters).")
+    if values["role"] not in staff.ROLES:
+        errors["role"] = console.tr("Elija un rol.", "Choose a role.")
+    if errors:
+        return _api_keys_page(request, console, values=values, errors=errors, status=422,
+                              error=console.tr("Revise los datos de la clave.", "Check the key's details."))
+    with console.deps.session() as session:
+        text, row = staff.create_api_key(session, console.deps, institution, role=values["role"],
+                                         name=values["name"], actor=console.staff.actor)
+        session.commit()
+    return render(request, "admin_api_key_created.html", {"key_text": text, "key": row, "role_labels": ROLE_LABELS},
+                  console=console)
+
+
+def _api_key_scoped(session: Session, console: Console, prefix: str) -> ApiKey:
+    row = session.exec(select(ApiKey).where(ApiKey.institution_id == console.staff.institution.id,
+                                            ApiKey.prefix == prefix)).first()
+    if row is None:
+        raise NotFound("Clave de API no encontrada.", "API key not found.", code="unknown_api_key")
+    return row
+
+
+@router.get("/admin/api-keys/{prefix}/revoke")
+def confirm_revoke_api_key(request: Request, prefix: Annotated[str, PREFIX_PATH], console: ConsoleDep) -> Response:
+    _manage(console)
+    with console.deps.session() as session:
+        key = _api_key_scoped(session, console, prefix)
+    return render(request, "admin_api_key_revoke.html", {"key": key, "role_labels": ROLE_LABELS}, console=console)
+
+
+@router.post("/admin/api-keys/{prefix}/revoke")
+def revoke_api_key(prefix: Annotated[str, PREFIX_PATH], console: ConsoleDep, form: FormDep) -> Response:
+    _manage(console)
+    with console.deps.session() as session:
+        key = _api_key_scoped(session, console, prefix)
+        if key.revoked_at is None:  # revoking twice changes nothing and records nothing
+            staff.revoke_api_key(session, console.deps, console.staff, prefix)
+            session.commit()
+    return redirect(f"/console/admin/api-keys?revoked={prefix}")
+
+
+# --- signing keys ---------------------------------------------------------------------------------
+
+
+class ExternalKeys(ServiceError):
+    status = 409
+    code = "external_institution_keys"
+
+    def __init__(self) -> None:
+        super().__init__("Su institución firma con su propio sistema: sus claves se gestionan allí y el registro "
+                         "publica las que usted le entregue.",
+                         "Your institution signs with its own software: its keys are managed there, and the "
+                         "registry publishes the ones you give it.")
+
+
+def _signing_keys(session: Session, institution: Institution) -> list[SigningKey]:
+    return list(session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id)
+                             .order_by(col(SigningKey.id).desc())))
+
+
+def _local_institution(console: Console) -> Institution:
+    institution = _manage(console)
+    if institution.external_id:
+        raise ExternalKeys()
+    return institution
+
+
+def _signing_key_scoped(session: Session, institution: Institution, kid: str) -> SigningKey:
+    row = session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id,
+                                                SigningKey.kid == kid)).first()
+    if row is None:
+        raise NotFound("Clave de firma no encontrada.", "Signing key not found.", code="unknown_key")
+    return row
+
+
+@router.get("/admin/keys")
+def signing_keys_page(request: Request, console: ConsoleDep,
+                      done: Annotated[str, Query(max_length=20)] = "") -> Response:
+    institution = _manage(console)
+    with console.deps.session() as session:
+        keys = [] if institution.external_id else _signing_keys(session, institution)
+    return render(request, "admin_keys.html", {
+        "keys": keys, "external": bool(institution.external_id), "states": KEY_STATES,
+        "done": done if done in ("rotated", "compromised") else "",
+    }, console=console)
+
+
+@router.get("/admin/keys/rotate")
+def confirm_rotate(request: Request, console: ConsoleDep) -> Response:
+    institution = _local_institution(console)
+    with console.deps.session() as session:
+        active = next((k for k in _signing_keys(session, institution) if k.state == "active"), None)
+    return render(request, "admin_key_rotate.html", {"active": active}, console=console)
+
+
+@router.post("/admin/keys/rotate")
+def rotate(console: ConsoleDep, form: FormDep) -> Response:
+    """A new active key; the old one stays published as retired, so what it signed stays valid."""
+    institution = _local_institution(console)
+    with console.deps.session() as session:
+        # one rotation at a time per institution (PostgreSQL row lock; SQLite has a single writer)
+        session.exec(select(Institution).where(Institution.id == institution.id).with_for_update()).one()
+        row = add_signing_key(session, console.deps, institution)
+        audit.record(session, at=console.deps.now(), actor=console.staff.actor, action="key.rotate",
+                     institution_id=institution.id, target=row.kid)
+        session.commit()
+    return redirect("/console/admin/keys?done=rotated")
+
+
+def _signed_while_active(session: Session, institution: Institution, key: SigningKey) -> int:
+    """Credentials issued while the key was the active one (by their time of issue: an estimate to the
+    second around a rotation)."""
+    query = select(func.count()).select_from(Credential).where(Credential.institution_id == institution.id,
+                                                                Credential.created_at >= key.created_at)
+    ended = key.retired_at or key.compromised_at
+    if ended is not None:
+        query = query.where(Credential.created_at <= ended)
+    return int(session.exec(query).one())
+
+
+def _compromise_page(request: Request, console: Console, kid: str, *, typed: str = "", error: str | None = None,
+                     status: int = 200) -> Response:
+    institution = _local_institution(console)
+    with console.deps.session() as session:
+        key = _signing_key_scoped(session, institution, kid)
+        signed = _signed_while_active(session, institution, key)
+    return render(request, "admin_key_compromise.html", {
+        "key": key, "signed": signed, "typed": typed, "error": error, "states": KEY_STATES,
+    }, console=console, status=status)
+
+
+@router.get("/admin/keys/{kid}/compromise")
+def confirm_compromise(request: Request, kid: Annotated[str, KID_PATH], console: ConsoleDep) -> Response:
+    return _compromise_page(request, console, kid)
+
+
+@router.post("/admin/keys/{kid}/compromise")
+def compromise(request: Request, kid: Annotated[str, KID_PATH], console: ConsoleDep, form: FormDep) -> Response:
+    institution = _local_institution(console)
+    typed = form_text(form, "confirm_kid", 100)
+    if typed != kid:
+        message = console.tr("Para confirmar, escriba exactamente el identificador de la clave (kid). No se cambió "
+                             "nada.", "To confirm, type the key id (kid) exactly. Nothing was changed.")
+        return _compromise_page(request, console, kid, typed=typed, error=message, status=422)
+    with console.deps.session() as session:
+        session.exec(select(Institution).where(Institution.id == institution.id).with_for_update()).one()
+        key = _signing_key_scoped(session, institution, kid)
+        if key.state != "compromised":  # marking twice changes nothing and records nothing
+            mark_compromised(session, console.deps, institution, kid, actor=console.staff.actor)
+            session.commit()
+    return redirect("/console/admin/keys?done=compromised")
+
+
+# --- credential types -----------------------------------------------------------------------------
+
+
+@router.get("/admin/types")
+def types_page(request: Request, console: ConsoleDep) -> Response:
+    institution = _manage(console)
+    types: list[dict[str, Any]] = []
+    for type_id in institution.types:
+        if type_id not in console.deps.types.by_id:
+            continue
+        ctype = console.deps.types.get(type_id)
+        required = set(ctype.schema.get("required", []))
+        types.append({"id": ctype.id, "name": ctype.name(console.lang), "vct": ctype.vct,
+                      "valid_days": ctype.valid_days,
+                      "claims": [{"name": name, "label": ctype.label(name, console.lang),
+                                  "required": name in required} for name in ctype.claim_names]})
+    return render(request, "admin_types.html", {"types": types}, console=console)

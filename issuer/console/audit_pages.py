@@ -1,7 +1,68 @@
-"""(being written)"""
+"""The audit log page for auditors and admins: the institution's events, newest first, and a check
+of the whole hash chain (read-only, so a plain GET with ``?check=1``).
+
+The log never holds claim values; event details are still shown only for keys known to carry
+counts, roles or type ids, and any other key by its name alone."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlmodel import col, select
+
+from issuer import audit
+from issuer.console.web import Console, ConsoleDep, render
+from issuer.db.models import AuditEvent
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+
+PAGE_SIZE = 50
+# Detail keys whose values are counts, flags, roles or type ids: never personal data.
+SHOWN_DETAILS = frozenset({"role", "type", "types", "enrolled", "attempts", "reason_length", "rows", "bytes",
+                           "total", "issued", "failed"})
+CHAIN_REASONS: dict[str, tuple[str, str]] = {
+    "missing or reordered event": ("falta un evento o el orden cambió", "an event is missing or out of order"),
+    "previous hash does not match": ("el enlace con el evento anterior no coincide",
+                                     "the link to the previous event does not match"),
+    "event was altered": ("el evento fue modificado", "the event was altered"),
+}
+
+
+def _details(console: Console, details: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(key, value) pairs to show; the value is None for keys not known to be harmless."""
+    shown: list[tuple[str, str | None]] = []
+    for key in sorted(details):
+        value = details[key]
+        if key in SHOWN_DETAILS and isinstance(value, str | int | float | bool | list):
+            if isinstance(value, bool):
+                text = console.tr("sí", "yes") if value else console.tr("no", "no")
+            elif isinstance(value, list):
+                text = ", ".join(str(v) for v in value)
+            else:
+                text = str(value)
+            shown.append((key, text[:200]))
+        else:
+            shown.append((key, None))
+    return shown
+
+
+@router.get("/audit")
+def audit_page(request: Request, console: ConsoleDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+               check: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
+    console.require("audit")
+    institution_id = console.staff.institution.id
+    with console.deps.session() as session:
+        rows = list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == institution_id)
+                                 .order_by(col(AuditEvent.seq).desc())
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+        chain = audit.check_database(session) if check else None
+    events = [{"row": row, "details": _details(console, row.details or {})} for row in rows[:PAGE_SIZE]]
+    result: dict[str, Any] | None = None
+    if chain is not None:
+        reason = CHAIN_REASONS.get(chain.reason or "", (chain.reason or "", chain.reason or ""))
+        result = {"ok": chain.ok, "events": chain.events, "broken_at": chain.broken_at,
+                  "reason": console.tr(*reason) if chain.reason else ""}
+    return render(request, "audit.html", {"events": events, "page": page, "more": len(rows) > PAGE_SIZE,
+                                          "check": result, "page_size": PAGE_SIZE}, console=console)
