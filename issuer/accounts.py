@@ -171,7 +171,7 @@ def change_password(session: Session, deps: Deps, user: StaffUser, *, current: s
                       errors=[{"field": "current", "code": "wrong",
                                "message": "La contraseña actual no es correcta. / The current password is wrong."}])
     errors = password_problems(new, user.username)
-    if not errors and hmac.compare_digest(current, new):
+    if not errors and hmac.compare_digest(current.encode(), new.encode()):
         errors = [{"field": "password", "code": "unchanged",
                    "message": "Elija una contraseña distinta de la actual. / Choose a password different from the "
                               "current one."}]

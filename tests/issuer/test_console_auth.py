@@ -4,6 +4,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import urlparse
 
 import pyotp
@@ -454,3 +455,17 @@ def test_old_failures_are_forgotten_and_old_rows_cleaned(deployment: Deployment)
         sessions = session.exec(select(StaffSession)).all()
     assert len(names) <= 1  # the sprayed name's counter is gone
     assert len(sessions) == 1  # the expired session is gone, the new one stays
+
+
+def test_passwords_with_accents_can_be_changed(deployment: Deployment) -> None:
+    user = make_user(deployment, username="nandu.perez", password="contraseña de ñandú 2026")
+    browser = Browser.new(deployment)
+    browser.sign_in(user)
+    same = browser.post("/console/password", {"current": "contraseña de ñandú 2026", "password":
+                                              "contraseña de ñandú 2026", "password_again": "contraseña de ñandú 2026"},
+                        csrf_from="/console/password")
+    assert same.status_code == 422 and "distinta" in same.text
+    changed = browser.post("/console/password", {"current": "contraseña de ñandú 2026", "password": "árbol ñame y café",
+                                                 "password_again": "árbol ñame y café"}, csrf_from="/console/password")
+    assert path_of(changed) == "/console"
+    assert path_of(Browser.new(deployment).sign_in(replace(user, password="árbol ñame y café"))) == "/console"
