@@ -9,6 +9,9 @@ Claim values are untrusted text. They are drawn with ``drawString`` (never parse
 character the standard Helvetica font cannot draw — bidi overrides, zero-width and control
 characters, emoji, scripts outside Windows-1252 — becomes ``?`` so that nothing is hidden or
 reordered, and every line is wrapped or cut with an ellipsis to stay inside its box.
+
+``render_bundle_pdf`` puts the pages of several credentials (a batch, printed at once) in one
+document, each page drawn exactly as ``render_credential_pdf`` draws it alone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import itertools
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -459,30 +462,73 @@ def _footer(page: Page, credential_id: str) -> None:
 # ----------------------------------------------------------------------------- the document
 
 
+@dataclass(frozen=True)
+class Printable:
+    """What the printed page of one credential shows."""
+
+    institution_name: str
+    ctype: CredentialType
+    claims: dict[str, Any]
+    paper_qr: str
+    offer_uri: str
+    tx_code: str
+    valid_until: int
+    credential_id: str
+
+
+def _canvas(buffer: io.BytesIO, title: str, author: str, subject: str) -> Canvas:
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
+    canvas.setTitle(clean(title))
+    canvas.setAuthor(clean(author))
+    canvas.setSubject(subject)
+    canvas.setCreator("Puente")
+    return canvas
+
+
+def _draw_credential(canvas: Canvas, item: Printable) -> None:
+    """One credential as one finished page of ``canvas``."""
+    page = Page(canvas)
+    ctype = item.ctype
+    paper = QrSymbol.make(item.paper_qr, "Q", PAPER_QR_TARGET, PAPER_PANEL_W - 2 * PAD, 0.9 * mm)
+    offer = QrSymbol.make(item.offer_uri, "M", OFFER_QR_TARGET, OFFER_PANEL_W - 2 * PAD, 1.0 * mm)
+    panel_h = _panel_height(paper, offer)
+    panel_top = BOTTOM + FOOTER_H + 12 + panel_h
+
+    table_top = _header(page, ctype, item.institution_name)
+    page.text(LEFT, table_top, "Datos de la credencial / Credential details", BOLD, 9, GREY)
+    table_top -= 15
+    _table(page, _fit_rows(ctype, item.claims, item.valid_until, table_top - panel_top - 14), table_top)
+
+    _paper_section(page, paper, panel_top, panel_h)
+    _offer_section(page, offer, item.tx_code, panel_top, panel_h)
+    _footer(page, item.credential_id)
+    canvas.showPage()
+
+
 def render_credential_pdf(*, institution_name: str, ctype: CredentialType, claims: dict[str, Any],
                           paper_qr: str, offer_uri: str, tx_code: str, valid_until: int, credential_id: str) -> bytes:
     """The one-page A4 PDF of a credential: claims, the paper QR (ECC Q) and the offer QR (ECC M)."""
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(clean(f"{ctype.name('es')} / {ctype.name('en')}"))
-    canvas.setAuthor(clean(institution_name))
-    canvas.setSubject("Credencial verificable / Verifiable credential")
-    canvas.setCreator("Puente")
-    page = Page(canvas)
+    canvas = _canvas(buffer, f"{ctype.name('es')} / {ctype.name('en')}", institution_name,
+                     "Credencial verificable / Verifiable credential")
+    _draw_credential(canvas, Printable(institution_name, ctype, claims, paper_qr, offer_uri, tx_code, valid_until,
+                                       credential_id))
+    canvas.save()
+    return buffer.getvalue()
 
-    paper = QrSymbol.make(paper_qr, "Q", PAPER_QR_TARGET, PAPER_PANEL_W - 2 * PAD, 0.9 * mm)
-    offer = QrSymbol.make(offer_uri, "M", OFFER_QR_TARGET, OFFER_PANEL_W - 2 * PAD, 1.0 * mm)
-    panel_h = _panel_height(paper, offer)
-    panel_top = BOTTOM + FOOTER_H + 12 + panel_h
 
-    table_top = _header(page, ctype, institution_name)
-    page.text(LEFT, table_top, "Datos de la credencial / Credential details", BOLD, 9, GREY)
-    table_top -= 15
-    _table(page, _fit_rows(ctype, claims, valid_until, table_top - panel_top - 14), table_top)
-
-    _paper_section(page, paper, panel_top, panel_h)
-    _offer_section(page, offer, tx_code, panel_top, panel_h)
-    _footer(page, credential_id)
-    canvas.showPage()
+def render_bundle_pdf(items: Iterable[Printable], *, title: str | None = None) -> bytes:
+    """Several credentials in one A4 PDF, one page each in the given order, every page the same as
+    ``render_credential_pdf`` draws it (a batch printed at once). At least one item."""
+    buffer = io.BytesIO()
+    canvas: Canvas | None = None
+    for item in items:
+        if canvas is None:
+            ctype = item.ctype
+            canvas = _canvas(buffer, title or f"{ctype.name('es')} / {ctype.name('en')}", item.institution_name,
+                             "Credenciales verificables / Verifiable credentials")
+        _draw_credential(canvas, item)
+    if canvas is None:
+        raise ValueError("a bundle needs at least one credential")
     canvas.save()
     return buffer.getvalue()

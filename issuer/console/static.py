@@ -1,4 +1,4 @@
-"""The console's two static files, from an allow-list, with the console's security headers."""
+"""The console's static files, from an allow-list, with the console's security headers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from issuer.console.web import HERE, SECURITY_HEADERS
 ASSETS = {
     "/console/static/console.css": ("console.css", "text/css; charset=utf-8"),
     "/console/static/console.js": ("console.js", "text/javascript; charset=utf-8"),
+    "/console/static/batch.js": ("batch.js", "text/javascript; charset=utf-8"),
 }
 HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
 
