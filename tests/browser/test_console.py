@@ -1,4 +1,5 @@
-"""The staff console in Chromium, against an issuer on loopback with its batch worker running:
+"""The staff console in Chromium, against an issuer on loopback (the batch worker is started by the
+batch test when it wants the batch to run):
 an officer signs in, issues, prints, uploads a batch and watches it finish, finds and revokes; an
 auditor cannot change anything; forged cross-site forms and cross-institution URLs fail; the
 lockout works; an admin signs in with TOTP. Screenshots for the README come from these tests."""
@@ -24,6 +25,7 @@ from PIL import Image
 from credcore.encoding import b64url_encode
 from issuer import accounts
 from issuer.app import create_app
+from issuer.batches import BatchWorker
 from issuer.config import Settings
 from issuer.db.engine import migrate
 from issuer.db.models import Credential
@@ -62,7 +64,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
     url = f"sqlite:///{tmp_path}/issuer.db"
     migrate(url)
     settings = Settings(env="test", database_url=url, var_dir=tmp_path, public_issuer_url=f"http://127.0.0.1:{port}",
-                        master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=True,
+                        master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=False,
                         rate_limit_per_minute=0, batch_chunk_rows=10)
     deps = build_deps(settings)
     users: dict[str, str] = {}
@@ -196,15 +198,30 @@ def test_officer_uploads_a_batch_and_watches_it_finish(chromium: Chromium, conso
     writer.writerows(rows)
     upload = tmp_path / "lote.csv"
     upload.write_text(data.getvalue(), "utf-8")
-    page.select_option("select[name=type]", "skills-certification")
-    page.set_input_files("input[type=file]", str(upload))
-    page.click("form button[type=submit]")
+    page.select_option("#b-type", "skills-certification")
+    page.set_input_files("#b-file", str(upload))
+    page.click("form.batch-upload button[type=submit]")
     page.wait_for_url("**/console/batches/*")
-    assert page.locator("progress").count() == 1
-    # The bar moves and the page turns into the summary without a reload by hand.
-    page.wait_for_selector("text=Emitidas", timeout=WAIT_MS * 2)
-    body = page.locator("main").inner_text()
-    assert "59" in body and "1" in body
+    # Waiting: the bar and its text say 0 of 60 rows.
+    assert page.locator("#batch-bar").get_attribute("max") == "60"
+    assert page.locator("#batch-bar").get_attribute("value") == "0"
+    assert page.locator("#batch-count").inner_text() == "0 de 60 filas"
+    # Half way (the progress the page polls for, held at 30 rows): the bar follows without a reload.
+    halfway = {"state": "running", "total": 60, "processed": 30, "issued": 30, "failed": 0}
+    page.route("**/progress.json", lambda route: route.fulfill(json=halfway))
+    page.wait_for_selector("#batch-count:has-text('30 de 60 filas')")
+    assert page.locator("#batch-bar").evaluate("bar => bar.value") == 30
+    page.unroute("**/progress.json")
+    # The worker runs the batch for real; the page turns into the summary by itself.
+    worker = BatchWorker(console.deps, poll_seconds=0.2)
+    worker.start()
+    try:
+        page.wait_for_selector("#summary-issued", timeout=WAIT_MS * 2)
+    finally:
+        worker.stop()
+    assert page.locator("#summary-issued .num").inner_text() == "59"
+    assert page.locator("#summary-failed .num").inner_text() == "1"
+    assert page.locator("#failed-rows tbody tr").count() == 1
     screenshot(page, "console-batch.png")
     batch_id = page.url.rsplit("/", 1)[1].split("?")[0]
     results = page.context.request.get(f"{console.url}/console/batches/{batch_id}/results.csv")
