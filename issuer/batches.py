@@ -34,9 +34,10 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, update
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from credcore.credential_types import CredentialType
@@ -263,7 +264,8 @@ def create_batch(deps: Deps, staff: Staff, *, type_id: str, data: bytes, lang: s
 def get_scoped(session: Session, staff: Staff, batch_id: str) -> Batch:
     """Another institution's batch is indistinguishable from a missing one (404)."""
     staff.require("batch")
-    batch = session.get(Batch, batch_id[:64])
+    # The sealed CSV (up to 20 MB) is loaded only when read, never for progress or results.
+    batch = session.get(Batch, batch_id[:64], options=[defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))])
     if batch is None or batch.institution_id != staff.institution.id:
         raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
     return batch
