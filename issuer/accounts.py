@@ -55,6 +55,7 @@ class SignInRefused(ServiceError):
 
     status = 401
     code = "sign_in_failed"
+    wrong = ("Usuario o contraseña incorrectos.", "Wrong user name or password.")
 
     def __init__(self, *, retry_after: int = 0) -> None:
         if retry_after:
@@ -62,8 +63,16 @@ class SignInRefused(ServiceError):
                              f"Too many failed attempts. Wait {retry_after} seconds and try again.",
                              code="sign_in_locked")
         else:
-            super().__init__("Usuario o contraseña incorrectos.", "Wrong user name or password.")
+            super().__init__(*self.wrong)
         self.retry_after = retry_after
+
+
+class InvalidCode(SignInRefused):
+    """A wrong or reused TOTP code (the session stays half signed in), or a locked name."""
+
+    code = "totp_invalid"
+    wrong = ("El código no es correcto o ya se usó. Escriba el código actual de su aplicación.",
+             "The code is wrong or was already used. Type the current code from your app.")
 
 
 def normalize_username(name: str) -> str:
@@ -402,16 +411,3 @@ def second_factor(deps: Deps, token: str, code: str) -> SignedIn:
         session.commit()
         return SignedIn(new_token, user, "active")
 
-
-class InvalidCode(ServiceError):
-    status = 401
-    code = "totp_invalid"
-
-    def __init__(self, *, retry_after: int = 0) -> None:
-        if retry_after:
-            super().__init__(f"Demasiados intentos fallidos. Espere {retry_after} segundos.",
-                             f"Too many failed attempts. Wait {retry_after} seconds.", code="sign_in_locked")
-        else:
-            super().__init__("El código no es correcto o ya se usó. Escriba el código actual de su aplicación.",
-                             "The code is wrong or was already used. Type the current code from your app.")
-        self.retry_after = retry_after

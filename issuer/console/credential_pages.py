@@ -181,6 +181,16 @@ def _open_offer(console: Console, record: Credential) -> tuple[Offer, str] | Non
     return offer, console.deps.box.open(offer.tx_code_sealed, f"tx:{offer.id}").decode()
 
 
+def _with_offer(console: Console, credential_id: str) -> tuple[Credential, tuple[Offer, str]]:
+    """The record and its offer with the tx_code, for those who may see claims; 404 without one."""
+    console.require("read_claims")
+    record = _record(console, credential_id)
+    found = _open_offer(console, record)
+    if found is None:
+        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+    return record, found
+
+
 @router.get("/credentials/{credential_id}/offer")
 def offer_page(request: Request, credential_id: str, console: ConsoleDep,
                new: Annotated[int, Query()] = 0) -> Response:
@@ -198,12 +208,8 @@ def offer_page(request: Request, credential_id: str, console: ConsoleDep,
 
 @router.get("/credentials/{credential_id}/offer.png")
 def offer_png(credential_id: str, console: ConsoleDep) -> Response:
-    console.require("read_claims")
-    record = _record(console, credential_id)
-    found = _open_offer(console, record)
-    if found is None:
-        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
-    png = qr.render_png(offer_uri(console.deps, console.staff.institution, found[0]), "M", box_size=8)
+    _, (offer, _tx_code) = _with_offer(console, credential_id)
+    png = qr.render_png(offer_uri(console.deps, console.staff.institution, offer), "M", box_size=8)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
@@ -211,12 +217,7 @@ def offer_png(credential_id: str, console: ConsoleDep) -> Response:
 def printable(credential_id: str, console: ConsoleDep) -> Response:
     from issuer.pdf import render_credential_pdf
 
-    console.require("read_claims")
-    record = _record(console, credential_id)
-    found = _open_offer(console, record)
-    if found is None:
-        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
-    offer, tx_code = found
+    record, (offer, tx_code) = _with_offer(console, credential_id)
     pdf = render_credential_pdf(
         institution_name=console.staff.institution.name, ctype=console.deps.types.get(record.type_id),
         claims=creds.claims_of(console.deps, record), paper_qr=qr.encode(creds.paper_of(console.deps, record)),
