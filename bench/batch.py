@@ -72,7 +72,7 @@ def _staff(deps: Deps) -> Staff:
         institution = create_institution(session, deps, slug="sena", name="SENA", types=[TYPE_ID])
         _, key = create_api_key(session, deps, institution, role="officer", name="bench")
         session.commit()
-    return Staff(key, institution)
+    return Staff.of_key(key, institution)
 
 
 def _check_exactly_once(deps: Deps, batch_id: str, rows: int) -> None:
