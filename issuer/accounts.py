@@ -171,6 +171,36 @@ def disable_user(session: Session, deps: Deps, staff: Staff, user_id: int) -> St
     return user
 
 
+def reset_access(session: Session, deps: Deps, staff: Staff, user_id: int, *, password: str,
+                 second_factor: bool) -> StaffUser:
+    """An admin (or the operator) gives a user who forgot their password, or lost the phone with
+    their TOTP app, a temporary password they must change at next sign-in, and optionally a fresh
+    TOTP enrolment. Their sessions end and their sign-in lock is lifted."""
+    staff.require("manage")
+    user = user_scoped(session, staff, user_id)
+    if user.id == staff.user_id:
+        raise Forbidden("Use «Cambiar contraseña» para su propia cuenta.", "Use “Change password” for your own "
+                        "account.", code="cannot_reset_self")
+    if user.disabled_at is not None:
+        raise Conflict("El usuario está desactivado.", "The user is disabled.", code="user_disabled")
+    errors = password_problems(password, user.username)
+    if errors:
+        raise Invalid("La contraseña temporal no es válida.", "The temporary password is not valid.",
+                      code="password_invalid", errors=errors)
+    user.password_hash, user.must_change_password = hash_password(password), True
+    if second_factor:
+        user.totp_sealed, user.totp_confirmed_at, user.totp_last_step = None, None, 0
+    session.add(user)
+    end_sessions(session, deps, user.id or 0)
+    throttle = session.get(LoginThrottle, deps.box.code_hash(f"sign-in:{user.username}"))
+    if throttle is not None:
+        session.delete(throttle)
+    audit.record(session, at=deps.now(), actor=staff.actor, action="staff_user.reset",
+                 institution_id=staff.institution.id, target=f"@{user.username}",
+                 details={"second_factor": second_factor})
+    return user
+
+
 def change_password(session: Session, deps: Deps, user: StaffUser, *, current: str, new: str,
                     keep_session: str | None) -> None:
     """The user's own change: the current password is checked again; other sessions end."""

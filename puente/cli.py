@@ -209,6 +209,27 @@ def staff_disable(username: str) -> None:
     typer.echo(f"{username}: desactivado / disabled")
 
 
+@staff_app.command("reset")
+def staff_reset(username: str,
+                second_factor: Annotated[bool, typer.Option(help="también el TOTP / also reset TOTP")] = False,
+                password_stdin: Annotated[bool, typer.Option(help="leer la contraseña temporal de stdin")] = False,
+                ) -> None:
+    """Contraseña temporal (y TOTP nuevo) para quien perdió el acceso / a temporary password (and a
+    new TOTP enrolment) for someone who lost access; their sessions end."""
+    from puente.operator import reset_staff_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Contraseña temporal / temporary password", hide_input=True,
+                                confirmation_prompt=True)
+    try:
+        reset_staff_user(_deps(), username, password, second_factor)
+    except Exception as exc:
+        _fail(exc)
+    typer.echo(f"{username}: acceso restablecido / access reset")
+
+
 @staff_app.command("list")
 def staff_list(institution: Annotated[str, typer.Option()]) -> None:
     """Usuarios de la consola de una institución / an institution's console users."""

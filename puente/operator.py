@@ -114,6 +114,19 @@ def disable_staff_user(deps: Deps, username: str) -> None:
         session.commit()
 
 
+def reset_staff_user(deps: Deps, username: str, password: str, second_factor: bool) -> None:
+    """A temporary password (changed at next sign-in) and, if asked, a fresh TOTP enrolment."""
+    with deps.session() as session:
+        name = accounts.normalize_username(username)
+        user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
+        inst = session.get(Institution, user.institution_id) if user else None
+        if user is None or inst is None:
+            raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
+        accounts.reset_access(session, deps, Staff(inst, "admin", ACTOR), user.id or 0, password=password,
+                              second_factor=second_factor)
+        session.commit()
+
+
 def list_staff_users(deps: Deps, slug: str) -> list[StaffUser]:
     with deps.session() as session:
         return accounts.users_of(session, institution(session, slug))

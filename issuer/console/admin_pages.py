@@ -57,7 +57,7 @@ def _raw(form: FormData, name: str) -> str:
 
 def _users_page(request: Request, console: Console, *, values: dict[str, str] | None = None,
                 errors: dict[str, str] | None = None, error: str | None = None, status: int = 200,
-                created: int | None = None, disabled: int | None = None) -> Response:
+                created: int | None = None, disabled: int | None = None, reset: int | None = None) -> Response:
     institution = _manage(console)
     with console.deps.session() as session:
         users = accounts.users_of(session, institution)
@@ -66,7 +66,7 @@ def _users_page(request: Request, console: Console, *, values: dict[str, str] | 
         "users": users, "role_labels": ROLE_LABELS, "role_hints": ROLE_HINTS, "roles": staff.ROLES,
         "values": values or {"username": "", "display_name": "", "role": "officer"}, "errors": errors or {},
         "error": error, "created": by_id.get(created) if created else None,
-        "disabled": by_id.get(disabled) if disabled else None,
+        "disabled": by_id.get(disabled) if disabled else None, "reset": by_id.get(reset) if reset else None,
         "password_min": accounts.PASSWORD_MIN, "password_max": accounts.PASSWORD_MAX,
     }, console=console, status=status)
 
@@ -79,8 +79,8 @@ def admin_home(console: ConsoleDep) -> Response:
 
 @router.get("/admin/users")
 def users_page(request: Request, console: ConsoleDep, created: Annotated[int, Query(ge=0)] = 0,
-               disabled: Annotated[int, Query(ge=0)] = 0) -> Response:
-    return _users_page(request, console, created=created or None, disabled=disabled or None)
+               disabled: Annotated[int, Query(ge=0)] = 0, reset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    return _users_page(request, console, created=created or None, disabled=disabled or None, reset=reset or None)
 
 
 @router.post("/admin/users")
@@ -141,6 +141,43 @@ def disable_user(user_id: Annotated[int, Path(ge=1)], console: ConsoleDep, form:
         accounts.disable_user(session, console.deps, console.staff, user_id)
         session.commit()
     return redirect(f"/console/admin/users?disabled={user_id}")
+
+
+def _reset_page(request: Request, console: Console, user_id: int, *, errors: dict[str, str] | None = None,
+                error: str | None = None, status: int = 200) -> Response:
+    _manage(console)
+    with console.deps.session() as session:
+        user = accounts.user_scoped(session, console.staff, user_id)
+    return render(request, "admin_user_reset.html", {
+        "target": user, "role_labels": ROLE_LABELS, "is_self": user.id == console.staff.user_id,
+        "errors": errors or {}, "error": error}, console=console, status=status)
+
+
+@router.get("/admin/users/{user_id}/reset")
+def confirm_reset_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep) -> Response:
+    return _reset_page(request, console, user_id)
+
+
+@router.post("/admin/users/{user_id}/reset")
+def reset_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep,
+               form: FormDep) -> Response:
+    _manage(console)
+    password, again = form.get("password"), form.get("password_again")
+    password = password if isinstance(password, str) else ""
+    if password != (again if isinstance(again, str) else ""):
+        return _reset_page(request, console, user_id, status=422,
+                           errors={"password_again": console.tr("Las contraseñas no coinciden.",
+                                                                "The passwords do not match.")},
+                           error=console.tr("Revise la contraseña temporal.", "Check the temporary password."))
+    try:
+        with console.deps.session() as session:
+            accounts.reset_access(session, console.deps, console.staff, user_id, password=password,
+                                  second_factor=form_text(form, "second_factor") == "yes")
+            session.commit()
+    except Invalid as exc:
+        errors = {e["field"]: _one_language(e["message"], console.lang) for e in exc.errors}
+        return _reset_page(request, console, user_id, errors=errors, error=exc.message(console.lang), status=422)
+    return redirect(f"/console/admin/users?reset={user_id}")
 
 
 # --- API keys -------------------------------------------------------------------------------------

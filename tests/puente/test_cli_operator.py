@@ -77,6 +77,11 @@ def test_staff_users_are_created_listed_and_disabled(var: Path) -> None:
     after = runner.invoke(app, ["staff", "list", "--institution", "sena"]).stdout.splitlines()
     assert "disabled" in next(row for row in after if "ana.gomez" in row)
     assert runner.invoke(app, ["staff", "disable", "nadie"]).exit_code == 1
+    reset = runner.invoke(app, ["staff", "reset", "oficial.sena", "--password-stdin"], input="temporal para ana 1\n")
+    assert reset.exit_code == 0 and "restablecido" in reset.stdout
+    disabled = runner.invoke(app, ["staff", "reset", "ana.gomez", "--second-factor", "--password-stdin"],
+                             input="temporal para ana 1\n")
+    assert disabled.exit_code == 1 and "desactivado" in disabled.output
 
 
 def test_issue_revoke_and_revocation_is_final(var: Path) -> None:
