@@ -13,10 +13,11 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from issuer import audit
+from issuer.api.common import IssuerRoute
 from issuer.console.web import Console, ConsoleDep, render
 from issuer.db.models import AuditEvent
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
 PAGE_SIZE = 50
 # Detail keys whose values are counts, flags, roles or type ids: never personal data.

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from credcore import qr
 from issuer import accounts
+from issuer.api.common import IssuerRoute
 from issuer.console.web import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -34,7 +35,7 @@ from issuer.console.web import (
 from issuer.db.models import Institution, StaffUser
 from issuer.errors import Invalid
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
 
 def _pre_secret(request: Request) -> str | None:

@@ -16,12 +16,13 @@ from credcore import qr
 from credcore.credential_types import CredentialType
 from issuer import credentials as creds
 from issuer import idempotency
+from issuer.api.common import IssuerRoute
 from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import AuditEvent, Credential, Offer
 from issuer.errors import Invalid, NotFound, ServiceError
 from issuer.oid4vci import find_offer_for, offer_uri
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
 PAGE_SIZE = 50
 ACTIONS: dict[str, tuple[str, str]] = {

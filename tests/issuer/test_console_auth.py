@@ -469,3 +469,29 @@ def test_passwords_with_accents_can_be_changed(deployment: Deployment) -> None:
                                                  "password_again": "árbol ñame y café"}, csrf_from="/console/password")
     assert path_of(changed) == "/console"
     assert path_of(Browser.new(deployment).sign_in(replace(user, password="árbol ñame y café"))) == "/console"
+
+
+def test_database_down_is_a_503_page_and_nothing_half_done(deployment: Deployment) -> None:
+    from sqlalchemy import create_engine
+
+    from tests.issuer.test_security_k_faults import unreachable_database
+
+    issued = deployment.issue()
+    browser = Browser.new(deployment)
+    browser.sign_in(make_user(deployment))
+    csrf = csrf_of(browser.get("/console").text)
+    deps = deployment.deps
+    working = deps.engine
+    deps.engine = create_engine(unreachable_database(deps.settings.database_url))
+    try:
+        for response in (browser.get("/console/credentials"),
+                         browser.client.post(f"/console/credentials/{issued['id']}/status/revoke",
+                                             data={"reason": "x", "confirm": "yes", "csrf": csrf})):
+            assert response.status_code == 503, response.text[:300]
+            assert response.headers["content-type"].startswith("text/html")
+            assert "La base de datos no está disponible" in response.text
+    finally:
+        deps.engine.dispose()
+        deps.engine = working
+    assert status_of(deployment, issued["id"]) == 0
+    assert path_of(browser.get("/console")) == "/console"  # the session survived the outage
