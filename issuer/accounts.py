@@ -20,6 +20,8 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from issuer import audit
@@ -228,11 +230,17 @@ def change_password(session: Session, deps: Deps, user: StaffUser, *, current: s
 
 
 def _throttle(session: Session, deps: Deps, name: str) -> LoginThrottle:
+    """The name's counter, created if missing and locked until the transaction ends, so parallel
+    guesses at one name are checked and counted one after the other (none slips past the lock)."""
     key = deps.box.code_hash(f"sign-in:{name}")
-    row = session.get(LoginThrottle, key)
-    if row is None:
-        row = LoginThrottle(name_hash=key)
-        session.add(row)
+    dialect = session.get_bind().dialect.name
+    values = {"name_hash": key, "failures": 0, "locked_until": 0, "last_failure_at": 0}
+    if dialect == "postgresql":
+        session.execute(pg_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+    else:  # SQLite: this write takes the database's write lock for the rest of the transaction
+        session.execute(sqlite_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+    row = session.get(LoginThrottle, key, with_for_update=True, populate_existing=True)
+    assert row is not None
     return row
 
 
