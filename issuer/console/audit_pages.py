@@ -7,6 +7,7 @@ counts, roles or type ids, and any other key by its name alone."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 
 from issuer import audit
 from issuer.api.common import IssuerRoute
-from issuer.console.web import Console, ConsoleDep, render
+from issuer.console.web import Console, ConsoleDep, day_start, render
 from issuer.db.models import AuditEvent
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
@@ -51,13 +52,33 @@ def _details(console: Console, details: dict[str, Any]) -> list[tuple[str, str |
 
 @router.get("/audit")
 def audit_page(request: Request, console: ConsoleDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-               check: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
+               check: Annotated[int, Query(ge=0, le=1)] = 0,
+               action: Annotated[str, Query(max_length=64)] = "",
+               actor: Annotated[str, Query(max_length=100)] = "",
+               target: Annotated[str, Query(max_length=100)] = "",
+               from_: Annotated[str, Query(alias="from", max_length=10)] = "",
+               to: Annotated[str, Query(max_length=10)] = "") -> Response:
+    """Events newest first, filtered by action, actor, target (a credential id, ``@user``, a key id)
+    and day range; every filter is an exact match on the institution's own events."""
     console.require("audit")
     institution_id = console.staff.institution.id
+    query = select(AuditEvent).where(AuditEvent.institution_id == institution_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor.strip():
+        query = query.where(AuditEvent.actor == actor.strip())
+    if target.strip():
+        query = query.where(AuditEvent.target == target.strip())
+    start, end = day_start(from_), day_start(to)
+    if start is not None:
+        query = query.where(AuditEvent.at >= start)
+    if end is not None:
+        query = query.where(AuditEvent.at < end + 86_400)
     with console.deps.session() as session:
-        rows = list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == institution_id)
-                                 .order_by(col(AuditEvent.seq).desc())
+        rows = list(session.exec(query.order_by(col(AuditEvent.seq).desc())
                                  .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+        actions = sorted(session.exec(select(AuditEvent.action).where(AuditEvent.institution_id == institution_id)
+                                      .distinct()).all())
         chain = audit.check_database(session) if check else None
     events = [{"row": row, "details": _details(console, row.details or {})} for row in rows[:PAGE_SIZE]]
     result: dict[str, Any] | None = None
@@ -65,5 +86,9 @@ def audit_page(request: Request, console: ConsoleDep, page: Annotated[int, Query
         reason = CHAIN_REASONS.get(chain.reason or "", (chain.reason or "", chain.reason or ""))
         result = {"ok": chain.ok, "events": chain.events, "broken_at": chain.broken_at,
                   "reason": console.tr(*reason) if chain.reason else ""}
+    filters = {"action": action, "actor": actor, "target": target, "from": from_, "to": to}
     return render(request, "audit.html", {"events": events, "page": page, "more": len(rows) > PAGE_SIZE,
-                                          "check": result, "page_size": PAGE_SIZE}, console=console)
+                                          "check": result, "page_size": PAGE_SIZE, "filters": filters,
+                                          "filtered": any(filters.values()), "actions": actions,
+                                          "filter_query": urlencode({k: v for k, v in filters.items() if v})},
+                  console=console)

@@ -17,7 +17,7 @@ from credcore.credential_types import CredentialType
 from issuer import credentials as creds
 from issuer import idempotency
 from issuer.api.common import IssuerRoute
-from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, form_text, redirect, render
+from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, day_start, form_text, redirect, render
 from issuer.db.models import AuditEvent, Credential, Offer
 from issuer.errors import Invalid, NotFound, ServiceError
 from issuer.oid4vci import find_offer_for, offer_uri
@@ -232,16 +232,6 @@ def printable(credential_id: str, console: ConsoleDep) -> Response:
 # --- finding --------------------------------------------------------------------------------------
 
 
-def _day_start(text: str | None) -> int | None:
-    if not text:
-        return None
-    try:
-        return int(datetime.combine(date.fromisoformat(text), time(0, 0), COLOMBIA).timestamp())
-    except ValueError:
-        raise Invalid("Fecha inválida: use AAAA-MM-DD.", "Invalid date: use YYYY-MM-DD.",
-                      code="date_invalid") from None
-
-
 def holder_name(console: Console, record: Credential) -> str | None:
     if not console.staff.can("read_claims"):
         return None
@@ -258,11 +248,11 @@ def find(request: Request, console: ConsoleDep,
          to: Annotated[str, Query(max_length=10)] = "",
          page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     console.require("read")
-    until = _day_start(to)
+    until = day_start(to)
     with console.deps.session() as session:
         found = creds.search(session, console.deps, console.staff, type_id=type or None, status=status or None,
                              document_number=document_number.strip() or None, limit=PAGE_SIZE + 1,
-                             offset=(page - 1) * PAGE_SIZE, created_from=_day_start(from_),
+                             offset=(page - 1) * PAGE_SIZE, created_from=day_start(from_),
                              created_before=until + 86_400 if until is not None else None)
     rows = [{"record": r, "holder": holder_name(console, r), "type_name": console.deps.types.get(r.type_id)
              .name(console.lang), "status": creds.STATUS_NAMES[r.status]} for r in found[:PAGE_SIZE]]

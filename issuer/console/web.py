@@ -13,7 +13,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -28,7 +28,7 @@ from starlette.datastructures import FormData
 from issuer import accounts
 from issuer.accounts import Current
 from issuer.deps import Deps
-from issuer.errors import ServiceError
+from issuer.errors import Invalid, ServiceError
 from issuer.staff import Staff
 
 HERE = Path(__file__).resolve().parent
@@ -125,6 +125,17 @@ def _day(seconds: int | None) -> str:
     if not seconds:
         return "—"
     return datetime.fromtimestamp(seconds, UTC).astimezone(COLOMBIA).strftime("%Y-%m-%d")
+
+
+def day_start(text: str | None) -> int | None:
+    """The first second of a YYYY-MM-DD day in Colombia, for date filters (422 if not a date)."""
+    if not text:
+        return None
+    try:
+        return int(datetime.combine(date.fromisoformat(text), time(0, 0), COLOMBIA).timestamp())
+    except ValueError:
+        raise Invalid("Fecha inválida: use AAAA-MM-DD.", "Invalid date: use YYYY-MM-DD.",
+                      code="date_invalid") from None
 
 
 @dataclass

@@ -152,3 +152,37 @@ def test_auditor_reads_credentials_without_claims_and_every_change_is_refused(de
     assert _total_events(deployment) == events_before
     assert deployment.client.get(f"/api/v1/credentials/{credential_id}",
                                  headers=deployment.auth("sena:admin")).json()["status"] == "valid"
+
+
+def test_auditor_filters_events_by_action_actor_target_and_day(deployment: Deployment) -> None:
+    first = deployment.issue()
+    second = deployment.issue()
+    deployment.client.post(f"/api/v1/credentials/{second['id']}/revoke", json={"reason": "error de digitación"},
+                           headers=deployment.auth())
+    deployment.clock.advance(3 * 86_400)
+    third = deployment.issue()
+    browser = _auditor(deployment)
+    revokes = browser.get("/console/audit?action=credential.revoke")
+    assert revokes.status_code == 200 and second["id"] in _table(revokes.text)
+    assert first["id"] not in _table(revokes.text) and third["id"] not in _table(revokes.text)
+    assert '<option value="credential.revoke" selected>' in revokes.text
+    by_target = browser.get(f"/console/audit?target={first['id']}")
+    assert first["id"] in _table(by_target.text) and second["id"] not in _table(by_target.text)
+    from datetime import UTC, datetime, timedelta
+
+    today = (datetime.fromtimestamp(deployment.clock.now(), UTC) - timedelta(hours=5)).date().isoformat()
+    recent = browser.get(f"/console/audit?action=credential.issue&from={today}&to={today}")
+    assert third["id"] in _table(recent.text) and first["id"] not in _table(recent.text)
+    nobody = browser.get("/console/audit?actor=officer:nadie")
+    assert "Ningún evento coincide" in nobody.text
+    assert browser.get("/console/audit?from=ayer").status_code == 422
+    # Filters never reach another institution's events.
+    theirs = deployment.issue("ppt-status", who="migracion:officer")
+    assert theirs["id"] not in _table(browser.get(f"/console/audit?target={theirs['id']}").text)
+
+
+def _table(html: str) -> str:
+    """The events table alone (the page's links repeat the filters)."""
+    if 'id="events"' not in html:
+        return ""
+    return html.split('id="events"', 1)[1].split("</table>", 1)[0]
