@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -265,6 +265,25 @@ def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, rea
                      institution_id=staff.institution.id, target=record.id, details={"reason_length": len(reason)})
         session.commit()
         return record
+
+
+def revoke_batch(session: Session, deps: Deps, institution_id: int, batch_id: str, reason: str) -> int:
+    """Revoke every valid or suspended credential of a batch in the caller's transaction (their
+    open offers die with them); returns how many. Status lists are bumped once each."""
+    concerned = (col(Credential.institution_id) == institution_id, col(Credential.batch_id) == batch_id,
+                 col(Credential.status).in_([VALID, SUSPENDED]))
+    lists = set(session.exec(select(Credential.status_list_id).where(*concerned).distinct()).all())
+    if not lists:
+        return 0
+    of_batch = select(Credential.id).where(Credential.institution_id == institution_id,
+                                           Credential.batch_id == batch_id)
+    session.execute(update(Offer).where(col(Offer.credential_id).in_(of_batch), col(Offer.state) == "open")
+                    .values(state="dead"))
+    result = session.execute(update(Credential).where(*concerned)
+                             .values(status=INVALID, status_reason=reason, status_changed_at=deps.now()))
+    for list_id in sorted(lists):
+        bump_version(session, list_id)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def describe(deps: Deps, session: Session, record: Credential, *, with_claims: bool) -> dict[str, Any]:

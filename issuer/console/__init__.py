@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from issuer.console import admin_pages, audit_pages, auth_pages, batch_pages, credential_pages, static
+from issuer.console import (
+    admin_pages,
+    approval_pages,
+    audit_pages,
+    auth_pages,
+    batch_pages,
+    credential_pages,
+    static,
+)
 
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for module in (static, auth_pages, credential_pages, batch_pages, admin_pages, audit_pages):
+    for module in (static, auth_pages, credential_pages, batch_pages, approval_pages, admin_pages, audit_pages):
         combined.include_router(module.router)
     return combined

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import and_, or_
 from sqlmodel import col, func, select
 
 from credcore import qr
@@ -266,9 +267,12 @@ def find(request: Request, console: ConsoleDep,
 
 def history(console: Console, record: Credential) -> list[AuditEvent]:
     with console.deps.session() as session:
+        about = col(AuditEvent.target) == record.id
+        if record.batch_id:  # a revocation of its whole batch is part of its history too
+            about = or_(about, and_(col(AuditEvent.target) == record.batch_id,
+                                    col(AuditEvent.action).startswith("approval.")))
         return list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == console.staff.institution.id,
-                                                          AuditEvent.target == record.id)
-                                 .order_by(col(AuditEvent.seq))))
+                                                          about).order_by(col(AuditEvent.seq))))
 
 
 def _allowed_actions(record: Credential) -> list[str]:

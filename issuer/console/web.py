@@ -168,8 +168,10 @@ def base_context(request: Request, lang: str, console: Console | None = None) ->
                                "console": console, "path": request.url.path,
                                "query": str(request.url.query)}
     if console is not None:
+        from issuer.approvals import waiting_for
+
         context.update(staff=console.staff, user=console.current.user, institution=console.current.institution,
-                       csrf=console.csrf, can=console.staff.can)
+                       csrf=console.csrf, can=console.staff.can, waiting=waiting_for(console.deps, console.staff))
     return context
 
 

@@ -213,3 +213,23 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     locked_until: int = 0
     last_failure_at: int = 0
+
+
+class ApprovalRequest(SQLModel, table=True):
+    """A high-value action one staff member asks for and another must approve (security.md #112):
+    today, revoking every credential of a batch."""
+
+    __tablename__ = "approval_requests"
+    id: str = Field(primary_key=True, max_length=32)
+    institution_id: int = Field(foreign_key="institutions.id", index=True)
+    kind: str = Field(max_length=32)  # batch.revoke
+    target: str = Field(max_length=64)  # the batch id
+    reason: str = Field(max_length=500)
+    count: int  # credentials concerned when asked
+    state: str = Field(default="pending", max_length=16, index=True)  # pending | approved | rejected | expired
+    requested_by: str = Field(max_length=100)  # the audit actor
+    requested_principal: int  # Staff.principal_id: a second person must decide
+    requested_at: int
+    decided_by: str | None = Field(default=None, max_length=100)
+    decided_at: int | None = None
+    expires_at: int

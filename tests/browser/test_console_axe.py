@@ -38,7 +38,8 @@ def test_console_pages_pass_an_automated_wcag_audit(chromium: Chromium, console:
              "/console/credentials", f"/console/credentials/{credential_id}",
              f"/console/credentials/{credential_id}/status/revoke", "/console/batches/new", "/console/batches",
              "/console/admin/users", "/console/admin/api-keys", "/console/admin/keys", "/console/admin/types",
-             "/console/audit?check=1", "/console/password", "/console/credentials/no-such-credential"]
+             "/console/audit?check=1", "/console/password", "/console/credentials/no-such-credential",
+             "/console/approvals"]
     for path in paths:
         page.goto(f"{console.url}{path}")
         problems += audit(page)

@@ -1,0 +1,136 @@
+"""High-value actions that one staff member asks for and a second one must approve (security.md
+#112, ASVS 2.3.5): today, revoking every credential of a batch at once. The second person must be
+someone else of the same institution with the right to change statuses; the request, the decision
+and its outcome go to the audit log; an undecided request expires."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from credcore.status_list import SUSPENDED, VALID
+from issuer import audit
+from issuer import batches as batch_records
+from issuer import credentials as creds
+from issuer.db.models import ApprovalRequest, Credential
+from issuer.deps import Deps
+from issuer.errors import Conflict, Forbidden, Invalid, NotFound
+from issuer.staff import Staff
+
+REQUEST_TTL_SECONDS = 3 * 86_400
+BATCH_REVOKE = "batch.revoke"
+
+
+def revocable_count(session: Session, staff: Staff, batch_id: str) -> int:
+    """Credentials of the batch that a revocation would change (valid or suspended)."""
+    return int(session.exec(select(func.count()).select_from(Credential).where(
+        Credential.institution_id == staff.institution.id, Credential.batch_id == batch_id,
+        col(Credential.status).in_([VALID, SUSPENDED]))).one())
+
+
+def _pending_for(session: Session, staff: Staff, target: str) -> ApprovalRequest | None:
+    return session.exec(select(ApprovalRequest).where(
+        ApprovalRequest.institution_id == staff.institution.id, ApprovalRequest.target == target,
+        ApprovalRequest.state == "pending")).first()
+
+
+def request_batch_revocation(deps: Deps, staff: Staff, batch_id: str, reason: str) -> ApprovalRequest:
+    staff.require("status")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise Invalid("Indique el motivo (máximo 500 caracteres).", "Give a reason (at most 500 characters).",
+                      code="reason_required", errors=[{"field": "reason", "code": "required",
+                                                        "message": "Indique el motivo. / Give a reason."}])
+    with deps.session() as session:
+        batch = batch_records.get_scoped(session, staff, batch_id)
+        if batch.state != "done":
+            raise Conflict("El lote todavía no terminó.", "The batch has not finished yet.", code="batch_not_done")
+        expire_old(session, deps, staff)
+        if _pending_for(session, staff, batch.id) is not None:
+            raise Conflict("Ya hay una solicitud pendiente para este lote.",
+                           "There is already a pending request for this batch.", code="request_pending")
+        count = revocable_count(session, staff, batch.id)
+        if count == 0:
+            raise Conflict("Ninguna credencial del lote está vigente o suspendida.",
+                           "No credential of the batch is valid or suspended.", code="nothing_to_revoke")
+        now = deps.now()
+        request = ApprovalRequest(id=creds.new_id(), institution_id=staff.institution.id or 0, kind=BATCH_REVOKE,
+                                  target=batch.id, reason=reason, count=count, requested_by=staff.actor,
+                                  requested_principal=staff.principal_id, requested_at=now,
+                                  expires_at=now + REQUEST_TTL_SECONDS)
+        session.add(request)
+        audit.record(session, at=now, actor=staff.actor, action="approval.request", institution_id=staff.institution.id,
+                     target=batch.id, details={"type": BATCH_REVOKE, "total": count,
+                                               "reason_length": len(reason)})
+        session.commit()
+        return request
+
+
+def expire_old(session: Session, deps: Deps, staff: Staff) -> None:
+    for request in session.exec(select(ApprovalRequest).where(
+            ApprovalRequest.institution_id == staff.institution.id, ApprovalRequest.state == "pending",
+            ApprovalRequest.expires_at <= deps.now())):
+        request.state = "expired"
+        session.add(request)
+
+
+def listing(deps: Deps, staff: Staff, limit: int = 100) -> list[ApprovalRequest]:
+    """Pending requests first, then the latest decided ones."""
+    staff.require("status")
+    with deps.session() as session:
+        expire_old(session, deps, staff)
+        session.commit()
+        return list(session.exec(select(ApprovalRequest).where(ApprovalRequest.institution_id == staff.institution.id)
+                                 .order_by(col(ApprovalRequest.state) != "pending",
+                                           col(ApprovalRequest.requested_at).desc()).limit(limit)))
+
+
+def waiting_for(deps: Deps, staff: Staff) -> int:
+    """Pending requests this person could decide (not their own)."""
+    if not staff.can("status"):
+        return 0
+    with deps.session() as session:
+        return int(session.exec(select(func.count()).select_from(ApprovalRequest).where(
+            ApprovalRequest.institution_id == staff.institution.id, ApprovalRequest.state == "pending",
+            ApprovalRequest.expires_at > deps.now(),
+            ApprovalRequest.requested_principal != staff.principal_id)).one())
+
+
+def get_scoped(session: Session, staff: Staff, request_id: str) -> ApprovalRequest:
+    staff.require("status")
+    request = session.get(ApprovalRequest, request_id[:64])
+    if request is None or request.institution_id != staff.institution.id:
+        raise NotFound("Solicitud no encontrada.", "Request not found.", code="request_not_found")
+    return request
+
+
+def decide(deps: Deps, staff: Staff, request_id: str, *, approve: bool) -> tuple[ApprovalRequest, int]:
+    """Approve (and carry out) or reject a pending request; returns it and how many credentials
+    changed. The one who asked cannot decide."""
+    staff.require("status")
+    with deps.session() as session:
+        request = get_scoped(session, staff, request_id)
+        request = session.get(ApprovalRequest, request.id, with_for_update=True, populate_existing=True) or request
+        now = deps.now()
+        if request.state == "pending" and request.expires_at <= now:
+            request.state = "expired"
+            session.add(request)
+            session.commit()
+        if request.state != "pending":
+            raise Conflict("La solicitud ya no está pendiente.", "The request is no longer pending.",
+                           code="request_not_pending")
+        if request.requested_principal == staff.principal_id:
+            raise Forbidden("Otra persona de su institución debe aprobar o rechazar esta solicitud.",
+                            "Another person of your institution must approve or reject this request.",
+                            code="second_person_required")
+        changed = 0
+        if approve:
+            changed = creds.revoke_batch(session, deps, staff.institution.id or 0, request.target, request.reason)
+        request.state = "approved" if approve else "rejected"
+        request.decided_by, request.decided_at = staff.actor, now
+        session.add(request)
+        audit.record(session, at=now, actor=staff.actor, action="approval.approve" if approve else "approval.reject",
+                     institution_id=staff.institution.id, target=request.target,
+                     details={"type": request.kind, "total": changed})
+        session.commit()
+        return request, changed
