@@ -14,7 +14,7 @@ from issuer import batches as batch_records
 from issuer import credentials as creds
 from issuer.db.models import ApprovalRequest, Credential
 from issuer.deps import Deps
-from issuer.errors import Conflict, Forbidden, Invalid, NotFound
+from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.staff import Staff
 
 REQUEST_TTL_SECONDS = 3 * 86_400
@@ -36,11 +36,7 @@ def _pending_for(session: Session, staff: Staff, target: str) -> ApprovalRequest
 
 def request_batch_revocation(deps: Deps, staff: Staff, batch_id: str, reason: str) -> ApprovalRequest:
     staff.require("status")
-    reason = (reason or "").strip()
-    if not reason or len(reason) > 500:
-        raise Invalid("Indique el motivo (máximo 500 caracteres).", "Give a reason (at most 500 characters).",
-                      code="reason_required", errors=[{"field": "reason", "code": "required",
-                                                        "message": "Indique el motivo. / Give a reason."}])
+    reason = creds.checked_reason(reason)
     with deps.session() as session:
         batch = batch_records.get_scoped(session, staff, batch_id)
         if batch.state != "done":

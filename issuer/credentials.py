@@ -231,16 +231,22 @@ TRANSITIONS = {
 }
 
 
-def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, reason: str) -> Credential:
-    """Revoke (final), suspend, or reinstate (only from suspended); committed before returning."""
-    staff.require("status")
-    if action not in TRANSITIONS:
-        raise NotFound("Acción desconocida.", "Unknown action.")
+def checked_reason(reason: str | None) -> str:
+    """The reason for a status change, stripped; 422 ``reason_required`` if empty or over 500."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise Invalid("Indique el motivo (máximo 500 caracteres).", "Give a reason (at most 500 characters).",
                       code="reason_required", errors=[{"field": "reason", "code": "required",
                                                         "message": "Indique el motivo. / Give a reason."}])
+    return reason
+
+
+def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, reason: str) -> Credential:
+    """Revoke (final), suspend, or reinstate (only from suspended); committed before returning."""
+    staff.require("status")
+    if action not in TRANSITIONS:
+        raise NotFound("Acción desconocida.", "Unknown action.")
+    reason = checked_reason(reason)
     allowed_from, target = TRANSITIONS[action]
     with deps.session() as session:
         record = get_scoped(session, staff, credential_id)

@@ -175,6 +175,13 @@ def apikey_create(institution: Annotated[str, typer.Option()], role: Annotated[s
         _fail(exc)
 
 
+def _password(prompt: str, from_stdin: bool) -> str:
+    """A password from one line of stdin (scripts), or typed twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
 @staff_app.command("create")
 def staff_create(institution: Annotated[str, typer.Option()], username: Annotated[str, typer.Option()],
                  name: Annotated[str, typer.Option(help="nombre visible / display name")],
@@ -185,11 +192,7 @@ def staff_create(institution: Annotated[str, typer.Option()], username: Annotate
     changes the password at first sign-in (admins also enrol TOTP then)."""
     from puente.operator import new_staff_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Contraseña inicial / initial password", hide_input=True,
-                                confirmation_prompt=True)
+    password = _password("Contraseña inicial / initial password", password_stdin)
     try:
         created = new_staff_user(_deps(), institution, username, name, role, password)
     except Exception as exc:
@@ -218,11 +221,7 @@ def staff_reset(username: str,
     new TOTP enrolment) for someone who lost access; their sessions end."""
     from puente.operator import reset_staff_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Contraseña temporal / temporary password", hide_input=True,
-                                confirmation_prompt=True)
+    password = _password("Contraseña temporal / temporary password", password_stdin)
     try:
         reset_staff_user(_deps(), username, password, second_factor)
     except Exception as exc:

@@ -102,28 +102,29 @@ def new_staff_user(deps: Deps, slug: str, username: str, display_name: str, role
         return user.username
 
 
+def _acting_on(session: Session, username: str) -> tuple[Staff, int]:
+    """The operator acting as an admin of the user's institution, and the user's id."""
+    name = accounts.normalize_username(username)
+    user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
+    inst = session.get(Institution, user.institution_id) if user else None
+    if user is None or inst is None:
+        raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
+    return Staff(inst, "admin", ACTOR), user.id or 0
+
+
 def disable_staff_user(deps: Deps, username: str) -> None:
     """Disable a console user and end their sessions at once."""
     with deps.session() as session:
-        name = accounts.normalize_username(username)
-        user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
-        inst = session.get(Institution, user.institution_id) if user else None
-        if user is None or inst is None:
-            raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
-        accounts.disable_user(session, deps, Staff(inst, "admin", ACTOR), user.id or 0)
+        operator, user_id = _acting_on(session, username)
+        accounts.disable_user(session, deps, operator, user_id)
         session.commit()
 
 
 def reset_staff_user(deps: Deps, username: str, password: str, second_factor: bool) -> None:
     """A temporary password (changed at next sign-in) and, if asked, a fresh TOTP enrolment."""
     with deps.session() as session:
-        name = accounts.normalize_username(username)
-        user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
-        inst = session.get(Institution, user.institution_id) if user else None
-        if user is None or inst is None:
-            raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
-        accounts.reset_access(session, deps, Staff(inst, "admin", ACTOR), user.id or 0, password=password,
-                              second_factor=second_factor)
+        operator, user_id = _acting_on(session, username)
+        accounts.reset_access(session, deps, operator, user_id, password=password, second_factor=second_factor)
         session.commit()
 
 

@@ -21,12 +21,11 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.datastructures import FormData
 
 from issuer import accounts
 from issuer.accounts import Current
+from issuer.api.common import DATABASE_UNAVAILABLE
 from issuer.deps import Deps
 from issuer.errors import Invalid, ServiceError
 from issuer.staff import Staff
@@ -35,7 +34,6 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 COLOMBIA = timezone(timedelta(hours=-5))
 
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeoutError)
 SESSION_COOKIE, PRE_COOKIE, LANG_COOKIE = "puente_session", "puente_pre", "puente_lang"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 CONTENT_SECURITY_POLICY = (
@@ -269,7 +267,7 @@ def error_page(request: Request, exc: ServiceError) -> HTMLResponse:
     lang = lang_of(request)
     try:
         current = accounts.current(deps_of(request), session_token(request))
-    except DATABASE_DOWN:  # the error being shown may be that the database is down: no menu then
+    except DATABASE_UNAVAILABLE:  # the error being shown may be that the database is down: no menu then
         current = None
     console = console_of(request, current) if current and current.row.stage == "active" else None
     return render(request, "error.html", {"error": exc, "message": exc.message(lang)}, status=exc.status,
