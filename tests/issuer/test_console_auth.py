@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlmodel import select
 
-from issuer import accounts
+from issuer.accounts import passwords
 from issuer.db.models import Credential, StaffSession, StaffUser
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import PASSWORD, Browser, csrf_of, make_user
@@ -88,7 +88,7 @@ def test_unknown_user_and_wrong_password_look_the_same(deployment: Deployment, m
             verified.append(str(hash))
             return super().verify(hash, password)
 
-    monkeypatch.setattr(accounts, "_HASHER", Counting())
+    monkeypatch.setattr(passwords, "_HASHER", Counting())
     answers = []
     for username in (officer.username, "nadie.existe"):
         browser = Browser.new(deployment)
