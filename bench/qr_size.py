@@ -15,6 +15,7 @@ from qrcode.util import BIT_LIMIT_TABLE, MODE_ALPHA_NUM, length_in_bits
 from bench import BenchmarkError
 from bench.fixtures import build_reference, paper_credential
 from credcore import qr
+from servicekit import qr_image
 
 GOAL_LIVE = 22  # at ECC M
 GOAL_PAPER = 13  # at ECC Q
@@ -44,10 +45,10 @@ def run(*, samples: int = 8, papers_per_sample: int = 4) -> dict[str, int]:
     # All are alphanumeric PT1 texts, so the longest needs the largest version.
     longest_live, longest_paper = max(live, key=len), max(paper, key=len)
     return {
-        "qr_version_live": qr.qr_version(longest_live, "M"),
+        "qr_version_live": qr_image.qr_version(longest_live, "M"),
         "qr_chars_live": len(longest_live),
         "qr_chars_left_live": alphanumeric_capacity(GOAL_LIVE, "M") - len(longest_live),
-        "qr_version_paper": qr.qr_version(longest_paper, "Q"),
+        "qr_version_paper": qr_image.qr_version(longest_paper, "Q"),
         "qr_chars_paper": len(longest_paper),
         "qr_chars_left_paper": alphanumeric_capacity(GOAL_PAPER, "Q") - len(longest_paper),
     }

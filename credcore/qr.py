@@ -12,21 +12,20 @@ every text ``t``.
 from __future__ import annotations
 
 import hashlib
-import io
+import json
 import re
 import zlib
 from datetime import date
-from typing import Any
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from credcore.base45 import base45_decode, base45_encode
 from credcore.disclosure import hash_b64
 from credcore.encoding import b64url_decode, b64url_encode
 from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
 
 PREFIX = "PT1:"
-BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_INDEX = {c: i for i, c in enumerate(BASE45)}
 MAX_QR_TEXT = 8 * 1024  # characters; QR version 40 holds 4,296 alphanumeric characters
 MAX_PACKED = 48 * 1024  # bytes after inflation (security.md #96)
 
@@ -34,52 +33,14 @@ KIND_RAW, KIND_SD_JWT = 0x00, 0x01
 ESC, REF_DIGEST, REF_SD_HASH, RAW32, P256_Y, RAW16, NUMBER, DATE = 0, 1, 2, 3, 4, 5, 6, 7
 MAX_DISCLOSURES = 128
 
-# Fragments of the JSON that Puente signs, replaced by one control byte (0x08-0x1E) or by 0x1F and
-# an index byte. They are part of the format: changing one makes a new format version.
-FRAGMENTS = (
-    '{"alg":"ES256","typ":"dc+sd-jwt","kid":"',
-    '{"alg":"ES256","typ":"kb+jwt"}',
-    '{"iss":"https://',
-    '","vct":"https://',
-    '","iat":',
-    ',"exp":',
-    ',"cnf":{"jwk":{"crv":"P-256","kty":"EC","x":"',
-    '","y":"',
-    '"}},"status":{"status_list":{"idx":',
-    ',"status":{"status_list":{"idx":',
-    ',"uri":"https://',
-    "/status/",
-    '"}},"_sd":["',
-    '","',
-    '"}}',
-    '"}',
-    '{"iat":',
-    ',"aud":"urn:puente:offline","nonce":"',
-    '","sd_hash":"',
-    '["',
-    '"]',
-    "/i/",
-    '":"',
-)
-# Bytes 0xF5-0xFF never occur in UTF-8 text, so they can stand for 11 more fragments.
-HIGH_FRAGMENTS = (
-    '/vct/', ',"', '"]}', "given_name", "family_name", "document_number", "expiry_date", "ppt-status",
-    "skills-certification", "competency_title", "birthdate",
-)
-EXTENDED_FRAGMENTS = (
-    "given_name", "family_name", "document_number", "birthdate", "nationality",
-    "skills-certification", "competency_code", "competency_title", "level", "hours", "center", "date",
-    "qualification-validation", "original_institution", "original_country", "original_title",
-    "colombian_equivalent", "resolution_number", "resolution_date",
-    "ppt-status", "issue_date", "expiry_date",
-    '{"alg":"EdDSA","typ":"dc+sd-jwt","kid":"', '{"alg":"EdDSA","typ":"kb+jwt"}',
-    ',"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"', '"crv":"Ed25519","kty":"OKP","x":"',
-    '"crv":"P-256","kty":"EC","x":"', '"_sd":["', '"_sd_alg":"sha-256"', '{"...":"', '"...":"',
-    '"},"', ',"', "/vct/", '"]}', "https://", "http://", ',"nbf":', ',"sub":"', '"status_list"', '"idx":', '"uri":"',
-    '","aud":"', '","nonce":"', '"iat":', '"exp":', '"iss":"', '"vct":"', '"cnf":{"jwk":{',
-    "Centro ", "Servicio Nacional de Aprendizaje", "SENA", "Colombia", "Venezuela", '"VE"', '"CO"',
-    "Técnico", "Tecnólogo", "Universidad", " de ", " en ", " la ", " y ", " del ",
-)
+# Fragments of the JSON that Puente signs, replaced by one control byte (0x08-0x1E), by 0x1F and an
+# index byte, or by one of 0xF5-0xFF (never in UTF-8 text). One data file holds them for this module,
+# the wallet's and scanning page's web_common/pt1.js and the spec: changing one makes a new format.
+TABLES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "qr-format-tables.json"
+_TABLES = json.loads(TABLES_FILE.read_text("utf-8"))
+FRAGMENTS: tuple[str, ...] = tuple(_TABLES["fragments"])
+HIGH_FRAGMENTS: tuple[str, ...] = tuple(_TABLES["high_fragments"])
+EXTENDED_FRAGMENTS: tuple[str, ...] = tuple(_TABLES["extended_fragments"])
 _FIRST_FRAGMENT = 0x08
 _EXTENDED = 0x1F
 _FRAGMENT_BYTES = [f.encode("utf-8") for f in FRAGMENTS]
@@ -100,44 +61,6 @@ _EPOCH_ORDINAL = date(1900, 1, 1).toordinal()
 _NUMBER_OR_DATE = re.compile(rb"(?<![0-9])(?:([0-9]{4}-[0-9]{2}-[0-9]{2})|[1-9][0-9]{8,14})(?![0-9])")
 _B64_TOKEN = re.compile(rb'"([A-Za-z0-9_-]{43}|[A-Za-z0-9_-]{22})"')
 _X_BEFORE_Y = re.compile(rb'"x":"([A-Za-z0-9_-]{43})","y":"$')
-
-
-# ----------------------------------------------------------------------------- Base45 (RFC 9285)
-
-
-def base45_encode(data: bytes) -> str:
-    out = []
-    for i in range(0, len(data) - 1, 2):
-        n = data[i] * 256 + data[i + 1]
-        n, c = divmod(n, 45)
-        e, d = divmod(n, 45)
-        out.append(BASE45[c] + BASE45[d] + BASE45[e])
-    if len(data) % 2:
-        d, c = divmod(data[-1], 45)
-        out.append(BASE45[c] + BASE45[d])
-    return "".join(out)
-
-
-def base45_decode(text: str) -> bytes:
-    if len(text) % 3 == 1:
-        raise MalformedError("Base45 text has an impossible length", code="malformed")
-    try:
-        values = [_B45_INDEX[c] for c in text]
-    except KeyError:
-        raise MalformedError("character outside the Base45 alphabet") from None
-    out = bytearray()
-    for i in range(0, len(values), 3):
-        chunk = values[i : i + 3]
-        n = sum(v * 45**k for k, v in enumerate(chunk))
-        if len(chunk) == 3:
-            if n > 0xFFFF:
-                raise MalformedError("Base45 triplet out of range")
-            out += n.to_bytes(2, "big")
-        else:
-            if n > 0xFF:
-                raise MalformedError("Base45 pair out of range")
-            out.append(n)
-    return bytes(out)
 
 
 # ----------------------------------------------------------------------------- varints
@@ -477,57 +400,3 @@ def decode(qr_text: str) -> str:
         raise MalformedError("QR payload is not zlib-compressed")
     structure, entropy = inflate_prefix(compressed, MAX_PACKED)
     return unpack(structure, entropy)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def _qr(text: str, error_correction: str) -> Any:
-    import qrcode
-    import qrcode.constants
-    from qrcode.util import MODE_ALPHA_NUM, QRData
-
-    levels = {
-        "L": qrcode.constants.ERROR_CORRECT_L,
-        "M": qrcode.constants.ERROR_CORRECT_M,
-        "Q": qrcode.constants.ERROR_CORRECT_Q,
-        "H": qrcode.constants.ERROR_CORRECT_H,
-    }
-    code = qrcode.QRCode(error_correction=levels[error_correction], border=4, box_size=4)
-    if text.startswith(PREFIX) and all(c in _B45_INDEX for c in text):
-        code.add_data(QRData(text, mode=MODE_ALPHA_NUM))
-    else:
-        code.add_data(text)
-    code.make(fit=True)
-    return code
-
-
-def qr_modules(text: str, error_correction: str = "M") -> list[list[bool]]:
-    """The module grid (True = dark), without the quiet zone, for drawing the symbol yourself."""
-    code = _qr(text, error_correction)
-    return [[bool(module) for module in row] for row in code.modules]
-
-
-def qr_version(text: str, error_correction: str = "M") -> int:
-    """The smallest QR version that holds ``text`` (alphanumeric mode for Puente QR texts)."""
-    return int(_qr(text, error_correction).version)
-
-
-def render_png(text: str, error_correction: str = "M", box_size: int = 6) -> bytes:
-    code = _qr(text, error_correction)
-    code.box_size = box_size
-    image = code.make_image()
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def render_svg(text: str, error_correction: str = "M") -> bytes:
-    import qrcode.image.svg
-
-    code = _qr(text, error_correction)
-    code.box_size = 10  # one module = 1 mm in the SVG's units
-    image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
-    buffer = io.BytesIO()
-    image.save(buffer)
-    return buffer.getvalue()

@@ -31,9 +31,9 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from credcore import qr
 from credcore.credential_types import CredentialType
 from credcore.issue import COLOMBIA
+from servicekit import qr_image
 
 PAGE_W, PAGE_H = A4
 MARGIN = 15 * mm
@@ -174,7 +174,7 @@ class QrSymbol:
 
     @classmethod
     def make(cls, text: str, ecc: str, target: float, max_width: float, max_module: float) -> QrSymbol:
-        rows = qr.qr_modules(text, ecc)
+        rows = qr_image.qr_modules(text, ecc)
         count = len(rows)
         module = min(max(target / count, MIN_MODULE), max_module, max_width / (count + 2 * QUIET_MODULES))
         return cls(rows, module)

@@ -17,10 +17,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from servicekit.web_common import shared_files
 
 WALLET_DIR = Path(__file__).resolve().parent.parent / "wallet_web"
 
@@ -113,6 +115,18 @@ class _SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _shared_routes() -> list[Route]:
+    """``/common/…``: the JavaScript the wallet shares with the scanning page (servicekit.web_common)."""
+
+    def serve(file: Path, media_type: str) -> Any:
+        async def endpoint(_: Request) -> Response:
+            return FileResponse(file, media_type=media_type)
+
+        return endpoint
+
+    return [Route(path, serve(file, kind), methods=["GET", "HEAD"]) for path, (file, kind) in shared_files().items()]
+
+
 async def _healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -152,6 +166,7 @@ def create_wallet_app(*, web_dir: Path | None = None, allow_loopback_issuers: bo
     return Starlette(
         routes=[Route("/healthz", _healthz, methods=["GET"]),
                 Route("/config.json", config_json, methods=["GET"]),
+                *_shared_routes(),
                 Mount("/", app=_WalletFiles(directory=directory, html=True), name="wallet")],
         middleware=[Middleware(_SecurityHeaders, headers=security_headers(content_security_policy(connect_src))),
                     Middleware(GZipMiddleware, minimum_size=512)],

@@ -7,23 +7,24 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v1';
+const VERSION = 'puente-wallet-v2';
 const SHELL = [
   '/',
   '/index.html',
   '/css/wallet.css',
   '/js/app.js',
+  '/common/bytes.js',
+  '/common/jose.js',
+  '/common/pt1.js',
+  '/common/qr-format-tables.json',
+  '/common/sdjwt.js',
   '/js/backup.js',
-  '/js/bytes.js',
   '/js/i18n.js',
-  '/js/jose.js',
   '/js/net.js',
   '/js/oid4vci.js',
   '/js/oid4vp.js',
-  '/js/pt1.js',
   '/js/qr_render.js',
   '/js/scan.js',
-  '/js/sdjwt.js',
   '/js/status.js',
   '/js/store.js',
   '/js/trust.js',

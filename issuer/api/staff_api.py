@@ -19,6 +19,7 @@ from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.oid4vci import find_offer_for, offer_uri
 from issuer.staff import Staff
+from servicekit import qr_image
 
 router = APIRouter(prefix="/api/v1", tags=["staff"], route_class=IssuerRoute)
 
@@ -124,7 +125,7 @@ def offer_png(credential_id: str, deps: DepsDep, staff: StaffDep) -> Response:
     with deps.session() as session:
         record = creds.get_scoped(session, staff, credential_id)
         offer, _ = _offer_of(session, deps, record)
-        png = qr.render_png(offer_uri(deps, staff.institution, offer), "M", box_size=8)
+        png = qr_image.render_png(offer_uri(deps, staff.institution, offer), "M", box_size=8)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from credcore import qr
 from issuer import accounts
 from issuer.api.common import IssuerRoute
 from issuer.console.web import (
@@ -34,6 +33,7 @@ from issuer.console.web import (
 )
 from issuer.db.models import Institution, StaffUser
 from issuer.errors import Invalid
+from servicekit import qr_image
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
@@ -108,7 +108,7 @@ def _code_page(request: Request, current: accounts.Current, *, next_url: str, er
             secret = accounts.totp_secret(deps, session, user)
             session.commit()
         uri = accounts.provisioning_uri(secret, user, institution)
-        png = qr.render_png(uri, "M", box_size=5)
+        png = qr_image.render_png(uri, "M", box_size=5)
         import base64
 
         enrol = {"secret": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),

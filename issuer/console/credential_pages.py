@@ -22,6 +22,7 @@ from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, day_start
 from issuer.db.models import AuditEvent, Credential, Offer
 from issuer.errors import Invalid, NotFound, ServiceError
 from issuer.oid4vci import find_offer_for, offer_uri
+from servicekit import qr_image
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
@@ -211,7 +212,7 @@ def offer_page(request: Request, credential_id: str, console: ConsoleDep,
 @router.get("/credentials/{credential_id}/offer.png")
 def offer_png(credential_id: str, console: ConsoleDep) -> Response:
     _, (offer, _tx_code) = _with_offer(console, credential_id)
-    png = qr.render_png(offer_uri(console.deps, console.staff.institution, offer), "M", box_size=8)
+    png = qr_image.render_png(offer_uri(console.deps, console.staff.institution, offer), "M", box_size=8)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 

@@ -15,6 +15,7 @@ import pytest
 from credcore import qr
 from issuer import credentials as creds
 from issuer.db.models import Credential
+from servicekit import qr_image
 from tests.browser.conftest import (
     WAIT_MS,
     Chromium,
@@ -81,8 +82,8 @@ def test_camera_scan_of_a_wallet_qr_shows_a_green_result(chromium: Chromium, liv
                                                           tmp_path: Path) -> None:
     _, presentation = live.wallet_presentation()
     text = qr.encode(presentation)
-    assert qr.qr_version(text) >= 15  # a realistically dense code, read from a camera frame
-    video = fake_camera_video(qr.render_png(text), tmp_path / "wallet.y4m")
+    assert qr_image.qr_version(text) >= 15  # a realistically dense code, read from a camera frame
+    video = fake_camera_video(qr_image.render_png(text), tmp_path / "wallet.y4m")
     page, log = chromium.page(f"{verifier.url}/", fake_camera=video)
     assert page.locator("h1").text_content() == "Verificar una credencial"
 
@@ -109,7 +110,7 @@ def test_camera_scan_of_a_wallet_qr_shows_a_green_result(chromium: Chromium, liv
 def test_uploaded_paper_qr_asks_to_check_the_identity_document(chromium: Chromium, live: Live, verifier: Verifier,
                                                                 tmp_path: Path) -> None:
     image = tmp_path / "paper.png"
-    image.write_bytes(qr.render_png(_paper_qr_text(live), error_correction="Q"))
+    image.write_bytes(qr_image.render_png(_paper_qr_text(live), error_correction="Q"))
     page, log = chromium.page(f"{verifier.url}/")
     page.set_input_files("#upload", str(image))
     panel = _result(page, "ok")
@@ -203,11 +204,12 @@ def test_csp_headers_and_a_page_that_works_under_them(chromium: Chromium, verifi
     assert "<script>" not in response.text and " style=" not in response.text
     assert not re.search(r"\son[a-z]+\s*=", response.text, re.IGNORECASE)  # no inline event handlers
     for asset, kind in (("/app.js", "text/javascript"), ("/i18n.js", "text/javascript"), ("/style.css", "text/css"),
-                        ("/vendor/jsQR.js", "text/javascript"), ("/vendor/jsQR.LICENSE", "text/plain")):
+                        ("/vendor/jsQR.js", "text/javascript"), ("/vendor/jsQR.LICENSE", "text/plain"),
+                        ("/common/pt1.js", "text/javascript"), ("/common/qr-format-tables.json", "application/json")):
         served = httpx.get(f"{verifier.url}{asset}", timeout=10)
         assert served.status_code == 200 and served.headers["content-type"].startswith(kind), asset
         assert served.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
-    for hidden in ("/page.py", "/__init__.py", "/vendor/README.md", "/web/page.py"):
+    for hidden in ("/page.py", "/__init__.py", "/vendor/README.md", "/web/page.py", "/common/README.md"):
         assert httpx.get(f"{verifier.url}{hidden}", timeout=10).status_code == 404, hidden
 
     page, log = chromium.page(f"{verifier.url}/")

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from credcore import qr
+from credcore import base45, qr
 from credcore.clock import FixedClock
 from credcore.credential_types import TypeRegistry
 from credcore.encoding import b64url_encode, dumps_compact
@@ -27,6 +27,7 @@ from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
 from credcore.keys import generate_key
 from credcore.sdjwt import SdJwt, parse_compact
 from puente.wallet_app import content_security_policy, create_wallet_app
+from servicekit import qr_image
 from tests.browser import wallet_support
 from tests.browser.wallet_support import (
     PIN,
@@ -222,7 +223,7 @@ def test_revocation_shows_on_the_card_and_at_the_verifier(browsers: Browsers, li
 def test_scanning_an_offer_qr_with_the_camera_and_from_a_photo(browsers: Browsers, live: Live,
                                                                wallet_server: WalletServer, tmp_path: Path) -> None:
     created = live.issue("skills-certification")
-    png = qr.render_png(created["offer"]["offer_uri"], "M", box_size=8)
+    png = qr_image.render_png(created["offer"]["offer_uri"], "M", box_size=8)
     host = live.issuer_url.removeprefix("http://")
     # A photo of the offer QR (jsQR: Linux Chromium has no BarcodeDetector).
     wallet = Wallet(browsers.context()).open()
@@ -393,7 +394,7 @@ def _pt1_cases(count: int, seed: int) -> list[str]:
 
 
 _RUN_PT1 = """async (texts) => {
-  const pt1 = await import('/js/pt1.js');
+  const pt1 = await import('/common/pt1.js');
   const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   const out = [];
   for (const text of texts) {
@@ -414,7 +415,7 @@ def test_js_pt1_encoder_matches_credcore_and_decodes_exactly(browsers: Browsers,
         structure, entropy = qr.pack(text)
         assert (result["structure"], result["entropy"]) == (structure.hex(), entropy.hex()), text[:80]
         assert qr.decode(result["qr"]) == text, text[:80]
-        assert result["qr"].startswith("PT1:") and set(result["qr"][4:]) <= set(qr.BASE45)
+        assert result["qr"].startswith("PT1:") and set(result["qr"][4:]) <= set(base45.BASE45)
         kinds[structure[0]] += 1
     assert kinds[0] >= 5 and kinds[1] >= 40, kinds  # both kinds were exercised
 
@@ -422,7 +423,7 @@ def test_js_pt1_encoder_matches_credcore_and_decodes_exactly(browsers: Browsers,
 def test_js_pt1_tables_are_the_spec_tables(browsers: Browsers, wallet_server: WalletServer) -> None:
     wallet = Wallet(browsers.context()).open()
     tables = wallet.page.evaluate("""async () => {
-      const pt1 = await import('/js/pt1.js');
+      const pt1 = await import('/common/pt1.js');
       return { fragments: pt1.FRAGMENTS, high: pt1.HIGH_FRAGMENTS, extended: pt1.EXTENDED_FRAGMENTS,
                sha256: await pt1.formatTablesSha256(), base45: pt1.BASE45, prefix: pt1.PREFIX };
     }""")
@@ -430,7 +431,7 @@ def test_js_pt1_tables_are_the_spec_tables(browsers: Browsers, wallet_server: Wa
     assert tables["high"] == list(qr.HIGH_FRAGMENTS)
     assert tables["extended"] == list(qr.EXTENDED_FRAGMENTS)
     assert tables["sha256"] == qr.FORMAT_TABLES_SHA256
-    assert (tables["base45"], tables["prefix"]) == (qr.BASE45, qr.PREFIX)
+    assert (tables["base45"], tables["prefix"]) == (base45.BASE45, qr.PREFIX)
 
 
 # ----------------------------------------------------------------------------- (4) profiles and PINs
@@ -546,7 +547,7 @@ def test_prototype_claim_names_stay_data(browsers: Browsers, wallet_server: Wall
     text = f"{head}.{_part(payload)}.AAAA~" + "".join(d + "~" for d in disclosures)
     wallet = Wallet(browsers.context()).open()
     result = wallet.page.evaluate("""async ([text, jwk]) => {
-      const sd = await import('/js/sdjwt.js');
+      const sd = await import('/common/sdjwt.js');
       const checked = await sd.checkIssued(text, { issuer: 'https://issuer.example/i/sena', vct: 'https://issuer.example/vct/x',
                                                    holderJwk: jwk, now: 1000 });
       const claims = new Map(sd.disclosedClaims(text).map((c) => [c.name, c.value]));
@@ -576,7 +577,7 @@ def test_credentials_the_holder_must_not_store_are_refused(browsers: Browsers,
              (issued.sd_jwt, jwk, "https://issuer.example/i/sena", "ok")]
     wallet = Wallet(browsers.context()).open()
     codes = wallet.page.evaluate("""async (cases) => {
-      const sd = await import('/js/sdjwt.js');
+      const sd = await import('/common/sdjwt.js');
       const out = [];
       for (const [text, jwk, issuer] of cases) {
         const now = Math.floor(Date.now() / 1000);
@@ -777,5 +778,6 @@ def test_the_wallet_is_served_with_strict_headers(tmp_path: Path) -> None:
     with TestClient(create_wallet_app(trust_list_url=trust_list_url, registry_jwk=registry)) as client:
         assert client.get("/config.json").json() == {"trust_list_url": trust_list_url, "registry_jwk": registry}
         assert "http://127.0.0.1:*" in client.get("/").headers["content-security-policy"]
-        for path in ("/js/app.js", "/vendor/qrcode.mjs", "/i18n/es.json", "/manifest.webmanifest", "/sw.js"):
+        for path in ("/js/app.js", "/vendor/qrcode.mjs", "/i18n/es.json", "/manifest.webmanifest", "/sw.js",
+                     "/common/pt1.js", "/common/qr-format-tables.json"):
             assert client.get(path).status_code == 200, path

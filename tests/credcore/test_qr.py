@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from credcore import qr
+from credcore import base45, qr
 from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
+from servicekit import qr_image
 from tests.support import SCHEMAS, World
 
 VECTORS = SCHEMAS / "qr-vectors"
@@ -29,7 +30,7 @@ def test_valid_vector_decodes_exactly(path: Path) -> None:
     vector = json.loads(path.read_text("utf-8"))
     assert qr.decode(vector["qr"]) == vector["presentation"]
     assert qr.decode(qr.encode(vector["presentation"])) == vector["presentation"]
-    assert qr.qr_version(vector["qr"], "M") == vector["qr_version_M"]
+    assert qr_image.qr_version(vector["qr"], "M") == vector["qr_version_M"]
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
@@ -40,18 +41,17 @@ def test_invalid_vector_is_rejected_with_its_code(path: Path) -> None:
     assert caught.value.code == vector["code"]
 
 
-def test_spec_fragment_tables_are_the_codes() -> None:
+def test_spec_fragment_tables_are_the_one_data_file() -> None:
+    """One data file holds the tables (issue 10 §6): the spec names it and pins its hash, and the code
+    reads it (no copy of a table anywhere else)."""
     spec = (SCHEMAS / "qr-format.md").read_text("utf-8")
-    single = re.search(r"```fragments\n(.*?)```", spec, re.S)
-    extended = re.search(r"```extended-fragments\n(.*?)```", spec, re.S)
-    high = re.search(r"```high-fragments\n(.*?)```", spec, re.S)
-    assert single and extended and high
-    assert [json.loads(line.split(" ", 1)[1]) for line in high.group(1).splitlines()] == list(qr.HIGH_FRAGMENTS)
-    assert [json.loads(line.split(" ", 1)[1]) for line in single.group(1).splitlines()] == list(qr.FRAGMENTS)
-    assert [json.loads(line.split(" ", 2)[2]) for line in extended.group(1).splitlines()] == list(
-        qr.EXTENDED_FRAGMENTS
-    )
+    tables = json.loads((SCHEMAS / "qr-format-tables.json").read_text("utf-8"))
+    assert qr.TABLES_FILE == SCHEMAS / "qr-format-tables.json" and "qr-format-tables.json" in spec
+    assert (len(tables["fragments"]), len(tables["high_fragments"]), len(tables["extended_fragments"])) == (23, 11, 64)
+    assert tuple(tables["fragments"]) == qr.FRAGMENTS and tuple(tables["high_fragments"]) == qr.HIGH_FRAGMENTS
+    assert tuple(tables["extended_fragments"]) == qr.EXTENDED_FRAGMENTS
     assert qr.FORMAT_TABLES_SHA256 in spec
+    assert "```fragments" not in spec and not re.search(r"^0x1F 0x00 ", spec, re.M)
 
 
 @pytest.mark.parametrize(
@@ -59,26 +59,26 @@ def test_spec_fragment_tables_are_the_codes() -> None:
     [(b"AB", "BB8"), (b"Hello!!", "%69 VD92EX0"), (b"base-45", "UJCLQE7W581"), (b"ietf!", "QED8WEX0")],
 )
 def test_base45_rfc9285_examples(raw: bytes, text: str) -> None:
-    assert qr.base45_encode(raw) == text
-    assert qr.base45_decode(text) == raw
+    assert base45.base45_encode(raw) == text
+    assert base45.base45_decode(text) == raw
 
 
 @pytest.mark.parametrize("text", ["A", "GGW", "ZZZZ", "abc", "AB=", "::::"])
 def test_base45_rejects_bad_input(text: str) -> None:
     with pytest.raises(MalformedError):
-        qr.base45_decode(text)
+        base45.base45_decode(text)
 
 
 def test_live_reference_uses_alphanumeric_mode_within_budget() -> None:
     world = World()
     code = qr.encode(world.present(world.issue()))
-    assert code.startswith("PT1:") and set(code[4:]) <= set(qr.BASE45)
-    assert qr.qr_version(code, "M") <= 22
+    assert code.startswith("PT1:") and set(code[4:]) <= set(base45.BASE45)
+    assert qr_image.qr_version(code, "M") <= 22
 
 
 def test_paper_companion_fits_version_13_at_q() -> None:
     world = World()
-    assert qr.qr_version(qr.encode(world.issue("ppt-status", paper=True).sd_jwt), "Q") <= 13
+    assert qr_image.qr_version(qr.encode(world.issue("ppt-status", paper=True).sd_jwt), "Q") <= 13
 
 
 def test_packing_derives_digests_sd_hash_and_y() -> None:
@@ -96,18 +96,18 @@ def test_packing_derives_digests_sd_hash_and_y() -> None:
 def test_trailing_entropy_and_corruption_are_malformed() -> None:
     world = World()
     code = qr.encode(world.present(world.issue()))
-    raw = qr.base45_decode(code[4:])
+    raw = base45.base45_decode(code[4:])
     with pytest.raises(MalformedError):
-        qr.decode("PT1:" + qr.base45_encode(raw + b"\x01\x02"))
+        qr.decode("PT1:" + base45.base45_encode(raw + b"\x01\x02"))
     structure, entropy = qr.inflate_prefix(raw, qr.MAX_PACKED)
     with pytest.raises(MalformedError):
-        qr.decode("PT1:" + qr.base45_encode(structure + entropy))
+        qr.decode("PT1:" + base45.base45_encode(structure + entropy))
 
 
 def test_inflation_is_capped() -> None:
     bomb = zlib.compress(bytes([qr.KIND_RAW]) + b"A" * (qr.MAX_PACKED + 1), 9)
     with pytest.raises(PayloadTooLargeError):
-        qr.decode("PT1:" + qr.base45_encode(bomb))
+        qr.decode("PT1:" + base45.base45_encode(bomb))
 
 
 def _decode_png(png: bytes) -> str:
@@ -137,9 +137,9 @@ def test_rendered_png_and_svg_decode_with_zxing(kind: str) -> None:
     else:
         text, level = world.issue("ppt-status", paper=True).sd_jwt, "Q"
     code = qr.encode(text)
-    scanned = _decode_png(qr.render_png(code, level))
+    scanned = _decode_png(qr_image.render_png(code, level))
     assert scanned == code and qr.decode(scanned) == text
-    svg_image = _rasterize_svg(qr.render_svg(code, level))
+    svg_image = _rasterize_svg(qr_image.render_svg(code, level))
     results = zxingcpp.read_barcodes(svg_image)
     assert [r.text for r in results] == [code]
 
@@ -187,7 +187,7 @@ def test_round_trip_of_any_text(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(max_size=400) | st.text(alphabet=qr.BASE45, max_size=400).map(lambda t: "PT1:" + t))
+@given(st.text(max_size=400) | st.text(alphabet=base45.BASE45, max_size=400).map(lambda t: "PT1:" + t))
 def test_decoding_arbitrary_text_raises_only_credential_errors(text: str) -> None:
     with contextlib.suppress(CredentialError):
         qr.decode(text)
@@ -198,7 +198,7 @@ def test_decoding_arbitrary_text_raises_only_credential_errors(text: str) -> Non
 def test_decoding_arbitrary_bytes_never_inflates_past_the_cap(data: bytes) -> None:
     for candidate in (data, zlib.compress(data, 9)):
         try:
-            structure = qr.decode("PT1:" + qr.base45_encode(candidate))
+            structure = qr.decode("PT1:" + base45.base45_encode(candidate))
         except CredentialError:
             continue
         assert len(structure.encode("utf-8", "surrogatepass")) <= qr.MAX_PACKED

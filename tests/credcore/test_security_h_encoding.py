@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from credcore import qr
+from credcore import base45, qr
 from credcore.disclosure import create_disclosure
 from credcore.encoding import dumps_compact, loads_strict
 from credcore.errors import CredentialError, IssuanceError, MalformedError, PayloadTooLargeError
@@ -48,7 +48,7 @@ def _qr(world: World) -> str:
 
 
 def _b45(data: bytes) -> str:
-    return qr.base45_encode(data)
+    return base45.base45_encode(data)
 
 
 def _non_canonical(text: str) -> str:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from credcore import qr
 from credcore.status_list import INVALID
 from puente.cli import app
+from servicekit import qr_image
 from tests.support import World
 
 runner = CliRunner()
@@ -114,7 +115,7 @@ def test_usage_errors_exit_two(tmp_path: Path, files: dict[str, Path], problem: 
 def test_qr_image_through_the_installed_command(tmp_path: Path, world: World, files: dict[str, Path],
                                                 image_format: str) -> None:
     code = qr.encode(world.present(world.issue()))
-    image = Image.open(io.BytesIO(qr.render_png(code, "M", box_size=5))).convert("RGB")
+    image = Image.open(io.BytesIO(qr_image.render_png(code, "M", box_size=5))).convert("RGB")
     path = tmp_path / f"qr.{image_format.lower()}"
     image.save(path, image_format, quality=92)
     proc = subprocess.run(

@@ -18,11 +18,11 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from credcore import qr
 from credcore.encoding import loads_strict
 from credcore.errors import CredentialError
 from credcore.messages import message, negotiate
 from puente.web import problem
+from servicekit import qr_image
 from verifier import oid4vp
 from verifier.service import VerifierService
 
@@ -128,7 +128,7 @@ def presentation_qr(request_id: str, request: Request,
     tx = service.transactions.get(request_id, service.clock.now())
     if tx is None or tx.status != "pending":
         return _not_found(_lang(accept_language))
-    return Response(qr.render_png(tx.qr_text(), "M"), media_type="image/png", headers=NO_STORE)
+    return Response(qr_image.render_png(tx.qr_text(), "M"), media_type="image/png", headers=NO_STORE)
 
 
 def _wallet_error(status: int, description: str) -> JSONResponse:

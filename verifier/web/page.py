@@ -13,6 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter
 from starlette.responses import FileResponse
 
+from servicekit.web_common import shared_files
+
 WEB_DIR = Path(__file__).resolve().parent
 
 CONTENT_SECURITY_POLICY = (
@@ -57,3 +59,6 @@ def _route(file: Path, media_type: str) -> Callable[[], FileResponse]:
 for _path, (_name, _media_type) in ASSETS.items():
     router.add_api_route(_path, _route(WEB_DIR / _name, _media_type), methods=["GET", "HEAD"],
                          name=f"scanning_page:{_name}")
+# /common/…: the JavaScript the scanning page shares with the wallet (one PT1, SD-JWT and JOSE).
+for _path, (_file, _media_type) in shared_files().items():
+    router.add_api_route(_path, _route(_file, _media_type), methods=["GET", "HEAD"], name=f"scanning_page:{_path}")

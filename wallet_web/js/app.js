@@ -5,15 +5,15 @@ import { exportBackup, readBackup, MIN_PASSPHRASE } from './backup.js';
 import { currentLanguage, otherLanguage, savedLanguage, setLanguage, t } from './i18n.js';
 import { parseOfferInput, prepareOffer, redeem, verifyIssuerSignature } from './oid4vci.js';
 import { answer, fetchRequest, matchQuery, parseRequestLink } from './oid4vp.js';
-import { encode } from './pt1.js';
+import { encode } from '../common/pt1.js';
 import { drawQr } from './qr_render.js';
 import { scanCamera, scanImageFile } from './scan.js';
-import { disclosedClaims, payloadOf, present, splitCompact } from './sdjwt.js';
+import { disclosedClaims, payloadOf, present, splitCompact } from '../common/sdjwt.js';
 import { fetchStatus } from './status.js';
 import { checkCredential, fetchTrustList } from './trust.js';
 import * as store from './store.js';
 import { $, contrast, displayValue, el, formatDate, formatDateTime, setText } from './ui.js';
-import { b64urlEncode, randomBytes } from './bytes.js';
+import { b64urlEncode, randomBytes } from '../common/bytes.js';
 
 const IDLE_MS = 3 * 60_000; // lock after three minutes without a touch
 const HIDDEN_LOCK_MS = 60_000; // or after a minute in the background

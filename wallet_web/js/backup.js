@@ -5,7 +5,7 @@
 // Holder keys are non-extractable and never leave the browser: a restored credential can be shown
 // only where its key still exists; elsewhere the card asks for a new issuance.
 
-import { b64urlDecode, b64urlEncode, randomBytes } from './bytes.js';
+import { b64urlDecode, b64urlEncode, randomBytes } from '../common/bytes.js';
 import { deriveKey, seal, unseal } from './store.js';
 
 export const FORMAT = 'puente-wallet-backup';

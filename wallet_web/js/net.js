@@ -1,7 +1,7 @@
 // Network access for the wallet: only https (or loopback http, for development) URLs, no cookies, no
 // referrer, no redirects, a timeout for slow border connections and a cap on what is read.
 
-import { readCapped } from './bytes.js';
+import { readCapped } from '../common/bytes.js';
 
 const TIMEOUT_MS = 25_000;
 const MAX_BYTES = 512 * 1024;

@@ -7,8 +7,8 @@
 // texts are cut to a sane length and kept as data.
 
 import { NetError, requestJson, safeUrl, sameOrigin } from './net.js';
-import { generateHolderKey, own, parseJws, signEs256, verifyWithKeys } from './jose.js';
-import { checkIssued } from './sdjwt.js';
+import { generateHolderKey, own, parseJws, signEs256, verifyWithKeys } from '../common/jose.js';
+import { checkIssued } from '../common/sdjwt.js';
 import { checkCredential, fetchTrustList, trustConfigured } from './trust.js';
 
 export const PRE_AUTH_GRANT = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';

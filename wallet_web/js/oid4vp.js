@@ -5,10 +5,10 @@
 // credentials, and after the holder's consent `direct_post` the presentations, each with a KB-JWT
 // bound to the client_id and the request's nonce (security.md #43, #44, #127).
 
-import { b64urlDecode } from './bytes.js';
-import { parseJsonObject } from './jose.js';
+import { b64urlDecode } from '../common/bytes.js';
+import { parseJsonObject } from '../common/jose.js';
 import { NetError, request, requestJson, safeUrl } from './net.js';
-import { disclosedClaims, payloadOf } from './sdjwt.js';
+import { disclosedClaims, payloadOf } from '../common/sdjwt.js';
 
 const SCHEME = 'openid4vp:';
 const CLIENT_PREFIX = 'redirect_uri:';

@@ -2,8 +2,8 @@
 // credential, check the issuer's signature, `typ`, `sub` and `exp`, inflate `lst` (capped) and read
 // the 2-bit entry. Entry i sits at bits [i*bits, (i+1)*bits), least significant bits first.
 
-import { b64urlDecode, readCapped } from './bytes.js';
-import { parseJws, verifyWithKeys } from './jose.js';
+import { b64urlDecode, readCapped } from '../common/bytes.js';
+import { parseJws, verifyWithKeys } from '../common/jose.js';
 import { request, safeUrl } from './net.js';
 import { issuerKeys } from './oid4vci.js';
 

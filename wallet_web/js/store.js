@@ -9,7 +9,7 @@
 // A wrong PIN fails to decrypt the vault. After 5 failures the profile waits 30 s, then twice as
 // long after each further failure (at most an hour); the count survives reloads.
 
-import { b64urlEncode, randomBytes, utf8, utf8Decode } from './bytes.js';
+import { b64urlEncode, randomBytes, utf8, utf8Decode } from '../common/bytes.js';
 
 const DB_NAME = 'puente-wallet';
 export const PIN_ITERATIONS = 310_000;

@@ -4,7 +4,7 @@
 // accredited for that type, with one of the keys the list names for it (never a key the issuer
 // merely publishes about itself).
 
-import { parseJws, verifyWithKeys } from './jose.js';
+import { parseJws, verifyWithKeys } from '../common/jose.js';
 import { request } from './net.js';
 
 const TRUST_LIST_TYP = 'puente-trust-list+jwt';

@@ -1,4 +1,5 @@
 // PT1, Puente's offline QR format (normative text: schemas/qr-format.md; reference: credcore/qr.py).
+// One implementation for the wallet and the scanning page (both serve web_common/ at /common/).
 //
 // QR text = "PT1:" + Base45(zlib(S) + E). Packing splits a compact SD-JWT presentation into a
 // compressible structure S (JSON with Puente's common fragments replaced by control bytes, numbers
@@ -11,6 +12,7 @@ import {
   FormatError, b64urlDecode, b64urlEncode, concat, equalBytes, fromBinary, hashB64, hex, isCanonicalB64url,
   sha256, toBinary, utf8,
 } from './bytes.js';
+import TABLES from './qr-format-tables.json' with { type: 'json' };
 
 export const PREFIX = 'PT1:';
 export const BASE45 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:';
@@ -24,50 +26,11 @@ const FIRST_FRAGMENT = 0x08;
 const EXTENDED = 0x1f;
 const FIRST_HIGH = 0xf5;
 
-// The format's tables (schemas/qr-format.md §4). Changing one makes a new format version.
-export const FRAGMENTS = Object.freeze([
-  '{"alg":"ES256","typ":"dc+sd-jwt","kid":"',
-  '{"alg":"ES256","typ":"kb+jwt"}',
-  '{"iss":"https://',
-  '","vct":"https://',
-  '","iat":',
-  ',"exp":',
-  ',"cnf":{"jwk":{"crv":"P-256","kty":"EC","x":"',
-  '","y":"',
-  '"}},"status":{"status_list":{"idx":',
-  ',"status":{"status_list":{"idx":',
-  ',"uri":"https://',
-  '/status/',
-  '"}},"_sd":["',
-  '","',
-  '"}}',
-  '"}',
-  '{"iat":',
-  ',"aud":"urn:puente:offline","nonce":"',
-  '","sd_hash":"',
-  '["',
-  '"]',
-  '/i/',
-  '":"',
-]);
-export const HIGH_FRAGMENTS = Object.freeze([
-  '/vct/', ',"', '"]}', 'given_name', 'family_name', 'document_number', 'expiry_date', 'ppt-status',
-  'skills-certification', 'competency_title', 'birthdate',
-]);
-export const EXTENDED_FRAGMENTS = Object.freeze([
-  'given_name', 'family_name', 'document_number', 'birthdate', 'nationality',
-  'skills-certification', 'competency_code', 'competency_title', 'level', 'hours', 'center', 'date',
-  'qualification-validation', 'original_institution', 'original_country', 'original_title',
-  'colombian_equivalent', 'resolution_number', 'resolution_date',
-  'ppt-status', 'issue_date', 'expiry_date',
-  '{"alg":"EdDSA","typ":"dc+sd-jwt","kid":"', '{"alg":"EdDSA","typ":"kb+jwt"}',
-  ',"cnf":{"jwk":{"crv":"Ed25519","kty":"OKP","x":"', '"crv":"Ed25519","kty":"OKP","x":"',
-  '"crv":"P-256","kty":"EC","x":"', '"_sd":["', '"_sd_alg":"sha-256"', '{"...":"', '"...":"',
-  '"},"', ',"', '/vct/', '"]}', 'https://', 'http://', ',"nbf":', ',"sub":"', '"status_list"', '"idx":', '"uri":"',
-  '","aud":"', '","nonce":"', '"iat":', '"exp":', '"iss":"', '"vct":"', '"cnf":{"jwk":{',
-  'Centro ', 'Servicio Nacional de Aprendizaje', 'SENA', 'Colombia', 'Venezuela', '"VE"', '"CO"',
-  'Técnico', 'Tecnólogo', 'Universidad', ' de ', ' en ', ' la ', ' y ', ' del ',
-]);
+// The format's tables: one data file, schemas/qr-format-tables.json, read by credcore/qr.py as well
+// and served next to this module. Changing an entry makes a new format version.
+export const FRAGMENTS = Object.freeze([...TABLES.fragments]);
+export const HIGH_FRAGMENTS = Object.freeze([...TABLES.high_fragments]);
+export const EXTENDED_FRAGMENTS = Object.freeze([...TABLES.extended_fragments]);
 
 const asBinary = (text) => toBinary(utf8(text));
 const FRAGMENT_BIN = FRAGMENTS.map(asBinary);
