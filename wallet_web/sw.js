@@ -7,7 +7,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v2';
+const VERSION = 'puente-wallet-v3';
 const SHELL = [
   '/',
   '/index.html',
@@ -19,12 +19,23 @@ const SHELL = [
   '/common/qr-format-tables.json',
   '/common/sdjwt.js',
   '/js/backup.js',
+  '/js/cards.js',
   '/js/i18n.js',
   '/js/net.js',
   '/js/oid4vci.js',
   '/js/oid4vp.js',
   '/js/qr_render.js',
+  '/js/refresh.js',
   '/js/scan.js',
+  '/js/screens/backup.js',
+  '/js/screens/credential.js',
+  '/js/screens/history.js',
+  '/js/screens/home.js',
+  '/js/screens/profiles.js',
+  '/js/screens/qr.js',
+  '/js/screens/receive.js',
+  '/js/screens/request.js',
+  '/js/state.js',
   '/js/status.js',
   '/js/store.js',
   '/js/trust.js',

@@ -1,0 +1,47 @@
+// The open profile's credentials as the screens show them: claims, labels, state, issuer name.
+
+import { t } from './i18n.js';
+import { disclosedClaims } from '../common/sdjwt.js';
+import { el, formatDate } from './ui.js';
+import { lang, nowSeconds, state } from './state.js';
+
+export const HOLDER_NAME = ['given_name', 'family_name'];
+
+export const credentials = () => state.session.vault.credentials;
+export const findCredential = (id) => credentials().find((c) => c.id === id) || null;
+
+export function claimMap(credential) {
+  const claims = new Map();
+  try {
+    for (const { name, value } of disclosedClaims(credential.sdJwt)) claims.set(name, value);
+  } catch {
+    // a damaged entry shows without claims
+  }
+  return claims;
+}
+
+export const labelMap = (credential) => new Map(Array.isArray(credential.labels) ? credential.labels : []);
+
+export function claimLabel(labels, name) {
+  const label = labels.get(name);
+  return (label && label[lang()]) || name;
+}
+
+export function stateOf(credential) {
+  if (credential.exp && credential.exp <= nowSeconds()) return 'expired';
+  if (credential.status && credential.status.value) return credential.status.value;
+  return 'unknown';
+}
+
+export function stateLine(credential) {
+  const current = stateOf(credential);
+  const parts = [el('span', { class: `badge badge-${current}` }, t(`state.${current}`))];
+  if (credential.exp) parts.push(el('span', { class: 'expiry' }, t('card.expires', { date: formatDate(credential.exp, lang()) })));
+  return el('p', { class: 'state' }, ...parts);
+}
+
+/** The issuer's name: as the trust list names it when it was checked there, else its own metadata. */
+export function issuerName(credential) {
+  return credential.issuer.accredited || credential.issuer.name[lang()] || credential.issuer.host;
+}
+

@@ -1,0 +1,68 @@
+// One credential: its claims, choosing what to disclose (presets), deleting it.
+
+import { t } from '../i18n.js';
+import * as store from '../store.js';
+import { $, displayValue, el, setText } from '../ui.js';
+import { HOLDER_NAME, claimLabel, claimMap, credentials, findCredential, issuerName, labelMap, stateLine, stateOf } from '../cards.js';
+import { lang, notify, show, state } from '../state.js';
+import { renderHome } from './home.js';
+
+function defaultSelection(credential) {
+  return new Set(credential.type.headline ? [credential.type.headline] : []);
+}
+
+export function renderCredential(credential, selected) {
+  const claims = claimMap(credential);
+  const labels = labelMap(credential);
+  setText('cred-title', credential.type.name[lang()] || credential.type.configurationId);
+  setText('cred-issuer', t('card.issuer', { name: issuerName(credential), host: credential.issuer.host }));
+  $('cred-state').replaceChildren(stateLine(credential));
+  const current = stateOf(credential);
+  const warning = credential.keyMissing ? t('card.keyMissing')
+    : credential.trust === 'not_accredited' ? t('card.notAccredited')
+      : current !== 'valid' && current !== 'unknown' ? t(`cred.warning.${current}`) : '';
+  setText('cred-warning', warning);
+  $('cred-warning').hidden = !warning;
+  const order = [...labels.keys()].filter((n) => claims.has(n)).concat([...claims.keys()].filter((n) => !labels.has(n)));
+  $('claim-list').replaceChildren(...order.map((name, i) => {
+    const id = `claim-${i}`;
+    return el('li', {},
+      el('input', { type: 'checkbox', id, 'data-claim': name, checked: selected.has(name) }),
+      el('label', { for: id },
+        el('span', { class: 'claim-label' }, claimLabel(labels, name)),
+        el('span', { class: 'claim-value' }, displayValue(claims.get(name), lang()))));
+  }));
+  $('show-qr').disabled = Boolean(credential.keyMissing) || credential.signature === false;
+  $('cred-delete-confirm').hidden = true;
+}
+
+export function openCredential(id) {
+  const credential = findCredential(id);
+  if (!credential) return;
+  state.credentialId = id;
+  renderCredential(credential, defaultSelection(credential));
+  show('credential');
+}
+
+export function selectedClaims() {
+  return [...$('claim-list').querySelectorAll('input[type=checkbox]')].filter((b) => b.checked).map((b) => b.dataset.claim);
+}
+
+export function preset(kind) {
+  const credential = findCredential(state.credentialId);
+  // Employer: who and the headline (e.g. the competency). Bank (know-your-customer): everything.
+  const wanted = kind === 'bank' ? new Set(claimMap(credential).keys())
+    : new Set(kind === 'none' ? [] : [...HOLDER_NAME, ...defaultSelection(credential)]);
+  for (const box of $('claim-list').querySelectorAll('input[type=checkbox]')) box.checked = wanted.has(box.dataset.claim);
+}
+
+export async function deleteCredential() {
+  const session = state.session;
+  const credential = findCredential(state.credentialId);
+  if (!credential) return;
+  session.vault.credentials = credentials().filter((c) => c.id !== credential.id);
+  await store.saveVault(session);
+  await store.deleteKey(session.profile.id, credential.keyId);
+  notify(t('cred.deleted'));
+  renderHome();
+}

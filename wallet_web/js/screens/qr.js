@@ -1,0 +1,111 @@
+// The live offline QR (PT1): a fresh key-binding JWT every 30 seconds, the screen kept awake.
+
+import { t } from '../i18n.js';
+import { encode } from '../../common/pt1.js';
+import { drawQr } from '../qr_render.js';
+import { present } from '../../common/sdjwt.js';
+import * as store from '../store.js';
+import { $, setText } from '../ui.js';
+import { claimLabel, findCredential, labelMap } from '../cards.js';
+import { nowSeconds, show, state } from '../state.js';
+import { selectedClaims } from './credential.js';
+import { renderHome } from './home.js';
+
+const QR_REFRESH_SECONDS = 30; // a fresh KB-JWT this often; verifiers accept one for 5 minutes
+
+export async function showQr(event) {
+  event.preventDefault();
+  const session = state.session;
+  const credential = findCredential(state.credentialId);
+  const names = selectedClaims();
+  const key = credential && await store.getKey(session.profile.id, credential.keyId);
+  if (!key) {
+    setText('cred-warning', t('card.keyMissing'));
+    $('cred-warning').hidden = false;
+    return;
+  }
+  const labels = labelMap(credential);
+  session.vault.history.unshift({
+    at: Date.now(), how: 'qr', type: credential.type.name,
+    issuer: credential.issuer.name, claims: names.map((n) => ({ name: n, label: labels.get(n) || { es: n, en: n } })),
+  });
+  session.vault.history.length = Math.min(session.vault.history.length, 500);
+  await store.saveVault(session);
+  stopQr();
+  clearQr();
+  state.qr = { credential, names: new Set(names), key, deadline: 0, timer: null, generation: 0 };
+  setText('qr-error', '');
+  renderQrText();
+  show('qr');
+  keepAwake();
+  await refreshQr();
+  state.qr && (state.qr.timer = setInterval(tickQr, 1000));
+}
+
+export function renderQrText() {
+  if (!state.qr) return;
+  const labels = labelMap(state.qr.credential);
+  const shown = [...state.qr.names].map((n) => claimLabel(labels, n));
+  setText('qr-what', shown.length ? t('qr.showing', { claims: shown.join(', ') }) : t('qr.showingNothing'));
+}
+
+async function refreshQr() {
+  const qr = state.qr;
+  if (!qr) return;
+  const canvas = $('qr-canvas');
+  try {
+    const presentation = await present(qr.credential.sdJwt, qr.names, qr.key, nowSeconds());
+    const text = await encode(presentation);
+    if (state.qr !== qr) return;
+    const width = Math.min(window.innerWidth - 24, window.innerHeight - 190, 640);
+    canvas.dataset.version = drawQr(canvas, text, Math.max(width, 200));
+    canvas.dataset.generation = String(++qr.generation);
+    qr.deadline = Date.now() + QR_REFRESH_SECONDS * 1000;
+    tickQr();
+  } catch (error) {
+    setText('qr-error', t(error && error.message === 'too_large' ? 'qr.tooLarge' : 'error.generic'));
+  }
+}
+
+function tickQr() {
+  const qr = state.qr;
+  if (!qr || !qr.deadline) return;
+  const left = Math.ceil((qr.deadline - Date.now()) / 1000);
+  if (left <= 0) {
+    qr.deadline = 0;
+    refreshQr();
+    return;
+  }
+  setText('qr-countdown', t('qr.countdown', { s: left }));
+}
+
+export function stopQr() {
+  if (state.qr) clearInterval(state.qr.timer);
+  state.qr = null;
+  if (state.wakeLock) state.wakeLock.release().catch(() => {});
+  state.wakeLock = null;
+}
+
+async function keepAwake() {
+  try {
+    if ('wakeLock' in navigator) state.wakeLock = await navigator.wakeLock.request('screen');
+  } catch {
+    // not allowed here: the screen may dim
+  }
+}
+
+export function clearQr() {
+  const canvas = $('qr-canvas');
+  canvas.width = 0;
+  canvas.height = 0;
+  delete canvas.dataset.generation;
+  delete canvas.dataset.version;
+}
+
+export function closeQr() {
+  stopQr();
+  clearQr();
+  const credential = findCredential(state.credentialId);
+  if (credential) show('credential');
+  else renderHome();
+}

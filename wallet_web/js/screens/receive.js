@@ -1,0 +1,176 @@
+// Receiving: scanning or pasting an offer (or a verifier's request), the offer screen, the
+// transaction code, and storing the credential (OpenID4VCI).
+
+import { t } from '../i18n.js';
+import { parseOfferInput, prepareOffer, redeem } from '../oid4vci.js';
+import { parseRequestLink } from '../oid4vp.js';
+import { scanCamera, scanImageFile } from '../scan.js';
+import * as store from '../store.js';
+import { $, setText } from '../ui.js';
+import { b64urlEncode, randomBytes } from '../../common/bytes.js';
+import { errorText, lang, notify, show, state } from '../state.js';
+import { refreshCredentials } from '../refresh.js';
+import { renderHome } from './home.js';
+import { startRequest } from './request.js';
+
+export function openReceive(mode = 'receive') {
+  $('paste-form').reset();
+  setText('receive-error', '');
+  const share = mode === 'share';
+  for (const [id, key] of [['receive-title', 'title'], ['receive-help', 'help'], ['offer-input-label', 'paste']]) {
+    $(id).dataset.i18n = `receive.${share ? `share${key[0].toUpperCase()}${key.slice(1)}` : key}`;
+    $(id).textContent = t($(id).dataset.i18n);
+  }
+  $('offer-input').placeholder = share ? 'openid4vp://…' : 'openid-credential-offer://…';
+  show('receive');
+}
+
+/** Text from a scan, a paste or a link: a credential offer or a verifier's presentation request. */
+export function handleScanned(raw) {
+  let link;
+  try {
+    link = parseRequestLink(raw);
+  } catch (error) {
+    setText('receive-error', errorText(error));
+    return;
+  }
+  if (link) startRequest(link);
+  else startOffer(raw);
+}
+
+export function startOffer(raw) {
+  let parsed;
+  try {
+    parsed = parseOfferInput(raw);
+  } catch (error) {
+    if (state.screen !== 'receive') openReceive();
+    setText('receive-error', errorText(error));
+    return;
+  }
+  state.offer = { parsed, prepared: null };
+  setText('offer-host', parsed.host);
+  setText('offer-progress', '');
+  setText('offer-error', '');
+  $('offer-step-host').hidden = false;
+  $('offer-step-accept').hidden = true;
+  show('offer');
+}
+
+export async function contactIssuer() {
+  const offer = state.offer;
+  if (!offer) return;
+  $('offer-contact').disabled = true;
+  setText('offer-error', '');
+  setText('offer-progress', t('offer.connecting'));
+  try {
+    offer.prepared = await prepareOffer(offer.parsed);
+  } catch (error) {
+    setText('offer-progress', '');
+    setText('offer-error', errorText(error));
+    return;
+  } finally {
+    $('offer-contact').disabled = false;
+  }
+  if (state.offer !== offer) return;
+  setText('offer-progress', '');
+  renderOfferDetails();
+  $('offer-step-host').hidden = true;
+  $('offer-step-accept').hidden = false;
+  const input = $('tx-code');
+  input.value = '';
+  input.maxLength = (offer.prepared.txCode && offer.prepared.txCode.length) || 12;
+  input.inputMode = !offer.prepared.txCode || offer.prepared.txCode.numeric ? 'numeric' : 'text';
+  input.required = Boolean(offer.prepared.txCode);
+  input.focus();
+}
+
+export function renderOfferDetails() {
+  const prepared = state.offer && state.offer.prepared;
+  if (!prepared) return;
+  setText('offer-issuer-name', prepared.issuerName[lang()] || prepared.host);
+  setText('offer-type-name', prepared.typeName[lang()] || prepared.configurationId);
+  setText('offer-issuer-host', prepared.host);
+}
+
+export async function acceptOffer(event) {
+  event.preventDefault();
+  const offer = state.offer;
+  const session = state.session;
+  if (!offer || !offer.prepared || !session) return;
+  const code = $('tx-code').value.trim();
+  const spec = offer.prepared.txCode;
+  if (spec && ((spec.length && code.length !== spec.length) || (spec.numeric && !/^\d+$/.test(code)) || !code)) {
+    setText('offer-error', t('offer.badCode', { n: spec.length || '' }));
+    return;
+  }
+  $('offer-accept').disabled = true;
+  setText('offer-error', '');
+  setText('offer-progress', t('offer.receiving'));
+  let received;
+  try {
+    received = await redeem(offer.prepared, code);
+  } catch (error) {
+    setText('offer-progress', '');
+    setText('offer-error', errorText(error));
+    return;
+  } finally {
+    $('offer-accept').disabled = false;
+  }
+  if (state.session !== session) return; // locked meanwhile
+  const keyId = await store.storeKey(session.profile.id, received.key);
+  const prepared = offer.prepared;
+  session.vault.credentials.push({
+    id: b64urlEncode(randomBytes(12)), sdJwt: received.sdJwt, keyId, receivedAt: Date.now(),
+    issuer: { id: prepared.issuer, host: prepared.host, name: prepared.issuerName, accredited: received.trust.name || null },
+    trust: received.trust.trust,
+    type: { configurationId: prepared.configurationId, vct: prepared.vct, name: prepared.typeName,
+      headline: received.type.headline || null, colours: received.type.colours || null },
+    labels: prepared.labels, exp: received.payload.exp, signature: received.signature,
+    status: { value: null, checkedAt: 0 },
+  });
+  await store.saveVault(session);
+  state.offer = null;
+  notify(t('offer.saved'));
+  renderHome();
+  refreshCredentials(session);
+}
+
+export async function scanWithCamera() {
+  stopCamera();
+  setText('receive-error', '');
+  $('scan-box').hidden = false;
+  const camera = scanCamera($('scan-video'));
+  state.camera = camera;
+  try {
+    const text = await camera.result;
+    if (text && state.camera === camera) {
+      stopCamera();
+      handleScanned(text);
+    }
+  } catch {
+    if (state.camera === camera) {
+      stopCamera();
+      setText('receive-error', t('receive.noCamera'));
+    }
+  }
+}
+
+export function stopCamera() {
+  if (state.camera) state.camera.stop();
+  state.camera = null;
+  $('scan-box').hidden = true;
+}
+
+export async function scanFile() {
+  const file = $('scan-file').files[0];
+  $('scan-file').value = '';
+  if (!file) return;
+  setText('receive-error', '');
+  try {
+    const text = await scanImageFile(file);
+    if (text) handleScanned(text);
+    else setText('receive-error', t('receive.noCode'));
+  } catch {
+    setText('receive-error', t('receive.noCode'));
+  }
+}
