@@ -65,8 +65,8 @@ PAPER_NOTE_ES = ("Este código no está vinculado a quien lo porta: quien verifi
                  "identidad de la persona y comparar el nombre y el número.")
 PAPER_NOTE_EN = ("This code carries no holder binding: the verifier must check the person's identity document "
                  "and compare the name and number.")
-OFFER_NOTE_ES = "Escanee con la billetera Puente e ingrese el PIN. El PIN es privado: no lo comparta."
-OFFER_NOTE_EN = "Scan with the Puente wallet and enter the PIN. Keep the PIN private: do not share it."
+OFFER_NOTE_ES = "Escanee con la billetera Puente y escriba el código de la oferta. Es privado: no lo comparta."
+OFFER_NOTE_EN = "Scan with the Puente wallet and type the offer code. Keep it private: do not share it."
 LOST_NOTE = ("Si pierde este documento, avise a la institución emisora. / "
              "If you lose this document, tell the issuing institution.")
 
@@ -435,7 +435,7 @@ def _offer_section(page: Page, symbol: QrSymbol, tx_code: str, top: float, heigh
     page.qr(symbol, x + (width - symbol.size) / 2, below)
     below -= symbol.size
     center = x + width / 2
-    page.text(center, below, "PIN (código de transacción / transaction code)", BOLD, 7.5, GREY, align="center")
+    page.text(center, below, "Código de la oferta / Offer code", BOLD, 7.5, GREY, align="center")
     code = group_code(tx_code)
     size = 26.0
     while size > 10 and _width(code, BOLD, size) > width - 2 * PAD - 16:

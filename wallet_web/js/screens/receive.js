@@ -78,7 +78,7 @@ export async function contactIssuer() {
   $('offer-step-accept').hidden = false;
   const input = $('tx-code');
   input.value = '';
-  input.maxLength = (offer.prepared.txCode && offer.prepared.txCode.length) || 12;
+  input.maxLength = 24; // room for the spaces and dashes of the code as printed ("058 648")
   input.inputMode = !offer.prepared.txCode || offer.prepared.txCode.numeric ? 'numeric' : 'text';
   input.required = Boolean(offer.prepared.txCode);
   input.focus();
@@ -92,12 +92,15 @@ export function renderOfferDetails() {
   setText('offer-issuer-host', prepared.host);
 }
 
+/** The offer code as the holder typed it, without the spaces and dashes it is printed with. */
+const offerCode = (typed) => typed.replace(/[\s\-\u2010-\u2015.]/g, '');
+
 export async function acceptOffer(event) {
   event.preventDefault();
   const offer = state.offer;
   const session = state.session;
   if (!offer || !offer.prepared || !session) return;
-  const code = $('tx-code').value.trim();
+  const code = offerCode($('tx-code').value);
   const spec = offer.prepared.txCode;
   if (spec && ((spec.length && code.length !== spec.length) || (spec.numeric && !/^\d+$/.test(code)) || !code)) {
     setText('offer-error', t('offer.badCode', { n: spec.length || '' }));
