@@ -21,8 +21,9 @@ import jsonschema
 
 from credcore.errors import DisclosureError, IssuanceError, MalformedError
 from credcore.messages import field_message
+from credcore.resources import package_dir
 
-DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+DEFAULT_SCHEMAS_DIR = package_dir("schemas")
 _FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 

@@ -16,7 +16,6 @@ import json
 import re
 import zlib
 from datetime import date
-from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -24,6 +23,7 @@ from credcore.base45 import base45_decode, base45_encode
 from credcore.disclosure import hash_b64
 from credcore.encoding import b64url_decode, b64url_encode
 from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
+from credcore.resources import package_dir
 
 PREFIX = "PT1:"
 MAX_QR_TEXT = 8 * 1024  # characters; QR version 40 holds 4,296 alphanumeric characters
@@ -36,7 +36,7 @@ MAX_DISCLOSURES = 128
 # Fragments of the JSON that Puente signs, replaced by one control byte (0x08-0x1E), by 0x1F and an
 # index byte, or by one of 0xF5-0xFF (never in UTF-8 text). One data file holds them for this module,
 # the wallet's and scanning page's web_common/pt1.js and the spec: changing one makes a new format.
-TABLES_FILE = Path(__file__).resolve().parent.parent / "schemas" / "qr-format-tables.json"
+TABLES_FILE = package_dir("schemas") / "qr-format-tables.json"
 _TABLES = json.loads(TABLES_FILE.read_text("utf-8"))
 FRAGMENTS: tuple[str, ...] = tuple(_TABLES["fragments"])
 HIGH_FRAGMENTS: tuple[str, ...] = tuple(_TABLES["high_fragments"])

@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -25,9 +24,10 @@ from credcore.errors import (
     UntrustedIssuerError,
 )
 from credcore.keys import PublicKey, SigningKey, public_key_from_jwk
+from credcore.resources import package_dir
 
 TRUST_LIST_TYP = "puente-trust-list+jwt"
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "trust-list.schema.json"
+SCHEMA_PATH = package_dir("schemas") / "trust-list.schema.json"
 
 
 def parse_time(text: str) -> int:

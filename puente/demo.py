@@ -99,10 +99,11 @@ def demo_offer(deps: Any) -> dict[str, str]:
     """Issue one demo credential (SENA) and return its wallet link and tx_code."""
     from urllib.parse import quote
 
+    from credcore.credential_types import DEFAULT_SCHEMAS_DIR
     from puente.operator import issue
 
-    claims = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "types" / "skills-certification"
-                         / "examples" / "valid.json").read_text("utf-8"))
+    example = DEFAULT_SCHEMAS_DIR / "types" / "skills-certification" / "examples" / "valid.json"
+    claims = json.loads(example.read_text("utf-8"))
     issued = issue(deps, "sena", "skills-certification", claims, None, "es")
     uri = issued["offer"]["offer_uri"]
     return {"offer_uri": uri, "tx_code": issued["offer"]["tx_code"],

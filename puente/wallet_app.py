@@ -22,9 +22,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credcore.resources import package_dir
 from servicekit.web_common import shared_files
 
-WALLET_DIR = Path(__file__).resolve().parent.parent / "wallet_web"
+WALLET_DIR = package_dir("wallet_web")
 
 # Only these kinds of file are served (anything else in the folder is a 404), with fixed types
 # rather than the platform's mimetypes table.

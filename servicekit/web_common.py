@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from credcore.qr import TABLES_FILE
+from credcore.resources import package_dir
 
-WEB_COMMON_DIR = Path(__file__).resolve().parent.parent / "web_common"
+WEB_COMMON_DIR = package_dir("web_common")
 PREFIX = "/common"
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",

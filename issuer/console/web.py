@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from credcore.resources import package_dir
 from issuer import accounts
 from issuer.accounts import Current
 from issuer.api.common import DATABASE_UNAVAILABLE
@@ -30,7 +30,7 @@ from issuer.deps import Deps
 from issuer.errors import Invalid, ServiceError
 from issuer.staff import Staff
 
-HERE = Path(__file__).resolve().parent
+HERE = package_dir("issuer.console")
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 COLOMBIA = timezone(timedelta(hours=-5))
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from fastapi import APIRouter
 from starlette.responses import FileResponse
 
+from credcore.resources import package_dir
 from servicekit.web_common import shared_files
 
-WEB_DIR = Path(__file__).resolve().parent
+WEB_DIR = package_dir("verifier.web")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
