@@ -125,6 +125,8 @@ def test_scanning_page(services: dict[str, str]) -> None:
     assert "Verificar una credencial" in page.text
     script = httpx.get(services["verifier"] + "/app.js")
     assert script.status_code == 200 and "text/javascript" in script.headers["content-type"]
+    shared = httpx.get(services["verifier"] + "/common/pt1.js")  # web_common/, shared with the wallet
+    assert shared.status_code == 200 and "export" in shared.text
 
 
 def test_wallet(services: dict[str, str]) -> None:
@@ -133,6 +135,10 @@ def test_wallet(services: dict[str, str]) -> None:
     assert "Puente · Billetera" in page.text
     manifest = httpx.get(services["wallet"] + "/manifest.webmanifest")
     assert manifest.status_code == 200 and manifest.json()["name"]
+    shared = httpx.get(services["wallet"] + "/common/pt1.js")
+    assert shared.status_code == 200 and "export" in shared.text
+    tables = httpx.get(services["wallet"] + "/common/qr-format-tables.json")  # from schemas/
+    assert tables.status_code == 200 and tables.json()
 
 
 @pytest.mark.parametrize("type_id", TYPES)
