@@ -17,6 +17,8 @@ from credcore.errors import MalformedError, PayloadTooLargeError
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\\\]|\\\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
 
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
@@ -115,6 +117,21 @@ def loads_strict(data: bytes | str) -> Any:
     if strings or text.count("{") + text.count("[") > MAX_JSON_DEPTH:
         _check_tree(value, strings=strings)
     return value
+
+
+def nested_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether JSON text opens more than ``limit`` arrays or objects inside each other, found
+    without parsing it (a parser would recurse once per level: 30,000 ``[`` exhaust Python's
+    stack). Brackets inside strings do not count; text that is not JSON may over-count, which only
+    refuses what a parser would refuse anyway."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = 0
+    for byte in _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", data)):
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def dumps_compact(value: Any) -> str:

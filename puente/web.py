@@ -21,7 +21,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credcore.encoding import nested_deeper_than
+
 LOG = logging.getLogger("puente")
+MAX_JSON_NESTING = 64  # deeper JSON bodies are refused before any parser sees them (security.md #141)
 
 
 class JsonFormatter(logging.Formatter):
@@ -135,6 +138,15 @@ class OperationsMiddleware:
                 await self._finish(response, scope, receive, send, request_id, status_holder)
                 self._log(method, path, 429, started, request_id)
                 return
+        refused = _hostile_url(scope)
+        parsed = _parsed_body(scope)
+        if refused is None and parsed:
+            body, receive = await _buffered(receive, max_body)
+            refused = _hostile_body(body, form=parsed == "form")
+        if refused is not None:
+            await self._finish(refused, scope, receive, send, request_id, status_holder)
+            self._log(method, path, status_holder["status"], started, request_id)
+            return
         received = 0
         started_response = False
 
@@ -204,6 +216,66 @@ def _too_many_page(wait: int) -> Response:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+def _parsed_body(scope: Scope) -> str:
+    """A body FastAPI or a handler parses whole: JSON (or no media type, which FastAPI reads as JSON)
+    or a URL-encoded form. Multipart uploads stream past this check, capped by size."""
+    if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+        return ""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if content_type == b"application/x-www-form-urlencoded":
+        return "form"
+    return "json" if not content_type or content_type.endswith((b"/json", b"+json")) else ""
+
+
+_NUL = "Carácter nulo en la solicitud / NUL character in the request"
+
+
+def _hostile_url(scope: Scope) -> Response | None:
+    """A NUL character cannot be stored (PostgreSQL text refuses it) nor mean anything here."""
+    query = scope.get("query_string", b"").lower()
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        return problem(400, "nul_character", _NUL)
+    return None
+
+
+def _hostile_body(body: bytes | None, *, form: bool) -> Response | None:
+    """413 past the size cap, 400 for JSON nested deeper than any request needs (a parser recursing
+    30,000 levels exhausts the stack) and for NUL characters, escaped or not."""
+    if body is None:
+        return problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large")
+    if not form and nested_deeper_than(body, MAX_JSON_NESTING):
+        return problem(400, "json_too_deep", "JSON anidado en exceso / JSON nested too deeply",
+                       max_depth=MAX_JSON_NESTING)
+    if b"\x00" in body or (b"%00" if form else b"\\u0000") in body.lower():
+        return problem(400, "nul_character", _NUL)
+    return None
+
+
+async def _buffered(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
+    """Read the whole body (None past ``limit``) and a receive that hands it on in one message."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, receive
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body, sent = b"".join(chunks), False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
 
 
 async def read_json(request: Request) -> Any:

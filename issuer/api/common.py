@@ -20,6 +20,10 @@ from issuer.oid4vci import OAuthError
 from issuer.staff import Staff, authenticate
 from puente.web import LOG, problem
 
+# The largest integer any parameter may carry (a PostgreSQL integer): larger ones are refused with a
+# 422 before they reach the database, where they would overflow (security.md #141).
+MAX_INT = 2_147_483_647
+
 # The database cannot be reached (down, refusing connections, pool exhausted, locked): 503.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 

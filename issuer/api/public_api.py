@@ -3,15 +3,16 @@ metadata, the JWKS per institution and the signed trust list."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from credcore.encoding import loads_strict
+from credcore.errors import CredentialError
 from issuer import oid4vci
-from issuer.api.common import DepsDep, IssuerRoute
+from issuer.api.common import MAX_INT, DepsDep, IssuerRoute
 from issuer.errors import NotFound
 from issuer.institutions import by_slug, issuer_id, published_keys, signed_trust_list
 from issuer.oid4vci import OAuthError
@@ -67,15 +68,15 @@ def nonce(slug: str, deps: DepsDep) -> JSONResponse:
 async def credential(slug: str, request: Request, deps: DepsDep,
                      authorization: str | None = Header(default=None)) -> JSONResponse:
     try:
-        body = json.loads(await request.body())
-    except ValueError:
+        body = loads_strict(await request.body())
+    except CredentialError:
         raise OAuthError("invalid_credential_request", "the body must be JSON") from None
     issued = await run_in_threadpool(oid4vci.credential, deps, slug, authorization, body)
     return JSONResponse(issued, headers=NO_STORE)
 
 
 @router.get("/i/{slug}/status/{number}")
-def status_list(slug: str, number: int, deps: DepsDep) -> Response:
+def status_list(slug: str, number: Annotated[int, Path(ge=0, le=MAX_INT)], deps: DepsDep) -> Response:
     with deps.session() as session:
         token_text, ttl = status_list_token(session, deps, slug, number)
     return Response(token_text, media_type="application/statuslist+jwt",

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from credcore import qr
 from issuer import credentials as creds
 from issuer import idempotency
-from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep, permitted
+from issuer.api.common import MAX_INT, DepsDep, IssuerRoute, LangDep, StaffDep, permitted
 from issuer.db.models import AuditEvent, Credential, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import NotFound
@@ -93,7 +93,7 @@ def list_credentials(
     status: Annotated[Literal["valid", "revoked", "suspended"] | None, Query()] = None,
     document_number: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> dict[str, Any]:
     with deps.session() as session:
         found = creds.search(session, deps, staff, type_id=type, status=status, document_number=document_number,
@@ -151,7 +151,7 @@ def printable_pdf(credential_id: str, deps: DepsDep, staff: StaffDep) -> Respons
 
 
 @router.get("/audit")
-def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0)] = 0,
+def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """The institution's events in the hash-chained log (the whole chain is checked with
     ``puente audit verify``)."""

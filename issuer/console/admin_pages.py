@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 from starlette.datastructures import FormData
 
 from issuer import accounts, audit, staff
-from issuer.api.common import IssuerRoute
+from issuer.api.common import MAX_INT, IssuerRoute
 from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import ApiKey, Credential, Institution, SigningKey
 from issuer.errors import Conflict, Invalid, NotFound, ServiceError
@@ -40,6 +40,8 @@ KEY_STATES: dict[str, tuple[str, str]] = {
 PASSWORD_FIELD_LIMIT = 512  # longer than any valid password, so the rules (not truncation) reject it
 PREFIX_PATH = Path(pattern=r"^[0-9a-f]{1,16}$")
 KID_PATH = Path(min_length=1, max_length=64)
+UserId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Count = Annotated[int, Query(ge=0, le=MAX_INT)]
 
 
 def _manage(console: Console) -> Institution:
@@ -79,8 +81,8 @@ def admin_home(console: ConsoleDep) -> Response:
 
 
 @router.get("/admin/users")
-def users_page(request: Request, console: ConsoleDep, created: Annotated[int, Query(ge=0)] = 0,
-               disabled: Annotated[int, Query(ge=0)] = 0, reset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def users_page(request: Request, console: ConsoleDep, created: Count = 0,
+               disabled: Count = 0, reset: Count = 0) -> Response:
     return _users_page(request, console, created=created or None, disabled=disabled or None, reset=reset or None)
 
 
@@ -126,7 +128,7 @@ def _one_language(message: str, lang: str) -> str:
 
 
 @router.get("/admin/users/{user_id}/disable")
-def confirm_disable_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep) -> Response:
+def confirm_disable_user(request: Request, user_id: UserId, console: ConsoleDep) -> Response:
     _manage(console)
     with console.deps.session() as session:
         user = accounts.user_scoped(session, console.staff, user_id)
@@ -136,7 +138,7 @@ def confirm_disable_user(request: Request, user_id: Annotated[int, Path(ge=1)], 
 
 
 @router.post("/admin/users/{user_id}/disable")
-def disable_user(user_id: Annotated[int, Path(ge=1)], console: ConsoleDep, form: FormDep) -> Response:
+def disable_user(user_id: UserId, console: ConsoleDep, form: FormDep) -> Response:
     _manage(console)
     with console.deps.session() as session:
         accounts.disable_user(session, console.deps, console.staff, user_id)
@@ -155,12 +157,12 @@ def _reset_page(request: Request, console: Console, user_id: int, *, errors: dic
 
 
 @router.get("/admin/users/{user_id}/reset")
-def confirm_reset_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep) -> Response:
+def confirm_reset_user(request: Request, user_id: UserId, console: ConsoleDep) -> Response:
     return _reset_page(request, console, user_id)
 
 
 @router.post("/admin/users/{user_id}/reset")
-def reset_user(request: Request, user_id: Annotated[int, Path(ge=1)], console: ConsoleDep,
+def reset_user(request: Request, user_id: UserId, console: ConsoleDep,
                form: FormDep) -> Response:
     _manage(console)
     password, again = form.get("password"), form.get("password_again")

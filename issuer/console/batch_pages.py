@@ -325,7 +325,7 @@ def part_count(issued: int) -> int:
 
 @router.get("/batches/{batch_id}")
 def batch_page(request: Request, batch_id: str, console: ConsoleDep,
-               new: Annotated[int, Query()] = 0) -> Response:
+               new: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
     console.require("batch")
     batch = _batch(console, batch_id)
     ctype = console.deps.types.by_id.get(batch.type_id)

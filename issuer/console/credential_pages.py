@@ -196,7 +196,7 @@ def _with_offer(console: Console, credential_id: str) -> tuple[Credential, tuple
 
 @router.get("/credentials/{credential_id}/offer")
 def offer_page(request: Request, credential_id: str, console: ConsoleDep,
-               new: Annotated[int, Query()] = 0) -> Response:
+               new: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
     console.require("read_claims")
     record = _record(console, credential_id)
     found = _open_offer(console, record)
