@@ -12,6 +12,7 @@ import {
   FormatError, b64urlDecode, b64urlEncode, concat, equalBytes, fromBinary, hashB64, hex, isCanonicalB64url,
   sha256, toBinary, utf8,
 } from './bytes.js';
+import { inflateZlib } from './inflate.js';
 import TABLES from './qr-format-tables.json' with { type: 'json' };
 
 export const PREFIX = 'PT1:';
@@ -484,3 +485,33 @@ export async function encode(text) {
   if (qrText.length > MAX_QR_TEXT) throw new FormatError('presentation too large for a QR code', 'payload_too_large');
   return qrText;
 }
+
+const codePoints = (text) => {
+  let n = 0;
+  for (const _ of text) n += 1; // eslint-disable-line no-unused-vars
+  return n;
+};
+
+/**
+ * QR text → the exact presentation text, as credcore.qr.decode: every defect is FormatError
+ * 'malformed', an oversized text or stream 'payload_too_large'.
+ */
+export async function decode(qrText) {
+  if (typeof qrText !== 'string') throw new FormatError('QR content must be text');
+  if (qrText.length > MAX_QR_TEXT && codePoints(qrText) > MAX_QR_TEXT) {
+    throw new FormatError('QR text too long', 'payload_too_large');
+  }
+  if (!qrText.startsWith(PREFIX)) throw new FormatError('not a Puente QR code (unknown prefix)');
+  try {
+    const compressed = base45Decode(qrText.slice(PREFIX.length));
+    if (compressed.length < 2 || (compressed[0] & 0x0f) !== 8 || (compressed[0] * 256 + compressed[1]) % 31) {
+      throw new FormatError('QR payload is not zlib-compressed');
+    }
+    const { data, end } = inflateZlib(compressed, MAX_PACKED);
+    return await unpack(data, compressed.subarray(end));
+  } catch (error) {
+    if (error instanceof FormatError) throw error;
+    throw new FormatError('QR payload cannot be unpacked'); // RangeError, TypeError: never anything but malformed
+  }
+}
+

@@ -45,6 +45,9 @@ ASSETS: dict[str, tuple[str, str]] = {
     "/image.svg": ("image.svg", "image/svg+xml"),
     "/vendor/jsQR.js": ("vendor/jsQR.js", "text/javascript; charset=utf-8"),
     "/vendor/jsQR.LICENSE": ("vendor/jsQR.LICENSE", "text/plain; charset=utf-8"),
+    # The verification recipe in the browser (offline verification; credcore/verify.py's rules).
+    **{f"/core/{name}.js": (f"core/{name}.js", "text/javascript; charset=utf-8")
+       for name in ("errors", "jose", "sdjwt", "claims", "status", "trust", "verify")},
 }
 
 router = APIRouter(include_in_schema=False)
