@@ -7,14 +7,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock, SystemClock
 from credcore.keys import PublicKey
-from credcore.messages import negotiate
-from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging, problem
+from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from verifier import errors
 from verifier.api import oid4vp_api, verify_api
 from verifier.config import VerifierSettings
 from verifier.service import VerifierService
@@ -39,13 +37,6 @@ def build_service(settings: VerifierSettings, *, clock: Clock | None = None, reg
     return VerifierService(settings, trust, StatusCache(settings, clock, client), clock)
 
 
-def _validation_error(request: Request, _exc: Exception) -> Response:
-    lang = negotiate(request.headers.get("accept-language"))
-    title = ("La solicitud no tiene la forma esperada: envíe {\"qr\": …} o {\"presentation\": …}." if lang == "es"
-             else "The request does not have the expected shape: send {\"qr\": …} or {\"presentation\": …}.")
-    return problem(422, "request_invalid", title)
-
-
 def create_app(settings: VerifierSettings, *, service: VerifierService | None = None) -> FastAPI:
     configure_logging()
     service = service or build_service(settings)
@@ -68,7 +59,7 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.include_router(verify_api.router)
     app.include_router(oid4vp_api.router)
     app.include_router(scanning_page.router)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    errors.install(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from credcore.messages import negotiate
-from verifier.service import VerifierService
+from verifier.api.models import PROBLEMS, Report
+from verifier.deps import Lang, Service
 
 router = APIRouter(prefix="/api/v1", tags=["verify"])
 MAX_INPUT = 48 * 1024
@@ -28,20 +27,12 @@ class VerifyRequest(BaseModel):
         return self
 
 
-def service_of(request: Request) -> VerifierService:
-    service: VerifierService = request.app.state.service
-    return service
-
-
-@router.post("/verify")
-def verify(body: VerifyRequest, request: Request,
-           accept_language: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+@router.post("/verify", response_model=Report, responses={413: PROBLEMS[413], 422: PROBLEMS[422]})
+def verify(body: VerifyRequest, request: Request, service: Service, lang: Lang) -> Response:
     """Verify offline-format QR texts and SD-JWT presentations. Always 200 with a report for any
     credential, valid or not; 422 only for a request of the wrong shape, 413 when too large."""
-    service = service_of(request)
-    lang = negotiate(accept_language)
     text = body.qr if body.qr is not None else body.presentation
     assert text is not None
     report = service.verify(text, lang)
     request.app.state.metrics.events.labels(f"verdict_{report['verdict']}").inc()
-    return report
+    return JSONResponse(report)

@@ -1,0 +1,26 @@
+"""The verifier's OpenAPI document shows what each route answers (issue 10: response models)."""
+
+from __future__ import annotations
+
+import types
+
+from verifier.app import create_app
+from verifier.config import VerifierSettings
+
+
+def _schema(op: dict, status: str) -> dict:
+    return op["responses"][status]["content"]["application/json"]["schema"]
+
+
+def test_every_json_route_documents_its_answer_and_its_problems() -> None:
+    doc = create_app(VerifierSettings(background_refresh=False), service=types.SimpleNamespace()).openapi()  # type: ignore[arg-type]
+    paths = doc["paths"]
+    assert _schema(paths["/api/v1/verify"]["post"], "200") == {"$ref": "#/components/schemas/Report"}
+    create = paths["/api/v1/presentation-requests"]["post"]
+    assert _schema(create, "201") == {"$ref": "#/components/schemas/PresentationRequestCreated"}
+    assert _schema(create, "503") == {"$ref": "#/components/schemas/Problem"}
+    result = paths["/api/v1/presentation-requests/{request_id}"]["get"]
+    assert _schema(result, "200") == {"$ref": "#/components/schemas/PresentationStatus"}
+    assert _schema(paths["/vp/{request_id}/response"]["post"], "400") == {"$ref": "#/components/schemas/WalletError"}
+    report = doc["components"]["schemas"]["Report"]
+    assert {"valid", "verdict", "claims", "checks", "error"} <= set(report["properties"])

@@ -1,0 +1,101 @@
+"""Response models of the verifier's routers: what the OpenAPI document shows (routes answer with
+the same JSON they always did; extra members are allowed so a report is never cut)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Check(Open):
+    name: str
+    label: str
+    ok: bool
+    code: str | None = None
+
+
+class ReportError(Open):
+    code: str
+    message: str
+    detail: str | None = None
+
+
+class Issuer(Open):
+    id: str | None = None
+    name: str | None = None
+
+
+class Report(Open):
+    """The verification report of PRODUCT.md: claims only when valid."""
+
+    valid: bool
+    verdict: str
+    credential_type: str | None = None
+    credential_name: str | None = None
+    issuer: Issuer | None = None
+    claims: dict[str, Any]
+    labels: dict[str, str]
+    holder_binding: str
+    expires_at: int | None = None
+    checks: list[Check]
+    error: ReportError | None = None
+
+
+class Problem(Open):
+    """RFC 9457 problem details with Puente's stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+
+
+class PresentationRequestCreated(Open):
+    id: str
+    status: str
+    result_token: str
+    expires_at: int
+    client_id: str
+    request_uri: str
+    qr: str
+    qr_png: str
+    result_uri: str
+    dcql_query: dict[str, Any]
+
+
+class PresentedCredential(Report):
+    dcql_satisfied: bool
+
+
+class PresentationOutcome(Open):
+    valid: bool
+    verdict: str
+    credentials: dict[str, PresentedCredential | list[PresentedCredential]]
+    error: ReportError | None = None
+
+
+class PresentationStatus(Open):
+    id: str
+    status: str
+    expires_at: int
+    request_fetched: bool
+    claims_deleted: bool
+    result: PresentationOutcome | None = None
+
+
+class WalletError(Open):
+    error: str
+    error_description: str | None = None
+
+
+class WalletAccepted(Open):
+    """``{}``: the answer was processed; the frontend reads the verdict."""
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (404, 413, 422, 429, 503)}

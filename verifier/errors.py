@@ -1,0 +1,104 @@
+"""One table from the verifier's domain errors to an HTTP status and an RFC 9457 problem code.
+
+Routes raise; the handlers registered by :func:`install` answer. Frontend endpoints answer with a
+problem document (``application/problem+json``); the wallet endpoints of OpenID4VP answer in the
+OAuth style ``{"error": "invalid_request", "error_description": …}`` (§8.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from credcore.dcql import DcqlError
+from credcore.errors import CredentialError
+from credcore.messages import message, negotiate
+from puente.web import problem
+from verifier.oid4vp import PresetUnavailable, ResponseRejected, StoreFull
+
+WALLET_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+
+
+class BodyNotJson(Exception):
+    """A JSON endpoint got a body that is not JSON."""
+
+
+class UnknownRequest(Exception):
+    """An unknown, expired or foreign presentation request (404: nothing tells which)."""
+
+
+class WalletRequestGone(Exception):
+    """A request object that is unknown, expired or already fetched."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    code: str | None  # None: the exception's own ``code`` (credential errors, read from credcore/messages)
+    es: str
+    en: str
+    retry_after: int | None = None
+
+
+INVALID_ES, INVALID_EN = "La solicitud de presentación no es válida.", "The presentation request is not valid."
+
+PROBLEMS: dict[type[Exception], Problem] = {
+    BodyNotJson: Problem(422, "request_invalid", INVALID_ES, INVALID_EN),
+    DcqlError: Problem(422, "dcql_invalid", INVALID_ES, INVALID_EN),
+    PresetUnavailable: Problem(503, "type_not_trusted", "Ninguna entidad de confianza emite ese tipo.",
+                               "No trusted institution issues that type."),
+    StoreFull: Problem(503, "too_many_requests_open", "Demasiadas solicitudes abiertas.", "Too many open requests.",
+                       retry_after=30),
+    UnknownRequest: Problem(404, "not_found", "Solicitud desconocida o vencida.", "Unknown or expired request."),
+    CredentialError: Problem(503, None, "", ""),
+    RequestValidationError: Problem(
+        422, "request_invalid",
+        "La solicitud no tiene la forma esperada: envíe {\"qr\": …} o {\"presentation\": …}.",
+        "The request does not have the expected shape: send {\"qr\": …} or {\"presentation\": …}."),
+}
+
+
+def problem_for(exc: Exception, lang: str) -> Response:
+    """The problem response for ``exc`` (its class or nearest listed base decides)."""
+    spec = next(PROBLEMS[cls] for cls in type(exc).__mro__ if cls in PROBLEMS)
+    extra: dict[str, str] = {}
+    if isinstance(exc, CredentialError):
+        code, title = exc.code, message(exc.code, lang)
+    else:
+        code, title = spec.code or "error", spec.en if lang == "en" else spec.es
+    detail = None
+    if isinstance(exc, DcqlError):
+        detail, extra["field"] = str(exc), exc.where
+    elif isinstance(exc, BodyNotJson | PresetUnavailable):
+        detail = str(exc) or None
+    response = problem(spec.status, code, title, detail, **extra)
+    if spec.retry_after is not None:
+        response.headers["Retry-After"] = str(spec.retry_after)
+    return response
+
+
+def _problem_handler(request: Request, exc: Exception) -> Response:
+    return problem_for(exc, negotiate(request.headers.get("accept-language")))
+
+
+def wallet_error(status: int, description: str) -> JSONResponse:
+    return JSONResponse({"error": "invalid_request", "error_description": description}, status_code=status,
+                        headers=WALLET_HEADERS)
+
+
+WALLET_ERRORS: dict[type[Exception], int] = {ResponseRejected: 400, WalletRequestGone: 404}
+
+
+def _wallet_handler(_request: Request, exc: Exception) -> Response:
+    description = exc.description if isinstance(exc, ResponseRejected) else str(exc)
+    return wallet_error(WALLET_ERRORS[type(exc)], description)
+
+
+def install(app: FastAPI) -> None:
+    for cls in PROBLEMS:
+        app.add_exception_handler(cls, _problem_handler)
+    for cls in WALLET_ERRORS:
+        app.add_exception_handler(cls, _wallet_handler)
