@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from typing import Protocol
 
@@ -19,6 +21,62 @@ class NonceStore(Protocol):
     def consume(self, key: str, expires_at: int, now: int) -> bool:
         """Record ``key`` as used until ``expires_at``; False if it was already used."""
         ...
+
+
+class SharedStoreUnavailable(Exception):
+    """The shared store (Redis) cannot be reached: nothing that needs it may be decided."""
+
+
+class SharedStore(Protocol):
+    """The state several processes of a service must agree on (single-use values, one-time reads,
+    counters, bounded sets), with expiry. Every operation is atomic. Times are Unix seconds from the
+    caller's clock: an entry is gone once ``now`` passes its ``expires_at`` (an adapter may also
+    expire it by its own clock, never earlier). Adapters raise :class:`SharedStoreUnavailable`
+    when they cannot answer."""
+
+    def put_once(self, key: str, value: bytes, expires_at: int, now: int) -> bool:
+        """Store ``value`` unless ``key`` holds one; False if it did (``SET NX EX``)."""
+        ...
+
+    def put(self, key: str, value: bytes, expires_at: int, now: int) -> None:
+        """Store ``value``, replacing any."""
+        ...
+
+    def get(self, key: str, now: int) -> bytes | None: ...
+
+    def take(self, key: str, now: int) -> bytes | None:
+        """The value, removed in the same step: two callers never both get it."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+    def incr(self, key: str, expires_at: int, now: int) -> int:
+        """Add one to a counter created at zero with this expiry; the new count."""
+        ...
+
+    def acquire(self, key: str, member: str, expires_at: int, now: int, capacity: int) -> bool:
+        """Add ``member`` to a set of at most ``capacity`` live members (each expires on its own);
+        False when the set is full."""
+        ...
+
+    def release(self, key: str, member: str) -> None: ...
+
+    def ping(self) -> None:
+        """Raise :class:`SharedStoreUnavailable` unless the store answers."""
+        ...
+
+
+class SharedNonceStore:
+    """The key-binding replay store on a :class:`SharedStore`: a nonce used at one replica is used
+    at all of them. Keys are hashed, so an entry costs the same whatever the nonce's length."""
+
+    def __init__(self, store: SharedStore, namespace: str = "kb") -> None:
+        self.store, self.namespace = store, namespace
+
+    def consume(self, key: str, expires_at: int, now: int) -> bool:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+        name = f"{self.namespace}:{base64.urlsafe_b64encode(digest[:18]).decode()}"
+        return self.store.put_once(name, b"1", expires_at, now)
 
 
 class MemoryNonceStore:

@@ -27,6 +27,7 @@ from issuer.errors import ServiceError
 from issuer.oid4vci import OAuthError
 from issuer.secrets_box import MasterKeyError
 from puente.web import LOG, Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from servicekit.shared_store import require_shared
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
 SIGN_IN_PATHS = ("/console/login", "/console/login/code")
@@ -44,6 +45,7 @@ def _limited(method: str, path: str) -> str | None:
 
 def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | None = None) -> FastAPI:
     configure_logging()
+    require_shared(redis_url=settings.redis_url, env=settings.env, workers=settings.workers, service="issuer")
     deps = deps or build_deps(settings, clock=clock)
     metrics = Metrics("issuer")
 

@@ -18,6 +18,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///var/puente.db"
+    # Shared state of every replica (rate limits): Redis when set, else this process's memory.
+    redis_url: str | None = None
+    redis_prefix: str = "puente:issuer:"
+    workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
     var_dir: Path = Path("var")
     public_issuer_url: str = "http://127.0.0.1:8001"
     wallet_origin: str = "http://127.0.0.1:8003"

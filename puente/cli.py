@@ -100,21 +100,33 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
 
 @app.command()
 def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | wallet")] = "issuer",
-          host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None) -> None:
-    """Sirve un servicio / serve a service."""
+          host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="procesos / worker processes")] = 1) -> None:
+    """Sirve un servicio / serve a service. Con --workers N > 1, o en producción, el estado
+    compartido necesita PUENTE_REDIS_URL / with --workers N > 1, or in production, the shared
+    state needs PUENTE_REDIS_URL."""
     import uvicorn
 
     from puente.demo import make_app
+    from servicekit.shared_store import require_shared
 
     if service not in ("issuer", "verifier", "wallet"):
         raise typer.BadParameter("servicios disponibles / available services: issuer, verifier, wallet")
     try:
-        application = make_app(service)
-    except RuntimeError as exc:  # missing master key or registry key: a clear refusal
+        if service != "wallet":
+            require_shared(redis_url=os.environ.get("PUENTE_REDIS_URL") or None,
+                           env=os.environ.get("PUENTE_ENV", "development"), workers=workers, service=service)
+        application = make_app(service) if workers == 1 or service == "wallet" else None
+    except RuntimeError as exc:  # missing master key, registry key or shared store: a clear refusal
         console.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
     default_port = {"issuer": 8001, "verifier": 8002, "wallet": 8003}[service]
-    uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False)
+    if application is not None:
+        uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False)
+    else:
+        os.environ["PUENTE_WORKERS"] = str(workers)  # every worker process checks it again in create_app
+        uvicorn.run(f"puente.demo:{service}_app", factory=True, workers=workers, host=host,
+                    port=port or default_port, log_level="warning", access_log=False)
 
 
 @app.command()

@@ -44,6 +44,11 @@ def make_app(service: str) -> Any:
     return create_verifier(VerifierSettings())
 
 
+def issuer_app() -> Any:
+    """uvicorn factory for the issuer (``puente serve issuer --workers N``: one app per process)."""
+    return make_app("issuer")
+
+
 def _serve(service: str, port: int) -> None:
     import uvicorn
 

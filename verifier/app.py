@@ -11,10 +11,13 @@ from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock, SystemClock
 from credcore.keys import PublicKey
+from credcore.ports import SharedNonceStore, SharedStoreUnavailable
 from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from servicekit.shared_store import open_store, require_shared
 from verifier import errors
 from verifier.api import oid4vp_api, verify_api
 from verifier.config import VerifierSettings
+from verifier.oid4vp import TransactionStore
 from verifier.service import VerifierService
 from verifier.status_cache import StatusCache
 from verifier.trust_cache import Refresher, TrustCache, load_registry_key
@@ -34,11 +37,15 @@ def build_service(settings: VerifierSettings, *, clock: Clock | None = None, reg
     clock = clock or SystemClock()
     key = registry_key or load_registry_key(settings)
     trust = TrustCache(settings, key, clock, client)
-    return VerifierService(settings, trust, StatusCache(settings, clock, client), clock)
+    store = open_store(settings.redis_url, settings.redis_prefix)
+    return VerifierService(settings, trust, StatusCache(settings, clock, client), clock,
+                           nonces=SharedNonceStore(store),
+                           transactions=TransactionStore(settings.open_requests_max, store), store=store)
 
 
 def create_app(settings: VerifierSettings, *, service: VerifierService | None = None) -> FastAPI:
     configure_logging()
+    require_shared(redis_url=settings.redis_url, env=settings.env, workers=settings.workers, service="verifier")
     service = service or build_service(settings)
     metrics = Metrics("verifier")
 
@@ -67,13 +74,20 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> Response:
+        checks: dict[str, bool] = {}
+        reason = None
         try:
             service.trust.current()
-            ready, reason = True, None
+            checks["trust_list"] = True
         except Exception as exc:  # readiness reports why, it does not crash
-            ready, reason = False, getattr(exc, "code", type(exc).__name__)
-        body = {"ready": ready, "checks": {"trust_list": ready}, "trust_list_age_seconds": service.trust.age(),
-                "reason": reason}
+            checks["trust_list"], reason = False, getattr(exc, "code", type(exc).__name__)
+        try:
+            service.store.ping()
+            checks["shared_store"] = True
+        except SharedStoreUnavailable:
+            checks["shared_store"], reason = False, reason or "shared_store_unavailable"
+        ready = all(checks.values())
+        body = {"ready": ready, "checks": checks, "trust_list_age_seconds": service.trust.age(), "reason": reason}
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"])

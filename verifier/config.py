@@ -30,6 +30,12 @@ class VerifierSettings(BaseSettings):
     rate_limit_per_minute: int = 600
     presentation_request_ttl_seconds: int = 600
     background_refresh: bool = True
+    # Shared state of every replica (nonces, OpenID4VP requests, rate limits, quotas): Redis when
+    # set, else this process's memory (one process only: see servicekit.shared_store.require_shared).
+    redis_url: str | None = None
+    redis_prefix: str = "puente:verifier:"
+    workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
+    open_requests_max: int = 10_000
 
     @property
     def base_url(self) -> str:

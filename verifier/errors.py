@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from credcore.dcql import DcqlError
 from credcore.errors import CredentialError
 from credcore.messages import message, negotiate
+from credcore.ports import SharedStoreUnavailable
 from puente.web import problem
 from verifier.oid4vp import PresetUnavailable, ResponseRejected, StoreFull
 
@@ -54,6 +55,12 @@ PROBLEMS: dict[type[Exception], Problem] = {
                        retry_after=30),
     UnknownRequest: Problem(404, "not_found", "Solicitud desconocida o vencida.", "Unknown or expired request."),
     CredentialError: Problem(503, None, "", ""),
+    SharedStoreUnavailable: Problem(
+        503, "shared_store_unavailable",
+        "El verificador no puede consultar su almacén compartido; no puede confirmar que este código no se haya "
+        "usado ya. Intente de nuevo en unos segundos.",
+        "The verifier cannot reach its shared store, so it cannot confirm this code was not used before. "
+        "Try again in a few seconds.", retry_after=5),
     RequestValidationError: Problem(
         422, "request_invalid",
         "La solicitud no tiene la forma esperada: envíe {\"qr\": …} o {\"presentation\": …}.",

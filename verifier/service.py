@@ -1,6 +1,7 @@
 """Verification as the service performs it: the current trust list, cached status lists, the
 offline key-binding policy with a replay store, and an outcome log without claims; plus the open
-OpenID4VP transactions (verifier/oid4vp.py), held in memory only."""
+OpenID4VP transactions (verifier/oid4vp/). Replay store and transactions live in the shared store
+(servicekit/shared_store.py: memory for one process, Redis for replicas)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from credcore.clock import Clock
 from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
-from credcore.ports import MemoryNonceStore
+from credcore.ports import MemoryNonceStore, NonceStore, SharedStore
 from credcore.verify import Check, VerificationPolicy, VerificationReport, verification_report
+from servicekit.shared_store import MemoryStore
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
 from verifier.status_cache import StatusCache
@@ -37,9 +39,10 @@ class VerifierService:
     trust: TrustCache
     status: StatusCache
     clock: Clock
-    nonces: MemoryNonceStore = field(default_factory=MemoryNonceStore)
+    nonces: NonceStore = field(default_factory=MemoryNonceStore)
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=1000))
     transactions: TransactionStore = field(default_factory=TransactionStore)
+    store: SharedStore = field(default_factory=MemoryStore)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def policy(self, *, audience: str = OFFLINE_AUDIENCE, nonce: str | None = None,

@@ -6,7 +6,7 @@ employer flow.
 - ``answer``: ``direct_post`` answers, each presentation verified with key binding to our
   ``client_id`` and the transaction's nonce, and the DCQL query satisfied.
 - ``transactions``: single-use transactions (security.md #49, #50).
-- ``render``: the result as the frontend reads it.
+- ``render``: the result as the frontend reads it (rendered when answered, in both languages).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from verifier.oid4vp.answer import (
     vp_token_shape,
     wallet_error,
 )
-from verifier.oid4vp.render import render, result_message
+from verifier.oid4vp.render import render_result, render_status, result_message
 from verifier.oid4vp.request import (
     CLIENT_ID_PREFIX,
     PRESETS,
@@ -46,6 +46,7 @@ from verifier.oid4vp.request import (
 )
 from verifier.oid4vp.transactions import (
     Entry,
+    QuotaExceeded,
     ResponseRejected,
     Result,
     StoreFull,
@@ -67,6 +68,7 @@ __all__ = [
     "Presented",
     "Preset",
     "PresetUnavailable",
+    "QuotaExceeded",
     "ResponseRejected",
     "Result",
     "StoreFull",
@@ -79,7 +81,8 @@ __all__ = [
     "query_from_body",
     "receive_answer",
     "release",
-    "render",
+    "render_result",
+    "render_status",
     "request_object",
     "result_message",
     "selected_paths",

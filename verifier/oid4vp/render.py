@@ -47,24 +47,22 @@ def _entry_json(entry: Entry, lang: str) -> dict[str, Any]:
     return body
 
 
-def render(tx: Transaction, lang: str) -> dict[str, Any]:
-    """What ``GET /api/v1/presentation-requests/{id}`` returns."""
-    body: dict[str, Any] = {"id": tx.id, "status": tx.status, "expires_at": tx.expires_at,
-                            "request_fetched": tx.request_fetched, "claims_deleted": tx.claims_deleted,
-                            "result": None}
-    result = tx.result
-    if result is None or tx.status == "pending":
-        return body
-    queries = tx.queries
+def render_status(tx: Transaction) -> dict[str, Any]:
+    """What ``GET /api/v1/presentation-requests/{id}`` returns, its ``result`` still None."""
+    return {"id": tx.id, "status": tx.status, "expires_at": tx.expires_at, "request_fetched": tx.request_fetched,
+            "claims_deleted": tx.claims_deleted, "result": None}
+
+
+def render_result(result: Result, queries: dict[str, dict[str, Any]], lang: str) -> dict[str, Any]:
+    """The ``result`` member: verdict, the presented credentials (released claims only), error."""
     credentials: dict[str, Any] = {}
     for cid, entries in result.entries.items():
         rendered = [_entry_json(entry, lang) for entry in entries]
         credentials[cid] = rendered if queries[cid].get("multiple", False) else rendered[0]
-    body["result"] = {
+    return {
         "valid": result.valid,
         "verdict": result.verdict,
         "credentials": credentials,
         "error": None if result.valid else {"code": result.error_code, "message": result_message(result, lang),
                                             "detail": result.error_detail},
     }
-    return body

@@ -1,25 +1,42 @@
 """Open OpenID4VP transactions (security.md #49, #50): the request object is served once, one
 answer is accepted, and the result goes only to the frontend holding the result token. Claims live
 only until that frontend has read them once, or until expiry (PRODUCT: "the verifier keeps no
-claims")."""
+claims").
+
+The state lives in a :class:`credcore.ports.SharedStore` (memory for one process, Redis for
+replicas), so any replica can serve any step; every step that must happen once is one atomic
+operation of the store (``put_once``, ``take``, ``acquire``):
+
+- ``tx:<id>``: the request (nonce, state, result-token digest, query, times), until it is forgotten;
+- ``tx:<id>:fetched``: set once when the wallet fetches the request object;
+- ``tx:<id>:answer``: ``answering`` while one answer is verified, then the result without claims;
+- ``tx:<id>:claims``: the result with its claims, taken (read and deleted) by the first read;
+- ``open`` and ``open:<client>``: bounded sets of open requests (all, and per verifier client).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from credcore.credential_types import TypeRegistry
 from credcore.dcql import ID
+from credcore.ports import SharedStore
 from credcore.verify import VerificationReport
-from verifier.oid4vp.render import render
+from servicekit.shared_store import MemoryStore
+from verifier.oid4vp.render import render_result, render_status
 
 
 class StoreFull(Exception):
     """Too many open presentation requests: try again later."""
+
+
+class QuotaExceeded(StoreFull):
+    """This verifier client has as many open requests as its quota allows."""
 
 
 class ResponseRejected(Exception):
@@ -78,8 +95,8 @@ class Transaction:
     status: str = "pending"  # pending | done | failed
     request_fetched: bool = False
     answering: bool = False
-    result: Result | None = None
     claims_deleted: bool = False
+    owner: str = ""  # the verifier client that created it ("" for none)
 
     @property
     def queries(self) -> dict[str, dict[str, Any]]:
@@ -92,102 +109,150 @@ class Transaction:
     def owned_by(self, token: str) -> bool:
         return hmac.compare_digest(self.token_digest, _digest(token))
 
+    def to_json(self) -> bytes:
+        return json.dumps({
+            "id": self.id, "nonce": self.nonce, "state": self.state, "token_digest": self.token_digest.hex(),
+            "query": self.query, "client_id": self.client_id, "response_uri": self.response_uri,
+            "request_uri": self.request_uri, "created_at": self.created_at, "ttl": self.ttl,
+            "expires_at": self.expires_at, "forget_at": self.forget_at, "owner": self.owner,
+        }, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Transaction:
+        data = json.loads(raw)
+        data["token_digest"] = bytes.fromhex(data["token_digest"])
+        return cls(**data)
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
 
 
+ANSWERING = b"answering"
+LANGS = ("es", "en")
+
+
 class TransactionStore:
-    """Open transactions in this process's memory: bounded, expiring, safe across threads. The
-    expensive part of an answer (verification) runs outside the lock; the ``answering`` flag keeps
-    a second answer out meanwhile."""
+    """Open transactions in a shared store: bounded (in all and per client), expiring, each step
+    atomic. The expensive part of an answer (verification) runs between ``begin_answer`` and
+    ``finish_answer``; the ``answering`` mark keeps a second answer out meanwhile."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._open: dict[str, Transaction] = {}
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._open)
+    def __init__(self, capacity: int = 10_000, store: SharedStore | None = None, *,
+                 client_quota: int = 100) -> None:
+        self.capacity, self.client_quota = capacity, client_quota
+        self.store: SharedStore = store if store is not None else MemoryStore()
 
     def add(self, tx: Transaction, now: int) -> None:
-        with self._lock:
-            for other in list(self._open.values()):
-                self._age(other, now)
-            if len(self._open) >= self.capacity:
-                raise StoreFull("too many open presentation requests")
-            self._open[tx.id] = tx
+        """Keep ``tx``; :class:`QuotaExceeded` when its client has its quota of open requests,
+        :class:`StoreFull` when the verifier as a whole has."""
+        if tx.owner and not self.store.acquire(f"open:{tx.owner}", tx.id, tx.forget_at, now, self.client_quota):
+            raise QuotaExceeded("this client has too many open presentation requests")
+        if not self.store.acquire("open", tx.id, tx.forget_at, now, self.capacity):
+            if tx.owner:
+                self.store.release(f"open:{tx.owner}", tx.id)
+            raise StoreFull("too many open presentation requests")
+        self.store.put(f"tx:{tx.id}", tx.to_json(), tx.forget_at, now)
 
-    def _age(self, tx: Transaction, now: int) -> Transaction | None:
-        """Apply expiry to one transaction (lock held): a pending one fails, claims are wiped,
-        and past ``forget_at`` it is gone."""
-        if now > tx.forget_at:
-            self._open.pop(tx.id, None)
-            if tx.result is not None:
-                tx.result.wipe()
-            return None
-        if now > tx.expires_at:
-            if tx.status == "pending" and not tx.answering:
-                tx.status = "failed"
-                tx.result = Result(False, "request_expired", "request_expired")
-            if tx.result is not None and tx.result.wipe():
-                tx.claims_deleted = True
-        return tx
+    def _release(self, tx: Transaction) -> None:
+        """A request whose result was read no longer counts as open."""
+        self.store.release("open", tx.id)
+        if tx.owner:
+            self.store.release(f"open:{tx.owner}", tx.id)
 
-    def _find(self, tx_id: str, now: int) -> Transaction | None:
+    def _load(self, tx_id: str, now: int) -> tuple[Transaction, dict[str, Any] | None] | None:
+        """The transaction and its answer record (None while pending), with expiry applied."""
         if not isinstance(tx_id, str) or not ID.fullmatch(tx_id):
             return None
-        tx = self._open.get(tx_id)
-        return self._age(tx, now) if tx is not None else None
+        raw = self.store.get(f"tx:{tx_id}", now)
+        if raw is None:
+            return None
+        tx = Transaction.from_json(raw)
+        if now > tx.forget_at:
+            return None
+        answer_raw = self.store.get(f"tx:{tx_id}:answer", now)
+        tx.request_fetched = self.store.get(f"tx:{tx_id}:fetched", now) is not None
+        answer: dict[str, Any] | None = None
+        if answer_raw == ANSWERING:
+            tx.answering = True
+        elif answer_raw is not None:
+            answer = json.loads(answer_raw)
+            tx.status = answer["status"]
+        elif now > tx.expires_at:
+            tx.status = "failed"  # expired without an answer
+        if answer is not None and answer["had_claims"]:
+            tx.claims_deleted = now > tx.expires_at or self.store.get(f"tx:{tx_id}:claims", now) is None
+        return tx, answer
 
     def get(self, tx_id: str, now: int) -> Transaction | None:
-        with self._lock:
-            return self._find(tx_id, now)
+        found = self._load(tx_id, now)
+        return found[0] if found is not None else None
 
     def take_request(self, tx_id: str, now: int) -> Transaction | None:
         """The transaction whose request object is being fetched, once: a second fetch finds none."""
-        with self._lock:
-            tx = self._find(tx_id, now)
-            if tx is None or tx.status != "pending" or tx.request_fetched:
-                return None
-            tx.request_fetched = True
-            return tx
+        tx = self.get(tx_id, now)
+        if tx is None or tx.status != "pending" or tx.answering or tx.request_fetched:
+            return None
+        if not self.store.put_once(f"tx:{tx_id}:fetched", b"1", tx.forget_at, now):
+            return None
+        tx.request_fetched = True
+        return tx
 
     def begin_answer(self, tx_id: str, state: str | None, now: int) -> Transaction:
-        with self._lock:
-            tx = self._find(tx_id, now)
-            if tx is None:
-                raise ResponseRejected("unknown or expired request")
-            if tx.result is not None and tx.result.verdict == "request_expired":
-                raise ResponseRejected("the request has expired")
-            if tx.status != "pending" or tx.answering:
-                raise ResponseRejected("this request was already answered")
-            if not isinstance(state, str) or not hmac.compare_digest(state.encode(), tx.state.encode()):
-                raise ResponseRejected("state does not match the request")
-            tx.answering = True
-            return tx
+        found = self._load(tx_id, now)
+        if found is None:
+            raise ResponseRejected("unknown or expired request")
+        tx, answer = found
+        if answer is None and not tx.answering and now > tx.expires_at:
+            raise ResponseRejected("the request has expired")
+        if tx.status != "pending" or tx.answering:
+            raise ResponseRejected("this request was already answered")
+        if not isinstance(state, str) or not hmac.compare_digest(state.encode(), tx.state.encode()):
+            raise ResponseRejected("state does not match the request")
+        if not self.store.put_once(f"tx:{tx_id}:answer", ANSWERING, tx.forget_at, now):
+            raise ResponseRejected("this request was already answered")
+        tx.answering = True
+        return tx
 
     def abandon_answer(self, tx: Transaction) -> None:
         """A refused answer leaves the transaction as it was."""
-        with self._lock:
-            tx.answering = False
+        self.store.delete(f"tx:{tx.id}:answer")
+        tx.answering = False
 
     def finish_answer(self, tx: Transaction, result: Result, now: int) -> None:
-        with self._lock:
-            tx.result = result
-            tx.status = "done" if result.valid else "failed"
-            tx.answering = False
-            tx.expires_at = now + tx.ttl  # the frontend has this long to read the result
-            tx.forget_at = tx.expires_at + tx.ttl
+        """Record the result, rendered in both languages: with its claims for the first read
+        (``tx:<id>:claims``), without them for every later one."""
+        queries = tx.queries
+        full = {lang: render_result(result, queries, lang) for lang in LANGS}
+        had_claims = result.wipe()
+        bare = {lang: render_result(result, queries, lang) for lang in LANGS}
+        tx.status = "done" if result.valid else "failed"
+        tx.answering = False
+        tx.expires_at = now + tx.ttl  # the frontend has this long to read the result
+        tx.forget_at = tx.expires_at + tx.ttl
+        self.store.put(f"tx:{tx.id}", tx.to_json(), tx.forget_at, now)
+        if had_claims:
+            self.store.put(f"tx:{tx.id}:claims", json.dumps(full).encode(), tx.expires_at, now)
+        answer = {"status": tx.status, "had_claims": had_claims, "result": bare}
+        self.store.put(f"tx:{tx.id}:answer", json.dumps(answer).encode(), tx.forget_at, now)
 
     def read_result(self, tx_id: str, token: str, lang: str, now: int) -> dict[str, Any] | None:
         """The result for the frontend that started the request; its claims are deleted once read."""
-        with self._lock:
-            tx = self._find(tx_id, now)
-            if tx is None or not tx.owned_by(token):
-                return None
-            body = render(tx, lang)
-            if tx.result is not None and tx.result.wipe():
-                tx.claims_deleted = True
+        found = self._load(tx_id, now)
+        if found is None or not found[0].owned_by(token):
+            return None
+        tx, answer = found
+        lang = "en" if lang == "en" else "es"
+        body = render_status(tx)
+        if answer is None:
+            if tx.status == "failed":
+                expired = Result(False, "request_expired", "request_expired")
+                body["result"] = render_result(expired, tx.queries, lang)
             return body
-
+        result = answer["result"][lang]
+        if answer["had_claims"] and not tx.claims_deleted:
+            claims = self.store.take(f"tx:{tx_id}:claims", now)
+            if claims is not None:
+                result = json.loads(claims)[lang]
+        body["result"] = result
+        self._release(tx)
+        return body
