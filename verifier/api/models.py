@@ -3,9 +3,12 @@ the same JSON they always did; extra members are allowed so a report is never cu
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+UnixTime = Annotated[int, Field(ge=0, le=2_147_483_647)]
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 
 class Open(BaseModel):
@@ -41,7 +44,7 @@ class Report(Open):
     claims: dict[str, Any]
     labels: dict[str, str]
     holder_binding: str
-    expires_at: int | None = None
+    expires_at: UnixTime | None = None
     checks: list[Check]
     error: ReportError | None = None
 
@@ -51,7 +54,7 @@ class Problem(Open):
 
     type: str
     title: str
-    status: int
+    status: HttpStatus
     code: str
     detail: str | None = None
 
@@ -60,7 +63,7 @@ class PresentationRequestCreated(Open):
     id: str
     status: str
     result_token: str
-    expires_at: int
+    expires_at: UnixTime
     client_id: str
     request_uri: str
     qr: str
@@ -83,7 +86,7 @@ class PresentationOutcome(Open):
 class PresentationStatus(Open):
     id: str
     status: str
-    expires_at: int
+    expires_at: UnixTime
     request_fetched: bool
     claims_deleted: bool
     result: PresentationOutcome | None = None
