@@ -79,11 +79,13 @@ def issue_credential(
     decoys: int | None = None,
     lang: str = "es",
     paper: bool = False,
+    header: dict[str, Any] | None = None,
 ) -> IssuedCredential:
     """Validate ``claims`` against ``ctype`` and sign an SD-JWT VC for them.
 
     ``decoys=None`` pads the top-level ``_sd`` with decoy digests up to the number of claims the
     type can disclose, so the digest count says nothing about which optional claims exist.
+    ``header`` adds protected-header members (an institution's own ``kid``, an ``x5c`` chain).
     """
     now = clock.now()
     ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
@@ -108,6 +110,6 @@ def issue_credential(
             decoys=decoys,
         )
     payload.update(concealed)
-    token = jws.sign(payload, key, {"typ": SD_JWT_VC_TYP})
+    token = jws.sign(payload, key, {**(header or {}), "typ": SD_JWT_VC_TYP})
     sd_jwt = SdJwt(token, tuple(d.text for d in disclosures)).serialize()
     return IssuedCredential(sd_jwt, payload, tuple(disclosures), now, exp)

@@ -1,8 +1,9 @@
 """Compact JWS (RFC 7515) signing and strict verification over PyJWT's algorithm objects.
 
 Verification never trusts the token about keys: the caller resolves the key from the protected
-header's ``kid`` (and the payload's issuer) through the trust list; ``jwk``, ``jku``, ``x5u`` and
-``x5c`` header members are ignored. The algorithm allow-list is exact and case-sensitive, and the
+header's ``kid`` (and the payload's issuer) through the trust list; ``jwk``, ``jku`` and ``x5u``
+header members are ignored, and ``x5c`` counts only when the trust list names CA certificates for
+that issuer (credcore.trust validates the chain to them). The algorithm allow-list is exact and case-sensitive, and the
 header ``alg`` must equal the one algorithm registered for the resolved key (RFC 8725 §3.1).
 """
 
@@ -20,7 +21,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from credcore.encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
 from credcore.errors import MalformedError, SignatureError
-from credcore.keys import ALGORITHMS, PublicKey, SigningKey
+from credcore.keys import ALGORITHMS, PublicKey, SigningKey, valid_kid
 
 _ES256 = ECAlgorithm(ECAlgorithm.SHA256)
 _EDDSA = OKPAlgorithm()
@@ -58,10 +59,12 @@ def sign(
     *,
     include_kid: bool = True,
 ) -> str:
-    """Sign ``payload`` with ``key``; ``alg`` and ``kid`` come from the key, never the caller."""
+    """Sign ``payload`` with ``key``; ``alg`` comes from the key, never the caller, and ``kid`` is the
+    key's thumbprint unless the header names the institution's own kid for it (or ``None``: no kid)."""
     full_header = {"alg": key.alg, **{k: v for k, v in header.items() if k not in ("alg", "kid")}}
-    if include_kid:
-        full_header["kid"] = key.kid
+    kid = header.get("kid", key.kid)
+    if include_kid and kid is not None:
+        full_header["kid"] = kid
     body = payload if isinstance(payload, bytes) else dumps_compact(payload).encode("utf-8")
     signing_input = f"{b64url_encode(dumps_compact(full_header).encode())}.{b64url_encode(body)}"
     signature = _sign_raw(signing_input.encode("ascii"), key)
@@ -125,9 +128,8 @@ def check_header(jws: Jws, typ: str | tuple[str, ...]) -> str:
     expected = (typ,) if isinstance(typ, str) else typ
     if jws.header.get("typ") not in expected:
         raise MalformedError(f"token type must be {expected[0]}", code="type_invalid")
-    kid = jws.header.get("kid")
-    if kid is not None and (not isinstance(kid, str) or len(kid) > 128):
-        raise MalformedError("kid must be a short string", code="kid_invalid")
+    if "kid" in jws.header and not valid_kid(jws.header["kid"]):
+        raise MalformedError("kid must be 1 to 1024 printable ASCII characters", code="kid_invalid")
     return alg
 
 

@@ -19,6 +19,7 @@ from credcore.encoding import b64url_decode, b64url_encode
 from credcore.errors import MalformedError
 
 ALGORITHMS = ("ES256", "EdDSA")
+MAX_KID_LENGTH = 1024  # RFC 7517 lets a kid be any string; Puente takes printable ASCII up to 1 KiB
 
 PublicKeyType = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 PrivateKeyType = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -90,6 +91,19 @@ def thumbprint(key: PublicKeyType) -> str:
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+def valid_kid(kid: Any) -> bool:
+    """A key id Puente accepts: 1 to 1024 printable ASCII characters (space to tilde)."""
+    return (isinstance(kid, str) and 0 < len(kid) <= MAX_KID_LENGTH
+            and all(" " <= ch <= "~" for ch in kid))
+
+
+def public_key_from_key(key: Any, kid: str | None = None) -> PublicKey:
+    """Wrap a ``cryptography`` public key (for example a certificate's) as a :class:`PublicKey`."""
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise MalformedError("only P-256 and Ed25519 keys are supported", code="alg_not_allowed")
+    return PublicKey(key, _alg_for(key), kid or thumbprint(key))
+
+
 def _coordinate(jwk: dict[str, Any], name: str, size: int) -> bytes:
     value = jwk.get(name)
     if not isinstance(value, str):
@@ -100,10 +114,12 @@ def _coordinate(jwk: dict[str, Any], name: str, size: int) -> bytes:
     return raw
 
 
-def public_key_from_jwk(jwk: Any) -> PublicKey:
+def public_key_from_jwk(jwk: Any, *, keep_kid: bool = False) -> PublicKey:
     """Import a public JWK; refuses private members, foreign curves and an ``alg`` that does not fit.
 
-    ``kid`` is always recomputed as the thumbprint; a JWK whose own ``kid`` differs is refused.
+    By default ``kid`` is recomputed as the thumbprint and a JWK whose own ``kid`` differs is
+    refused. ``keep_kid`` (an accredited institution's published keys) keeps the JWK's own ``kid``
+    — any printable ASCII string up to 1 KiB, as RFC 7517 allows — or the thumbprint if it has none.
     """
     if not isinstance(jwk, dict):
         raise MalformedError("JWK must be an object", code="jwk_invalid")
@@ -125,6 +141,10 @@ def public_key_from_jwk(jwk: Any) -> PublicKey:
     if jwk.get("alg", alg) != alg:
         raise MalformedError("JWK alg does not match its key type", code="alg_not_allowed")
     kid = thumbprint(key)
+    if keep_kid and "kid" in jwk:
+        if not valid_kid(jwk["kid"]):
+            raise MalformedError("JWK kid must be 1 to 1024 printable ASCII characters", code="kid_invalid")
+        return PublicKey(key, alg, jwk["kid"])
     if "kid" in jwk and jwk["kid"] != kid:
         raise MalformedError("JWK kid is not its RFC 7638 thumbprint", code="jwk_invalid")
     return PublicKey(key, alg, kid)

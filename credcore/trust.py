@@ -2,8 +2,12 @@
 each may issue, and validity periods; signed by the registry key as a ``puente-trust-list+jwt``.
 
 Keys are looked up by the exact pair (``iss``, ``kid``) and only here: a key or URL in a token
-header is never used. A genuine signature from an institution not accredited for the type is
-``not_accredited_for_type``.
+header is never used. A kid is any printable ASCII string up to 1 KiB (RFC 7517); a token without
+``kid`` is accepted only when its issuer has exactly one usable (not compromised) key. An issuer
+whose entry names X.509 CA certificates may instead sign with an ``x5c`` chain that validates to
+one of them (credcore.x509_chain). A genuine signature from an institution not accredited for the
+type is ``not_accredited_for_type``. Each entry also says, per type, whether credentials must carry
+a ``status`` reference (``required``, the default) or may go without (``optional``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 from typing import Any
 
 import jsonschema
+from cryptography import x509
 
 from credcore import jws
 from credcore.errors import (
@@ -25,6 +30,7 @@ from credcore.errors import (
 )
 from credcore.keys import PublicKey, SigningKey, public_key_from_jwk
 from credcore.resources import package_dir
+from credcore.x509_chain import key_from_x5c, load_der_b64
 
 TRUST_LIST_TYP = "puente-trust-list+jwt"
 SCHEMA_PATH = package_dir("schemas") / "trust-list.schema.json"
@@ -52,6 +58,11 @@ class TrustedIssuer:
     vcts: frozenset[str]
     valid_from: int
     valid_until: int | None
+    x509_cas: tuple[x509.Certificate, ...] = ()
+    status_optional: frozenset[str] = frozenset()
+
+    def usable_keys(self) -> list[PublicKey]:
+        return [key for kid, key in self.keys.items() if kid not in self.compromised]
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,15 @@ class TrustList:
                 raise MalformedError("issuer listed twice", code="trust_list_invalid")
             keys = {}
             for jwk in entry["keys"]:
-                key = public_key_from_jwk({k: v for k, v in jwk.items() if k != "compromised"})
+                key = public_key_from_jwk({k: v for k, v in jwk.items() if k != "compromised"}, keep_kid=True)
+                if key.kid in keys:
+                    raise MalformedError("a kid is listed twice for one issuer", code="trust_list_invalid")
                 keys[key.kid] = key
+            policy = entry.get("status", {})
+            if not set(policy) <= set(entry["vcts"]):
+                raise MalformedError("status policy for a type the issuer is not accredited for",
+                                     code="trust_list_invalid")
+            cas = tuple(load_der_b64(text, code="trust_list_invalid") for text in entry.get("x509_cas", []))
             issuers[entry["id"]] = TrustedIssuer(
                 id=entry["id"],
                 name=entry["name"],
@@ -84,6 +102,8 @@ class TrustList:
                 vcts=frozenset(entry["vcts"]),
                 valid_from=parse_time(entry["valid_from"]),
                 valid_until=parse_time(entry["valid_until"]) if entry["valid_until"] else None,
+                x509_cas=cas,
+                status_optional=frozenset(v for v, rule in policy.items() if rule == "optional"),
             )
         return cls(parse_time(document["issued_at"]), parse_time(document["next_update"]), issuers)
 
@@ -100,14 +120,39 @@ class TrustList:
             raise UntrustedIssuerError("the trust list is out of date", code="trust_list_stale")
 
     def issuer_key(self, iss: Any, kid: Any, *, now: int) -> PublicKey:
-        issuer = self.issuer(iss)
-        if now < issuer.valid_from or (issuer.valid_until is not None and now > issuer.valid_until):
-            raise UntrustedIssuerError("issuer accreditation is not in force", code="issuer_not_in_force")
+        issuer = self._in_force(iss, now)
+        if kid is None:
+            usable = issuer.usable_keys()
+            if len(usable) != 1:
+                raise UntrustedIssuerError("a token without kid needs an issuer with exactly one usable key",
+                                           code="kid_required")
+            return usable[0]
         if not isinstance(kid, str) or kid not in issuer.keys:
             raise UntrustedIssuerError("signing key is not a key of this issuer", code="key_untrusted")
         if kid in issuer.compromised:
             raise UntrustedIssuerError("signing key is marked compromised", code="key_compromised")
         return issuer.keys[kid]
+
+    def _in_force(self, iss: Any, now: int) -> TrustedIssuer:
+        issuer = self.issuer(iss)
+        if now < issuer.valid_from or (issuer.valid_until is not None and now > issuer.valid_until):
+            raise UntrustedIssuerError("issuer accreditation is not in force", code="issuer_not_in_force")
+        return issuer
+
+    def key_for(self, iss: Any, header: dict[str, Any], *, now: int) -> PublicKey:
+        """The key of a token from ``iss``: from its ``x5c`` chain when the issuer is accredited
+        through CA certificates and the token carries one, otherwise by (``iss``, ``kid``)."""
+        issuer = self._in_force(iss, now)
+        if issuer.x509_cas and "x5c" in header:
+            return key_from_x5c(header["x5c"], issuer.x509_cas, issuer.id, now=now)
+        if "x5c" in header and "kid" not in header:
+            # A chain cannot replace the registry's keys for an issuer not accredited through a CA.
+            raise UntrustedIssuerError("the issuer is not accredited through X.509 certificates",
+                                       code="key_untrusted")
+        return self.issuer_key(iss, header.get("kid"), now=now)
+
+    def status_required(self, iss: str, vct: str) -> bool:
+        return vct not in self.issuer(iss).status_optional
 
     def check_accreditation(self, iss: str, vct: Any) -> None:
         if not isinstance(vct, str) or vct not in self.issuer(iss).vcts:
@@ -117,7 +162,7 @@ class TrustList:
         """A ``resolve_key`` callable for :func:`credcore.jws.verify` bound to one issuer."""
 
         def resolve(token: jws.Jws) -> PublicKey:
-            return self.issuer_key(iss, token.header.get("kid"), now=now)
+            return self.key_for(iss, token.header, now=now)
 
         return resolve
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography import x509
 from sqlmodel import Session, col, select
 
+from credcore.errors import CredentialError
+from credcore.keys import PublicKey, generate_key, load_private_pem, private_key_to_pem, public_key_from_jwk, thumbprint
 from credcore.keys import SigningKey as CoreSigningKey
-from credcore.keys import generate_key, load_private_pem, private_key_to_pem, public_key_from_jwk
+from credcore.messages import message
 from credcore.trust import format_time, sign_trust_list, trust_list_document
+from credcore.x509_chain import der_b64
 from issuer import audit
 from issuer.db.models import Institution, RegistryKey, SigningKey
 from issuer.deps import Deps
@@ -32,7 +36,7 @@ def add_signing_key(session: Session, deps: Deps, institution: Institution) -> S
                                                      SigningKey.state == "active")):
         old.state, old.retired_at = "retired", now
         session.add(old)
-    row = SigningKey(institution_id=institution.id or 0, kid=core.kid, alg=core.alg,
+    row = SigningKey(institution_id=institution.id or 0, kid=core.kid, thumbprint=core.kid, alg=core.alg,
                      public_jwk=core.public.jwk(), private_sealed=_seal_key(deps, core), created_at=now)
     session.add(row)
     session.flush()
@@ -61,31 +65,108 @@ def create_institution(session: Session, deps: Deps, *, slug: str, name: str, ty
     return institution
 
 
-def accredit_external(session: Session, deps: Deps, *, issuer_id: str, name: str, jwks: dict[str, Any],
-                      types: list[str], actor: str = "operator") -> Institution:
-    """Accredit an institution that runs its own issuing software, from its public JWKS."""
+def _external_keys(session: Session, jwks: Any) -> list[PublicKey]:
+    """The JWKS's signing keys with their own kids (any printable ASCII up to 1 KiB, RFC 7517);
+    a key or kid listed twice, or a key another institution already has, is refused clearly."""
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
-    if not isinstance(keys, list) or not keys:
-        raise Invalid("El JWKS no tiene claves.", "The JWKS has no keys.", code="jwks_invalid")
-    parsed = [public_key_from_jwk({k: v for k, v in jwk.items() if k not in ("use", "key_ops")}) for jwk in keys]
-    slug = "ext-" + re.sub(r"[^a-z0-9]+", "-", issuer_id.lower().split("://", 1)[-1]).strip("-")[:50]
-    if session.exec(select(Institution).where(Institution.external_id == issuer_id)).first():
-        raise Conflict("Esa institución ya está acreditada.", "That institution is already accredited.",
-                       code="institution_exists")
+    if not isinstance(keys, list) or len(keys) > 20:
+        raise Invalid("El JWKS debe tener una lista «keys» de hasta 20 claves.",
+                      "The JWKS must have a \"keys\" list of up to 20 keys.", code="jwks_invalid")
+    parsed: list[PublicKey] = []
+    for number, jwk in enumerate(keys, 1):
+        if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
+            raise Invalid(f"La clave {number} del JWKS no es una clave de firma.",
+                          f"Key {number} of the JWKS is not a signing key.", code="jwks_invalid")
+        try:
+            parsed.append(public_key_from_jwk({k: v for k, v in jwk.items() if k not in ("use", "key_ops")},
+                                              keep_kid=True))
+        except CredentialError as exc:
+            raise Invalid(f"La clave {number} del JWKS no es válida: {message(exc.code, 'es')}",
+                          f"Key {number} of the JWKS is not valid: {message(exc.code, 'en')}",
+                          code="jwks_invalid") from None
+    kids = [key.kid for key in parsed]
+    prints = [thumbprint(key.key) for key in parsed]
+    if len(set(kids)) != len(kids) or len(set(prints)) != len(prints):
+        raise Invalid("El JWKS repite una clave o un kid.", "The JWKS lists a key or a kid twice.",
+                      code="jwks_duplicate_key")
+    if prints and session.exec(select(SigningKey).where(col(SigningKey.thumbprint).in_(prints))).first():
+        raise Conflict("Una de esas claves ya está acreditada (para esta u otra institución).",
+                       "One of those keys is already accredited (to this or another institution).",
+                       code="key_already_accredited")
+    return parsed
+
+
+def _ca_certificates(pems: list[bytes]) -> list[str]:
+    """CA certificates (PEM) as the trust list carries them: base64 DER, each a CA."""
+    out: list[str] = []
+    for number, pem in enumerate(pems, 1):
+        try:
+            certs = x509.load_pem_x509_certificates(pem)
+        except ValueError:
+            raise Invalid(f"El archivo de CA {number} no es un certificado PEM.",
+                          f"CA file {number} is not a PEM certificate.", code="ca_invalid") from None
+        for cert in certs:
+            try:
+                is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+            except x509.ExtensionNotFound:
+                is_ca = False
+            if not is_ca:
+                raise Invalid(f"El certificado {cert.subject.rfc4514_string()[:100]} no es de una CA.",
+                              f"Certificate {cert.subject.rfc4514_string()[:100]} is not a CA certificate.",
+                              code="ca_invalid")
+            out.append(der_b64(cert))
+    if len(set(out)) != len(out) or len(out) > 10:
+        raise Invalid("Certificados de CA repetidos o más de 10.", "CA certificates repeated or more than 10.",
+                      code="ca_invalid")
+    return out
+
+
+def _known_types(deps: Deps, types: list[str]) -> None:
     unknown = [t for t in types if t not in deps.types.by_id]
     if unknown:
         raise Invalid(f"Tipos desconocidos: {', '.join(unknown)}", f"Unknown types: {', '.join(unknown)}",
                       code="unknown_type")
+
+
+def accredit_external(session: Session, deps: Deps, *, issuer_id: str, name: str, jwks: dict[str, Any] | None,
+                      types: list[str], actor: str = "operator", ca_pems: list[bytes] | None = None,
+                      status_optional: list[str] | None = None) -> Institution:
+    """Accredit an institution that runs its own issuing software, from its public JWKS and/or the
+    X.509 CA certificates that certify its signing keys; ``status_optional`` lists the types whose
+    credentials it issues without a status reference."""
+    if not re.fullmatch(r"https?://[!-~]{1,290}", issuer_id):
+        raise Invalid("El identificador del emisor debe ser una URL http(s).", "The issuer id must be an http(s) URL.",
+                      code="invalid_issuer_id")
+    if session.exec(select(Institution).where(Institution.external_id == issuer_id)).first():
+        raise Conflict("Esa institución ya está acreditada.", "That institution is already accredited.",
+                       code="institution_exists")
+    _known_types(deps, types)
+    optional = sorted(set(status_optional or []))
+    if not set(optional) <= set(types):
+        raise Invalid("«Estado opcional» solo para tipos acreditados.", "Optional status only for accredited types.",
+                      code="unknown_type")
+    parsed = _external_keys(session, jwks) if jwks is not None else []
+    cas = _ca_certificates(ca_pems or [])
+    if not parsed and not cas:
+        raise Invalid("Indique un JWKS con claves o un certificado de CA.",
+                      "Give a JWKS with keys or a CA certificate.", code="jwks_invalid")
+    base = "ext-" + (re.sub(r"[^a-z0-9]+", "-", issuer_id.lower().split("://", 1)[-1]).strip("-")[:50] or "x")
+    slug, suffix = base, 1
+    while session.exec(select(Institution).where(Institution.slug == slug)).first():
+        suffix += 1
+        slug = f"{base}-{suffix}"
     now = deps.now()
     institution = Institution(slug=slug, name=name, types=sorted(set(types)), external_id=issuer_id,
-                              created_at=now, valid_from=now - 86_400)
+                              status_optional=optional, x509_cas=cas, created_at=now, valid_from=now - 86_400)
     session.add(institution)
     session.flush()
     for key in parsed:
-        session.add(SigningKey(institution_id=institution.id or 0, kid=key.kid, alg=key.alg,
-                               public_jwk=key.jwk(), private_sealed=None, created_at=now))
+        session.add(SigningKey(institution_id=institution.id or 0, kid=key.kid, thumbprint=thumbprint(key.key),
+                               alg=key.alg, public_jwk=key.jwk(), private_sealed=None, created_at=now))
     audit.record(session, at=now, actor=actor, action="institution.accredit_external",
-                 institution_id=institution.id, target=issuer_id, details={"types": institution.types})
+                 institution_id=institution.id, target=issuer_id,
+                 details={"types": institution.types, "keys": len(parsed), "x509_cas": len(cas),
+                          "status_optional": optional})
     return institution
 
 
@@ -165,16 +246,21 @@ def trust_document(session: Session, deps: Deps) -> dict[str, Any]:
     entries = []
     for institution in session.exec(select(Institution).order_by(col(Institution.id))):
         keys = published_keys(session, institution, include_compromised=True)
-        if not keys:
+        if not keys and not institution.x509_cas:
             continue
-        entries.append({
+        entry: dict[str, Any] = {
             "id": issuer_id(deps, institution),
             "name": institution.name,
             "keys": keys,
             "vcts": [deps.types.get(t).vct for t in institution.types],
             "valid_from": format_time(institution.valid_from),
             "valid_until": format_time(institution.valid_until) if institution.valid_until else None,
-        })
+        }
+        if institution.x509_cas:
+            entry["x509_cas"] = list(institution.x509_cas)
+        if institution.status_optional:
+            entry["status"] = {deps.types.get(t).vct: "optional" for t in institution.status_optional}
+        entries.append(entry)
     return trust_list_document(issued_at=now, next_update=now + deps.settings.trust_list_validity_seconds,
                                issuers=entries)
 

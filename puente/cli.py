@@ -58,14 +58,35 @@ def _deps() -> Any:
 
 
 def _fail(exc: Exception) -> None:
+    """A clear message in Spanish and English and exit 1: an operator never sees a traceback."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from credcore.errors import CredentialError
+    from credcore.messages import message
     from issuer.errors import ServiceError
 
+    if isinstance(exc, typer.Exit):
+        raise exc
     if isinstance(exc, ServiceError):
         console.print(f"[red]error[/red] {exc.message_es} / {exc.message_en}")
         for item in exc.errors:
             console.print(f"  - {item.get('field')}: {item.get('message')}")
-        raise typer.Exit(1) from None
-    raise exc
+    elif isinstance(exc, CredentialError):
+        console.print(f"[red]error[/red] {message(exc.code, 'es')} / {message(exc.code, 'en')} ({exc.code})")
+    elif isinstance(exc, IntegrityError):
+        console.print("[red]error[/red] el dato ya existe o contradice otro / the record already exists or conflicts"
+                      " with another")
+    elif isinstance(exc, OperationalError):
+        console.print("[red]error[/red] la base de datos no responde o no está migrada (puente migrate) / the database"
+                      " is unreachable or not migrated (puente migrate)")
+    elif isinstance(exc, OSError):
+        console.print(f"[red]error[/red] no se pudo leer o escribir / cannot read or write: {exc.filename or ''}"
+                      f" {exc.strerror or exc}")
+    elif isinstance(exc, ValueError):
+        console.print(f"[red]error[/red] dato no válido / invalid input: {str(exc)[:300]}")
+    else:
+        console.print(f"[red]error[/red] fallo inesperado / unexpected failure: {type(exc).__name__}: {str(exc)[:300]}")
+    raise typer.Exit(1) from None
 
 
 @app.command()
@@ -278,13 +299,23 @@ def keys_compromised(kid: str, institution: Annotated[str, typer.Option()]) -> N
 
 @app.command()
 def accredit(issuer_id: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
-             jwks: Annotated[Path, typer.Option(help="the institution's public JWKS file")],
-             type: Annotated[list[str], typer.Option("--type")]) -> None:
-    """Acredita una institución externa por su JWKS / accredit an external institution by its JWKS."""
+             type: Annotated[list[str], typer.Option("--type")],
+             jwks: Annotated[Path | None, typer.Option(help="the institution's public JWKS file")] = None,
+             x509_ca: Annotated[list[Path] | None, typer.Option(
+                 "--x509-ca", help="PEM file of a CA that certifies the institution's keys (x5c); repeatable")] = None,
+             status_optional: Annotated[list[str] | None, typer.Option(
+                 "--status-optional", help="a type it issues without status references; repeatable")] = None) -> None:
+    """Acredita una institución externa por su JWKS o su CA X.509 / accredit an external institution by its JWKS
+    or its X.509 CA."""
     from puente.operator import accredit as run_accredit
 
     try:
-        slug = run_accredit(_deps(), issuer_id, name, json.loads(jwks.read_text("utf-8")), type)
+        keys = json.loads(jwks.read_text("utf-8")) if jwks is not None else None
+        pems = [path.read_bytes() for path in x509_ca or []]
+        slug = run_accredit(_deps(), issuer_id, name, keys, type, ca_pems=pems, status_optional=status_optional or [])
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]error[/red] el JWKS no es JSON / the JWKS is not JSON: {exc.msg} (line {exc.lineno})")
+        raise typer.Exit(1) from None
     except Exception as exc:
         _fail(exc)
         return
@@ -367,4 +398,10 @@ def verify(
 
 
 def main() -> None:
-    app()
+    try:
+        app(standalone_mode=True)
+    except Exception as exc:  # the last line of defence: an operator never sees a traceback
+        try:
+            _fail(exc)
+        except typer.Exit as done:
+            sys.exit(done.exit_code)

@@ -165,9 +165,11 @@ def compromised(deps: Deps, slug: str, kid: str) -> None:
         session.commit()
 
 
-def accredit(deps: Deps, issuer_id: str, name: str, jwks: dict[str, Any], types: list[str]) -> str:
+def accredit(deps: Deps, issuer_id: str, name: str, jwks: dict[str, Any] | None, types: list[str], *,
+             ca_pems: list[bytes] | None = None, status_optional: list[str] | None = None) -> str:
     with deps.session() as session:
-        inst = accredit_external(session, deps, issuer_id=issuer_id, name=name, jwks=jwks, types=types, actor=ACTOR)
+        inst = accredit_external(session, deps, issuer_id=issuer_id, name=name, jwks=jwks, types=types, actor=ACTOR,
+                                 ca_pems=ca_pems, status_optional=status_optional)
         session.commit()
         return inst.slug
 

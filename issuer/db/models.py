@@ -18,6 +18,10 @@ class Institution(SQLModel, table=True):
     types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # External institutions run their own issuing software: their id and JWKS come from them.
     external_id: str | None = Field(default=None, max_length=300)
+    # Type ids whose credentials may go without a status reference (the trust list says "optional").
+    status_optional: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # CA certificates (base64 DER) that certify an external institution's signing keys (x5c).
+    x509_cas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: int
     valid_from: int
     valid_until: int | None = None
@@ -25,9 +29,12 @@ class Institution(SQLModel, table=True):
 
 class SigningKey(SQLModel, table=True):
     __tablename__ = "signing_keys"
+    __table_args__ = (UniqueConstraint("institution_id", "kid"),)
     id: int | None = Field(default=None, primary_key=True)
     institution_id: int = Field(foreign_key="institutions.id", index=True)
-    kid: str = Field(unique=True, max_length=64)
+    # Puente's own keys use their RFC 7638 thumbprint; an accredited institution's keep their own kid.
+    kid: str = Field(max_length=1024)
+    thumbprint: str = Field(unique=True, max_length=64)  # one key, one institution
     alg: str = Field(max_length=8)
     public_jwk: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     private_sealed: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -183,7 +183,8 @@ def test_case_003_header_alg_of_the_other_key_type(key_alg: str, header_alg: str
 
 
 @pytest.mark.parametrize(("kid", "verdict", "code"), [
-    ("absent", "untrusted_issuer", "key_untrusted"),
+    # no kid: SENA's one usable key is tried (issue 14), never the header's jwk
+    ("absent", "signature_invalid", "signature_invalid"),
     ("attacker", "untrusted_issuer", "key_untrusted"),
     ("issuer", "signature_invalid", "signature_invalid"),
 ])
@@ -249,15 +250,19 @@ def test_case_006_x5c_not_anchored(world: World, no_network: list[Any], chain: s
 @pytest.mark.parametrize(("kid", "verdict", "code"), [
     ("../../etc/passwd", "untrusted_issuer", "key_untrusted"),
     ("' OR 1=1--", "untrusted_issuer", "key_untrusted"),
-    ("key\x00", "untrusted_issuer", "key_untrusted"),
-    ("", "untrusted_issuer", "key_untrusted"),
-    (None, "untrusted_issuer", "key_untrusted"),
-    ("k" * 129, "malformed", "kid_invalid"),
+    # a kid is printable ASCII, 1 to 1024 characters (issue 14); an explicit null is not "no kid"
+    ("key\x00", "malformed", "kid_invalid"),
+    ("clé", "malformed", "kid_invalid"),
+    ("", "malformed", "kid_invalid"),
+    (None, "malformed", "kid_invalid"),
+    ("k" * 1024, "untrusted_issuer", "key_untrusted"),
+    ("k" * 1025, "malformed", "kid_invalid"),
     ("k" * 65_536, "malformed", "payload_too_large"),
     ({"a": 1}, "malformed", "kid_invalid"),
     (["kid"], "malformed", "kid_invalid"),
     (7, "malformed", "kid_invalid"),
-], ids=["path-traversal", "sql", "nul", "empty", "null", "129-chars", "64KiB", "object", "array", "number"])
+], ids=["path-traversal", "sql", "nul", "non-ascii", "empty", "null", "1024-chars", "1025-chars", "64KiB", "object",
+        "array", "number"])
 def test_case_007_hostile_kid(world: World, kid: Any, verdict: str, code: str) -> None:
     issued = world.issue()
     header = header_for(world.sena)

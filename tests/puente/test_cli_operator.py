@@ -19,17 +19,6 @@ from tests.support import SCHEMAS
 runner = CliRunner()
 
 
-@pytest.fixture
-def var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("PUENTE_MASTER_KEY", raising=False)
-    monkeypatch.setenv("PUENTE_ENV", "development")
-    monkeypatch.setenv("PUENTE_DATABASE_URL", f"sqlite:///{tmp_path}/var/puente.db")
-    monkeypatch.setenv("PUENTE_VAR_DIR", str(tmp_path / "var"))
-    assert runner.invoke(app, ["migrate"]).exit_code == 0
-    return tmp_path / "var"
-
-
 def _issue(var: Path, institution: str = "migracion", type_id: str = "ppt-status") -> dict:
     claims = var.parent / "claims.json"
     claims.write_text((SCHEMAS / "types" / type_id / "examples" / "valid.json").read_text("utf-8"), "utf-8")
@@ -132,7 +121,8 @@ def test_key_rotation_and_compromise_commands(var: Path) -> None:
     rotated = runner.invoke(app, ["keys", "rotate", "--institution", "sena"])
     assert rotated.exit_code == 0
     kid = rotated.output.strip().rsplit(" ", 1)[1]
-    compromised = runner.invoke(app, ["keys", "compromised", kid, "--institution", "sena"])
+    # "--" ends the options: a thumbprint kid may begin with "-"
+    compromised = runner.invoke(app, ["keys", "compromised", "--institution", "sena", "--", kid])
     assert compromised.exit_code == 0
     export = json.loads(runner.invoke(app, ["trust-list", "export"]).stdout)
     sena = next(entry for entry in export["issuers"] if entry["id"].endswith("/i/sena"))
