@@ -42,16 +42,18 @@ export function parseHeaderOnly(text) {
 /** The payload as a strict JSON object (a Map). */
 export const claimsOf = (jws) => parseObject(jws.payload, 'JWT payload is not a JSON object');
 
-/** credcore.jws.check_header: alg allow-list, no crit, typ, a short string kid. */
+/** credcore.keys.valid_kid: 1 to 1024 printable ASCII characters (RFC 7517 lets a kid be any string). */
+export const validKid = (kid) => typeof kid === 'string' && kid.length > 0 && kid.length <= 1024 && /^[ -~]+$/.test(kid);
+
+/** credcore.jws.check_header: alg allow-list, no crit, typ, a valid kid if there is one. */
 export function checkHeader(jws, typs) {
   const { header } = jws;
   const alg = header.get('alg');
   if (typeof alg !== 'string' || !ALGORITHMS.includes(alg)) signatureInvalid('alg_not_allowed', 'algorithm not allowed');
   if (header.has('crit')) malformed('crit_unsupported', 'critical header extensions are not supported');
   if (!typs.includes(header.get('typ'))) malformed('type_invalid', `token type must be ${typs[0]}`);
-  const kid = header.get('kid');
-  if (kid !== undefined && kid !== null && (typeof kid !== 'string' || codePointLength(kid) > 128)) {
-    malformed('kid_invalid', 'kid must be a short string');
+  if (header.has('kid') && !validKid(header.get('kid'))) {
+    malformed('kid_invalid', 'kid must be 1 to 1024 printable ASCII characters');
   }
   return alg;
 }
@@ -83,9 +85,10 @@ async function importPublic(alg, members) {
 /**
  * credcore.keys.public_key_from_jwk for a JWK given as a Map: {alg, kid, key (a CryptoKey, or null
  * when this browser cannot check that algorithm: verifying with it is then CannotCheck, never a verdict)}.
- * Private members, other curves, an alg that does not fit and a kid that is not the thumbprint are refused.
+ * Private members, other curves, an alg that does not fit and a kid that is not the thumbprint are refused;
+ * `keepKid` (an accredited institution's keys) keeps the JWK's own kid instead.
  */
-export async function publicKeyFromJwk(jwk) {
+export async function publicKeyFromJwk(jwk, keepKid = false) {
   if (!(jwk instanceof Map)) malformed('jwk_invalid', 'JWK must be an object');
   if (jwk.has('d')) malformed('jwk_private', 'JWK carries a private key');
   let alg;
@@ -101,6 +104,10 @@ export async function publicKeyFromJwk(jwk) {
   }
   const key = await importPublic(alg, members);
   if (jwk.has('alg') && jwk.get('alg') !== alg) malformed('alg_not_allowed', 'JWK alg does not match its key type');
+  if (keepKid && jwk.has('kid')) {
+    if (!validKid(jwk.get('kid'))) malformed('kid_invalid', 'JWK kid must be 1 to 1024 printable ASCII characters');
+    return { alg, kid: jwk.get('kid'), key };
+  }
   const kid = await thumbprint(members);
   if (jwk.has('kid') && jwk.get('kid') !== kid) malformed('jwk_invalid', 'JWK kid is not its RFC 7638 thumbprint');
   return { alg, kid, key };

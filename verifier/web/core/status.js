@@ -7,7 +7,7 @@ import { b64urlDecode } from '/common/bytes.js';
 import { inflateAll } from '/common/inflate.js';
 import { CredentialError, asCredentialError, revoked, statusUnavailable, suspended } from './errors.js';
 import { claimsOf, parseHeaderOnly, verifyJws } from './jose.js';
-import { issuerKey } from './trust.js';
+import { keyFor } from './trust.js';
 
 export const STATUS_LIST_TYP = 'statuslist+jwt';
 export const MAX_INFLATED = 4 * 1024 * 1024;
@@ -94,7 +94,7 @@ export async function checkStatus(token, { uri, idx, iss, trust, now, maxInflate
   let list;
   try {
     const header = parseHeaderOnly(token);
-    const key = issuerKey(trust, iss, header.header.get('kid'), now);
+    const key = keyFor(trust, iss, header.header, now);
     try {
       list = await verifyToken(token, uri, key, now, maxInflated);
     } catch (error) {

@@ -3,7 +3,7 @@
 // found only by the exact pair (iss, kid).
 
 import { parseObject } from '/common/json_strict.js';
-import { codePointLength, malformed, notAccredited, untrusted } from './errors.js';
+import { CannotCheck, codePointLength, malformed, notAccredited, untrusted } from './errors.js';
 import { claimsOf, publicKeyFromJwk, verifyJws } from './jose.js';
 
 export const TRUST_LIST_TYP = 'puente-trust-list+jwt';
@@ -34,20 +34,29 @@ async function issuerEntry(entry, where) {
   const keys = entry.get('keys');
   const vcts = entry.get('vcts');
   if (!isText(id, 300) || !/^https?:\/\//.test(id) || !isText(name, 200)) invalid(where);
-  if (!Array.isArray(keys) || !keys.length || keys.length > 20 || !Array.isArray(vcts) || !vcts.length) invalid(where);
+  const cas = entry.has('x509_cas') ? entry.get('x509_cas') : [];
+  if (!Array.isArray(cas) || cas.length > 10 || !cas.every((c) => typeof c === 'string' && c.length > 0)) invalid(where);
+  if (!Array.isArray(keys) || (!keys.length && !cas.length) || keys.length > 20) invalid(where);
+  if (!Array.isArray(vcts) || !vcts.length) invalid(where);
   if (!vcts.every((v) => typeof v === 'string') || new Set(vcts).size !== vcts.length) invalid(where);
+  const policy = entry.has('status') ? entry.get('status') : new Map();
+  if (!(policy instanceof Map) || ![...policy].every(([v, rule]) => vcts.includes(v) && ['required', 'optional'].includes(rule))) {
+    invalid(where);
+  }
   const byKid = new Map();
   const compromised = new Set();
   for (const jwk of keys) {
     if (!(jwk instanceof Map)) invalid(where);
     const members = new Map([...jwk].filter(([k]) => k !== 'compromised'));
-    const key = await publicKeyFromJwk(members);
+    const key = await publicKeyFromJwk(members, true);
+    if (byKid.has(key.kid)) invalid(where);
     byKid.set(key.kid, key);
-    if (jwk.get('compromised') === true) compromised.add(jwk.get('kid'));
+    if (jwk.get('compromised') === true) compromised.add(key.kid);
   }
   const until = entry.get('valid_until');
   return {
-    id, name, keys: byKid, compromised, vcts: new Set(vcts),
+    id, name, keys: byKid, compromised, vcts: new Set(vcts), x509Cas: cas,
+    statusOptional: new Set([...policy].filter(([, rule]) => rule === 'optional').map(([v]) => v)),
     validFrom: parseTime(entry.get('valid_from'), where),
     validUntil: until === null || until === undefined || until === '' ? null : parseTime(until, where),
   };
@@ -92,16 +101,40 @@ export function checkCurrent(trust, now, grace) {
   }
 }
 
-/** credcore.trust.TrustList.issuer_key. */
-export function issuerKey(trust, iss, kid, now) {
+function inForce(trust, iss, now) {
   const issuer = issuerOf(trust, iss);
   if (now < issuer.validFrom || (issuer.validUntil !== null && now > issuer.validUntil)) {
     untrusted('issuer_not_in_force', 'issuer accreditation is not in force');
+  }
+  return issuer;
+}
+
+/** credcore.trust.TrustList.issuer_key: by (iss, kid); no kid only with exactly one usable key. */
+export function issuerKey(trust, iss, kid, now) {
+  const issuer = inForce(trust, iss, now);
+  if (kid === undefined) {
+    const usable = [...issuer.keys].filter(([k]) => !issuer.compromised.has(k)).map(([, key]) => key);
+    if (usable.length !== 1) untrusted('kid_required', 'a token without kid needs an issuer with exactly one usable key');
+    return usable[0];
   }
   if (typeof kid !== 'string' || !issuer.keys.has(kid)) untrusted('key_untrusted', 'signing key is not a key of this issuer');
   if (issuer.compromised.has(kid)) untrusted('key_compromised', 'signing key is marked compromised');
   return issuer.keys.get(kid);
 }
+
+/**
+ * credcore.trust.TrustList.key_for: a token's key from its protected header (a Map). X.509 chains
+ * (issuers accredited through a CA) are validated by the verifier service, not in the browser.
+ */
+export function keyFor(trust, iss, header, now) {
+  const issuer = inForce(trust, iss, now);
+  if (issuer.x509Cas.length && header.has('x5c')) throw new CannotCheck('x5c certificate chain');
+  if (header.has('x5c') && !header.has('kid')) untrusted('key_untrusted', 'the issuer is not accredited through X.509 certificates');
+  return issuerKey(trust, iss, header.get('kid'), now);
+}
+
+/** credcore.trust.TrustList.status_required. */
+export const statusRequired = (trust, iss, vct) => !issuerOf(trust, iss).statusOptional.has(vct);
 
 /** credcore.trust.TrustList.check_accreditation. */
 export function checkAccreditation(trust, iss, vct) {
