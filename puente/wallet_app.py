@@ -45,13 +45,14 @@ MEDIA_TYPES = {
 # metadata, token, nonce, credential, keys and status lists). Issuers are https in production; the
 # development and test issuers listen on loopback over plain http.
 LOOPBACK_ISSUERS = ("http://127.0.0.1:*", "http://localhost:*")
-TRUSTED_TYPES_POLICY = "puente-wallet"  # js/app.js: the one policy, allowing only "/sw.js"
+# js/app.js: "puente-wallet" allows only "/sw.js"; the shared scanner's "puente-scanner" only its worker.
+TRUSTED_TYPES_POLICIES = ("puente-wallet", "puente-scanner")
 
 
 def content_security_policy(connect_src: Sequence[str]) -> str:
     return "; ".join([
         "default-src 'none'",
-        "script-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",  # compiling the QR decoder's WebAssembly, nothing else
         "style-src 'self'",
         "img-src 'self' data: blob:",
         f"connect-src {' '.join(connect_src)}",
@@ -62,7 +63,7 @@ def content_security_policy(connect_src: Sequence[str]) -> str:
         "form-action 'none'",
         "frame-ancestors 'none'",
         "require-trusted-types-for 'script'",
-        f"trusted-types {TRUSTED_TYPES_POLICY}",
+        f"trusted-types {' '.join(TRUSTED_TYPES_POLICIES)}",
     ])
 
 

@@ -1,19 +1,23 @@
 // Service worker: keeps the wallet's app shell so that it opens and shows QR codes with no network
 // after the first visit. Only the wallet's own static files are cached; requests to issuers (offers,
 // tokens, credentials, status lists) are never intercepted, and no holder data is ever cached here
-// (it lives encrypted in IndexedDB).
+// (it lives encrypted in IndexedDB). The QR scanner's worker and decoders (/common/scan/worker.js,
+// jsQR, zxing-wasm) stay out of the shell to keep the first visit small: they are kept here the first
+// time a scan loads them.
 //
 // Strategy: cache first, then refresh the cached copy in the background (stale-while-revalidate),
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v3';
+const VERSION = 'puente-wallet-v4';
 const SHELL = [
   '/',
   '/index.html',
   '/css/wallet.css',
   '/js/app.js',
   '/common/bytes.js',
+  '/common/scan/decode.js',
+  '/common/scan/scanner.js',
   '/common/jose.js',
   '/common/pt1.js',
   '/common/qr-format-tables.json',
@@ -26,7 +30,6 @@ const SHELL = [
   '/js/oid4vp.js',
   '/js/qr_render.js',
   '/js/refresh.js',
-  '/js/scan.js',
   '/js/screens/backup.js',
   '/js/screens/credential.js',
   '/js/screens/history.js',

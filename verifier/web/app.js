@@ -6,13 +6,11 @@
 // looks like a link is sent to the API as data, never opened (security.md #101).
 
 import { DEFAULT_LANGUAGE, isLanguage, t, verdictTitle } from "./i18n.js";
+import { preloadDecoders, scanCamera, scanImage } from "/common/scan/scanner.js";
 
 const STORAGE_KEY = "puente.verifier.lang";
 const VERIFY_URL = "/api/v1/verify";
 const MAX_TEXT = 48 * 1024; // the API's limit for "qr"
-const SCAN_INTERVAL_MS = 100;
-const MAX_FRAME_SIDE = 1280; // camera frames are scaled down to this before decoding
-const MAX_IMAGE_SIDE = 2048;
 const REQUEST_TIMEOUT_MS = 20000;
 const SCANNED_PREVIEW = 300; // characters of unreadable content shown back to the user
 const HOLDER_CLAIMS = ["given_name", "family_name", "document_number", "birthdate", "nationality"];
@@ -27,7 +25,7 @@ const state = {
   inputError: null,
 };
 
-const camera = { stream: null, token: 0 };
+const camera = { scan: null, token: 0 };
 
 // ----------------------------------------------------------------------------- language
 
@@ -69,83 +67,6 @@ function applyStrings() {
   if (state.inputError) $("input-error").textContent = t(lang, state.inputError);
 }
 
-// ----------------------------------------------------------------------------- decoding
-
-let jsQRLoading = null;
-
-/** The vendored jsQR, loaded on first use: a UMD bundle that sets self.jsQR when imported. */
-function loadJsQR() {
-  jsQRLoading ??= import("./vendor/jsQR.js").then(() => {
-    if (typeof self.jsQR !== "function") throw new Error("jsQR did not load");
-    return self.jsQR;
-  });
-  jsQRLoading.catch(() => {
-    jsQRLoading = null;
-  });
-  return jsQRLoading;
-}
-
-async function nativeDetector() {
-  if (!("BarcodeDetector" in self)) return null;
-  try {
-    const formats = await self.BarcodeDetector.getSupportedFormats();
-    return formats.includes("qr_code") ? new self.BarcodeDetector({ formats: ["qr_code"] }) : null;
-  } catch {
-    return null;
-  }
-}
-
-const canvas = document.createElement("canvas");
-const context = canvas.getContext("2d", { willReadFrequently: true });
-
-/** Draws `source` scaled so its longer side is at most `maxSide`, and runs jsQR on the pixels. */
-function decodePixels(jsQR, source, width, height, maxSide, inversionAttempts) {
-  const scale = Math.min(1, maxSide / Math.max(width, height));
-  const w = Math.max(1, Math.round(width * scale));
-  const h = Math.max(1, Math.round(height * scale));
-  if (canvas.width !== w) canvas.width = w;
-  if (canvas.height !== h) canvas.height = h;
-  context.drawImage(source, 0, 0, w, h);
-  const pixels = context.getImageData(0, 0, w, h);
-  const code = jsQR(pixels.data, w, h, { inversionAttempts });
-  return code && code.data ? code.data : null;
-}
-
-/** A function from the video element to the QR text in the current frame, or null. */
-async function frameDecoder() {
-  const native = await nativeDetector();
-  if (native) {
-    return async (video) => {
-      const codes = await native.detect(video);
-      return codes.length > 0 && codes[0].rawValue ? codes[0].rawValue : null;
-    };
-  }
-  const jsQR = await loadJsQR();
-  return async (video) => decodePixels(jsQR, video, video.videoWidth, video.videoHeight, MAX_FRAME_SIDE,
-    "dontInvert");
-}
-
-async function decodeImage(bitmap) {
-  const native = await nativeDetector();
-  if (native) {
-    try {
-      const codes = await native.detect(bitmap);
-      if (codes.length > 0 && codes[0].rawValue) return codes[0].rawValue;
-    } catch {
-      // fall through to jsQR
-    }
-  }
-  const jsQR = await loadJsQR();
-  const longest = Math.max(bitmap.width, bitmap.height);
-  const first = Math.min(longest, MAX_IMAGE_SIDE);
-  // Large photos decode better scaled down (less noise, faster); try a few sizes.
-  for (const side of [first, ...[1024, 640].filter((s) => s < first)]) {
-    const text = decodePixels(jsQR, bitmap, bitmap.width, bitmap.height, side, "attemptBoth");
-    if (text) return text;
-  }
-  return null;
-}
-
 // ----------------------------------------------------------------------------- camera
 
 function cameraErrorKey(error) {
@@ -170,12 +91,19 @@ async function startCamera() {
   $("scan").hidden = true;
   $("scan-hint").hidden = true;
   setCameraStatus("cameraStarting");
-  let stream;
+  const scan = scanCamera($("video"), {
+    onStatus: ({ state, decoder }) => {
+      if (token !== camera.token) return;
+      $("camera").dataset.decoder = decoder;
+      $("camera").classList.toggle("closer", state === "closer");
+      setCameraStatus({ closer: "cameraCloser", read: "cameraRead" }[state] || "cameraLooking");
+    },
+    onControls: (controls) => token === camera.token && showControls(controls),
+  });
+  camera.scan = scan;
+  let text;
   try {
-    stream = await navigator.mediaDevices.getUserMedia({
-      audio: false,
-      video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 960 } },
-    });
+    text = await scan.result;
   } catch (error) {
     if (token === camera.token) {
       stopCamera();
@@ -183,63 +111,38 @@ async function startCamera() {
     }
     return;
   }
-  if (token !== camera.token) {
-    stream.getTracks().forEach((track) => track.stop()); // stopped while the permission prompt was open
-    return;
-  }
-  camera.stream = stream;
-  const video = $("video");
-  video.srcObject = stream;
-  try {
-    await video.play();
-  } catch {
-    // autoplay refused: frames still arrive once the element has data
-  }
-  let decode;
-  try {
-    decode = await frameDecoder();
-  } catch {
-    stopCamera();
-    showInputError("decoderFailed");
-    return;
-  }
-  if (token !== camera.token) return;
-  setCameraStatus("cameraLooking");
-  scanLoop(token, decode);
+  if (token !== camera.token || !text) return;
+  setCameraStatus("cameraRead");
+  stopCamera();
+  verify(text);
 }
 
-async function scanLoop(token, decode) {
-  const video = $("video");
-  while (token === camera.token) {
-    if (video.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA && video.videoWidth > 0) {
-      let text = null;
-      try {
-        text = await decode(video);
-      } catch {
-        text = null;
-      }
-      if (token !== camera.token) return;
-      if (text) {
-        setCameraStatus("cameraRead");
-        stopCamera();
-        verify(text);
-        return;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, SCAN_INTERVAL_MS));
+/** Torch and zoom, only where the camera offers them. */
+function showControls(controls) {
+  const torch = $("torch");
+  torch.hidden = !controls.torch;
+  torch.setAttribute("aria-pressed", "false");
+  torch.onclick = () => {
+    const on = torch.getAttribute("aria-pressed") !== "true";
+    controls.setTorch(on).then(() => torch.setAttribute("aria-pressed", String(on)), () => {});
+  };
+  const zoom = $("zoom");
+  $("zoom-box").hidden = !controls.zoom;
+  if (controls.zoom) {
+    Object.assign(zoom, { min: controls.zoom.min, max: controls.zoom.max, step: controls.zoom.step });
+    zoom.value = controls.zoom.value;
+    zoom.oninput = () => controls.setZoom(zoom.value).catch(() => {});
   }
 }
 
 function stopCamera() {
   camera.token += 1;
-  if (camera.stream) {
-    camera.stream.getTracks().forEach((track) => track.stop());
-    camera.stream = null;
-  }
-  const video = $("video");
-  video.pause();
-  video.srcObject = null;
+  if (camera.scan) camera.scan.stop();
+  camera.scan = null;
   $("camera").hidden = true;
+  $("camera").classList.remove("closer");
+  $("torch").hidden = true;
+  $("zoom-box").hidden = true;
   $("scan").hidden = false;
   $("scan-hint").hidden = false;
   state.cameraStatus = null;
@@ -289,7 +192,7 @@ async function onUpload() {
   try {
     const bitmap = await createImageBitmap(file);
     try {
-      text = await decodeImage(bitmap);
+      text = await scanImage(bitmap);
     } finally {
       bitmap.close();
     }
@@ -560,13 +463,17 @@ function init() {
   $("again").addEventListener("click", newCheck);
   $("retry").addEventListener("click", retry);
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && camera.stream) stopCamera();
+    if (event.key === "Escape" && camera.scan) stopCamera();
   });
   // Never leave the camera on in a background tab.
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) stopCamera();
   });
   window.addEventListener("pagehide", stopCamera);
+  // The better QR reader (zxing-wasm, ~410 KB) loads once the page is interactive, never before.
+  const warm = () => preloadDecoders();
+  if (document.readyState === "complete") setTimeout(warm, 0);
+  else window.addEventListener("load", () => setTimeout(warm, 0), { once: true });
 }
 
 init();

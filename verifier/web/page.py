@@ -7,11 +7,14 @@ is ever served, and every response carries the same security headers.
 
 from __future__ import annotations
 
+import functools
+import gzip
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import APIRouter
-from starlette.responses import FileResponse
+from fastapi import APIRouter, Request
+from starlette.responses import FileResponse, Response
 
 from credcore.resources import package_dir
 from servicekit.web_common import shared_files
@@ -19,8 +22,9 @@ from servicekit.web_common import shared_files
 WEB_DIR = package_dir("verifier.web")
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; media-src 'self' blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -43,8 +47,6 @@ ASSETS: dict[str, tuple[str, str]] = {
     "/icon.svg": ("icon.svg", "image/svg+xml"),
     "/scan.svg": ("scan.svg", "image/svg+xml"),
     "/image.svg": ("image.svg", "image/svg+xml"),
-    "/vendor/jsQR.js": ("vendor/jsQR.js", "text/javascript; charset=utf-8"),
-    "/vendor/jsQR.LICENSE": ("vendor/jsQR.LICENSE", "text/plain; charset=utf-8"),
     # The verification recipe in the browser (offline verification; credcore/verify.py's rules).
     **{f"/core/{name}.js": (f"core/{name}.js", "text/javascript; charset=utf-8")
        for name in ("errors", "jose", "sdjwt", "claims", "status", "trust", "verify")},
@@ -63,6 +65,36 @@ def _route(file: Path, media_type: str) -> Callable[[], FileResponse]:
 for _path, (_name, _media_type) in ASSETS.items():
     router.add_api_route(_path, _route(WEB_DIR / _name, _media_type), methods=["GET", "HEAD"],
                          name=f"scanning_page:{_name}")
-# /common/…: the JavaScript the scanning page shares with the wallet (one PT1, SD-JWT and JOSE).
+
+
+GZIP_FROM = 32 * 1024  # shared files at least this large are sent compressed to clients that accept it
+
+
+@functools.lru_cache(maxsize=16)
+def _gzipped(file: Path, mtime_ns: int) -> tuple[bytes, str]:
+    """The file gzipped once (per version on disk) and its ETag."""
+    body = gzip.compress(file.read_bytes(), compresslevel=9, mtime=0)
+    return body, f'"gz-{hashlib.sha256(body).hexdigest()[:32]}"'
+
+
+def _shared_route(file: Path, media_type: str) -> Callable[[Request], Response]:
+    """A shared file. The QR decoders are large (zxing-wasm: 925 KB, about 400 KB gzipped) and this
+    app compresses nothing else, so large files are gzipped here, with an ETag for revalidation."""
+
+    def serve(request: Request) -> Response:
+        if file.stat().st_size < GZIP_FROM or "gzip" not in request.headers.get("accept-encoding", ""):
+            return FileResponse(file, media_type=media_type, headers=SECURITY_HEADERS)
+        body, etag = _gzipped(file, file.stat().st_mtime_ns)
+        headers = {**SECURITY_HEADERS, "ETag": etag, "Vary": "Accept-Encoding"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+
+    return serve
+
+
+# /common/…: the JavaScript the scanning page shares with the wallet (one PT1, SD-JWT and JOSE, the QR
+# scanner and its decoders).
 for _path, (_file, _media_type) in shared_files().items():
-    router.add_api_route(_path, _route(_file, _media_type), methods=["GET", "HEAD"], name=f"scanning_page:{_path}")
+    router.add_api_route(_path, _shared_route(_file, _media_type), methods=["GET", "HEAD"],
+                         name=f"scanning_page:{_path}")

@@ -4,7 +4,7 @@
 import { t } from '../i18n.js';
 import { parseOfferInput, prepareOffer, redeem } from '../oid4vci.js';
 import { parseRequestLink } from '../oid4vp.js';
-import { scanCamera, scanImageFile } from '../scan.js';
+import { scanCamera, scanImageFile } from '/common/scan/scanner.js';
 import * as store from '../store.js';
 import { $, setText } from '../ui.js';
 import { b64urlEncode, randomBytes } from '../../common/bytes.js';

@@ -1,0 +1,215 @@
+"""The shared QR scanner (web_common/scan/) on the scanning page, in Chromium with a fake camera
+showing a camera-like 1280×720 frame of a wallet's live QR (bench/scan_frames.py draws it: turned,
+blurred, unevenly lit, JPEG-compressed). Issue 17: the reader order (BarcodeDetector → zxing-wasm →
+jsQR), each reader reading the live QR from the camera, the "closer" guide, and the first load with
+zxing-wasm loaded only once the page is interactive."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import zxingcpp
+from PIL import Image
+
+from bench.scan_frames import Code, Shot, render_frame, symbol_image
+from credcore import qr
+from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier
+from tests.verifier.conftest import Live
+
+pytestmark = pytest.mark.browser
+
+WASM = "zxing_reader.wasm"
+FIRST_LOAD_BUDGET = 150 * 1024  # bytes over the wire before the page is interactive (as the wallet's)
+SCANNER = "import('/common/scan/scanner.js')"
+
+# A test-only BarcodeDetector, as Android Chrome has: it reads with the vendored jsQR on the page's
+# thread, so the page's native path (detect() on the camera's crop, rawValue) runs on real pixels.
+FAKE_BARCODE_DETECTOR = """
+window.__nativeCalls = 0;
+window.BarcodeDetector = class {
+  static async getSupportedFormats() { return ['qr_code', 'ean_13']; }
+  constructor(options) { this.formats = options.formats; }
+  async detect(source) {
+    window.__nativeCalls += 1;
+    await import('/common/vendor/jsQR.js');
+    const canvas = document.createElement('canvas');
+    canvas.width = source.width;
+    canvas.height = source.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(source, 0, 0);
+    const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+    const code = self.jsQR(pixels.data, pixels.width, pixels.height);
+    return code ? [{ rawValue: code.data, format: 'qr_code' }] : [];
+  }
+};
+"""
+NO_BARCODE_DETECTOR = "delete window.BarcodeDetector;"
+
+
+def camera_frame(text: str, *, side: int, blur: float, angle: float = 3.0) -> Image.Image:
+    """One camera-like frame (1280×720) of the QR of ``text`` at ECC M, drawn as the bench draws them."""
+    shot = Shot(side=side, angle=angle, blur=blur, quality=75, falloff=0.25, light_angle=30.0, dark=35,
+                light=215, background=110, noise=3.0, dx=10, dy=-8)
+    jpeg = render_frame(symbol_image(Code("live", text, "M")), shot, random.Random(17))
+    return Image.open(io.BytesIO(jpeg)).convert("L")
+
+
+def too_far(text: str) -> Image.Image:
+    """A frame where the code is too small to read but ZXing still finds it (zxing-cpp, the library
+    zxing-wasm compiles, says so: only results with errors)."""
+    for side in range(240, 130, -10):
+        frame = camera_frame(text, side=side, blur=1.0)
+        found = zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.QRCode, return_errors=True)
+        if found and not any(result.valid for result in found):
+            return frame
+    raise AssertionError("no frame with a code seen but not read")
+
+
+def y4m(frame: Image.Image, path: Path, frames: int = 5) -> Path:
+    """The frame as a y4m video for Chromium's fake camera (TESTING.md): grey luma, neutral chroma."""
+    chroma = bytes([128]) * (frame.width * frame.height // 4)
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{frame.width} H{frame.height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + frame.tobytes() + chroma + chroma)
+    return path
+
+
+def open_page(chromium: Chromium, url: str, *, camera: Path | None = None, script: str | None = None,
+              block_wasm: bool = False) -> tuple[Any, PageLog, list[tuple[float, str]]]:
+    """The scanning page, with ``script`` run before the page's own, and every request it (or its
+    worker) makes as (monotonic time, url)."""
+    browser = chromium.launch(camera)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(WAIT_MS)
+    if script:
+        context.add_init_script(script)
+    if block_wasm:
+        context.route(f"**/{WASM}", lambda route: route.abort())
+    page = context.new_page()
+    log = PageLog()
+    requests: list[tuple[float, str]] = []
+    page.on("console", lambda message: log.console.append((message.type, message.text)))
+    page.on("pageerror", lambda error: log.errors.append(str(error)))
+    context.on("request", lambda request: requests.append((time.monotonic(), request.url)))
+    page.goto(url, wait_until="load")
+    return page, log, requests
+
+
+def wait_for_decoder(page: Any, decoder: str) -> None:
+    """Waits (at most WAIT_MS) until the scanner's reader is ``decoder``."""
+    current = page.evaluate(f"""async () => {{
+        const scanner = await {SCANNER};
+        for (const end = Date.now() + {WAIT_MS}; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {{
+            if (await scanner.currentDecoder() === '{decoder}') break;
+        }}
+        return scanner.currentDecoder();
+    }}""")
+    assert current == decoder
+
+
+def scan_green(page: Any) -> str:
+    """Clicks Scan, waits for the green result and returns which reader read the frame."""
+    page.click("#scan")
+    page.locator("#result[data-tone='ok']").wait_for(state="visible", timeout=WAIT_MS)
+    assert page.locator("#result-title").text_content() == "Credencial verificada"
+    assert page.evaluate("document.getElementById('video').srcObject") is None  # the camera is released
+    decoder: str = page.locator("#camera").get_attribute("data-decoder")
+    return decoder
+
+
+def _no_errors(log: PageLog, *, allow_blocked: bool = False) -> None:
+    assert log.csp_violations() == []
+    # With the wasm blocked, Emscripten says on the console that it could not fetch or compile it.
+    expected = ("wasm", "fetch", "aborted", "err_failed", "arraybuffer instantiation")
+    problems = [p for p in log.problems() if not (allow_blocked and any(word in p.lower() for word in expected))]
+    assert problems == []
+
+
+@pytest.fixture
+def live_frame(live: Live, tmp_path: Path) -> Path:
+    """The fake camera: a wallet's live QR (version 15+, holder-bound) 600 px wide in a 1280×720 frame."""
+    _, presentation = live.wallet_presentation()
+    text = qr.encode(presentation)
+    assert qr.qr_version(text) >= 15
+    return y4m(camera_frame(text, side=600, blur=0.9), tmp_path / "live.y4m")
+
+
+def test_without_barcode_detector_the_camera_reads_with_zxing_wasm(chromium: Chromium, verifier: Verifier,
+                                                                    live_frame: Path) -> None:
+    page, log, requests = open_page(chromium, f"{verifier.url}/", camera=live_frame, script=NO_BARCODE_DETECTOR)
+    wait_for_decoder(page, "zxing")
+    assert scan_green(page) == "zxing"
+    assert any(url.endswith(WASM) for _, url in requests)
+    _no_errors(log)
+
+
+def test_with_barcode_detector_the_camera_reads_natively_and_loads_no_wasm(chromium: Chromium, verifier: Verifier,
+                                                                           live_frame: Path) -> None:
+    page, log, requests = open_page(chromium, f"{verifier.url}/", camera=live_frame, script=FAKE_BARCODE_DETECTOR)
+    assert page.evaluate(f"async () => (await {SCANNER}).preloadDecoders()") == "native"
+    assert scan_green(page) == "native"
+    assert page.evaluate("window.__nativeCalls") >= 1
+    assert not any(WASM in url or "worker.js" in url for _, url in requests)  # Android never pays for it
+    _no_errors(log)
+
+
+def test_until_zxing_wasm_is_ready_jsqr_reads(chromium: Chromium, verifier: Verifier, live_frame: Path) -> None:
+    """The wasm cannot load (blocked here; on a slow network: not yet): jsQR reads meanwhile, and a
+    later attempt switches to zxing-wasm. Order: native (absent) → zxing (not ready) → jsQR."""
+    page, log, _ = open_page(chromium, f"{verifier.url}/", camera=live_frame, script=NO_BARCODE_DETECTOR,
+                             block_wasm=True)
+    assert page.evaluate(f"async () => (await {SCANNER}).preloadDecoders()") == "jsqr"
+    assert scan_green(page) == "jsqr"
+    page.context.unroute(f"**/{WASM}")
+    assert page.evaluate(f"async () => (await {SCANNER}).preloadDecoders()") == "zxing"
+    assert page.evaluate(f"async () => (await {SCANNER}).currentDecoder()") == "zxing"
+    _no_errors(log, allow_blocked=True)
+
+
+def test_a_code_seen_but_not_read_asks_to_come_closer(chromium: Chromium, live: Live, verifier: Verifier,
+                                                      tmp_path: Path) -> None:
+    _, presentation = live.wallet_presentation()
+    far = y4m(too_far(qr.encode(presentation)), tmp_path / "far.y4m")
+    page, log, _ = open_page(chromium, f"{verifier.url}/", camera=far, script=NO_BARCODE_DETECTOR)
+    wait_for_decoder(page, "zxing")
+    page.click("#scan")
+    page.locator("#camera.closer .aim-hint").wait_for(state="visible", timeout=WAIT_MS)
+    assert page.locator(".aim-hint").inner_text() == "Acerque el teléfono"
+    assert page.locator("#camera-status").text_content() == (
+        "Se ve un código pero no se puede leer: acerque el teléfono al código.")
+    page.click("button[data-lang=en]")
+    assert page.locator(".aim-hint").inner_text() == "Bring the phone closer"
+    # The fake camera offers neither torch nor zoom: no controls that would do nothing.
+    assert page.locator("#torch").is_hidden() and page.locator("#zoom-box").is_hidden()
+    page.click("#stop")
+    assert page.locator("#camera").is_hidden()
+    _no_errors(log)
+
+
+def test_first_load_fits_the_budget_and_zxing_wasm_comes_after(chromium: Chromium, verifier: Verifier) -> None:
+    page, log, requests = open_page(chromium, f"{verifier.url}/", script=NO_BARCODE_DETECTOR)
+    loaded = time.monotonic()  # goto() returned on the load event: the page is interactive
+    first = page.evaluate("""() => {
+        const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+        const load = performance.getEntriesByType('navigation')[0].loadEventStart;
+        return entries.filter((e) => e.responseEnd <= load).map((e) => [e.name, e.transferSize]);
+    }""")
+    total = sum(size for _, size in first)
+    assert total <= FIRST_LOAD_BUDGET, sorted(first, key=lambda e: -e[1])[:5]
+    assert not any(WASM in name or "jsQR" in name for name, _ in first)
+    wait_for_decoder(page, "zxing")
+    wasm_at = [at for at, url in requests if url.endswith(WASM)]
+    assert len(wasm_at) == 1 and wasm_at[0] >= loaded - 0.05
+    # Served compressed (about 400 KB rather than 925 KB) with the page's headers.
+    wasm = httpx.get(f"{verifier.url}/common/vendor/zxing_wasm/reader/{WASM}", headers={"Accept-Encoding": "gzip"})
+    assert wasm.headers["content-type"] == "application/wasm" and wasm.headers["content-encoding"] == "gzip"
+    assert len(wasm.content) == 946860 and wasm.num_bytes_downloaded < 450_000
+    assert "wasm-unsafe-eval" in wasm.headers["content-security-policy"]
+    _no_errors(log)
