@@ -26,7 +26,7 @@ from statistics import NormalDist
 
 from PIL import Image, ImageChops, ImageFilter
 
-from credcore import qr
+from servicekit import qr_image
 
 WIDTH, HEIGHT = 1280, 720
 QUIET = 4  # modules of quiet zone around the symbol
@@ -47,7 +47,7 @@ class Code:
 
     @property
     def version(self) -> int:
-        return qr.qr_version(self.text, self.error_correction)
+        return qr_image.qr_version(self.text, self.error_correction)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def draw_shot(rng: random.Random, side: int) -> Shot:
 
 def symbol_image(code: Code) -> Image.Image:
     """The code at one pixel per module, quiet zone included (mode "L": 0 dark, 255 light)."""
-    modules = qr.qr_modules(code.text, code.error_correction)
+    modules = qr_image.qr_modules(code.text, code.error_correction)
     count = len(modules)
     image = Image.new("L", (count + 2 * QUIET, count + 2 * QUIET), 255)
     pixels = image.load()

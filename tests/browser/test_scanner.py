@@ -19,6 +19,7 @@ from PIL import Image
 
 from bench.scan_frames import Code, Shot, render_frame, symbol_image
 from credcore import qr
+from servicekit import qr_image
 from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier
 from tests.verifier.conftest import Live
 
@@ -137,7 +138,7 @@ def live_frame(live: Live, tmp_path: Path) -> Path:
     """The fake camera: a wallet's live QR (version 15+, holder-bound) 600 px wide in a 1280×720 frame."""
     _, presentation = live.wallet_presentation()
     text = qr.encode(presentation)
-    assert qr.qr_version(text) >= 15
+    assert qr_image.qr_version(text) >= 15
     return y4m(camera_frame(text, side=600, blur=0.9), tmp_path / "live.y4m")
 
 
