@@ -30,6 +30,7 @@ import csv
 import io
 import re
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from sqlmodel import Session, col, select
 from credcore.credential_types import CredentialType
 from credcore.issue import end_of_day_in_colombia
 from credcore.messages import field_message
-from issuer import audit
+from issuer import audit, housekeeping
 from issuer import credentials as creds
 from issuer.db.models import Batch, BatchRow, Institution, Offer
 from issuer.deps import Deps
@@ -389,7 +390,14 @@ class BatchWorker:
             self._thread = None
 
     def _loop(self) -> None:
+        swept = 0.0
         while not self._stop.is_set():
+            if time.monotonic() - swept >= housekeeping.EVERY_SECONDS:
+                swept = time.monotonic()
+                try:
+                    housekeeping.purge(self.deps)
+                except Exception as exc:  # tried again next minute
+                    _log_failure("worker: housekeeping failed", exc)
             try:
                 worked = self.run_once()
             except Exception as exc:  # a failed chunk is retried once its lease expires

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -13,7 +14,7 @@ from sqlmodel import Session
 from credcore.clock import Clock, SystemClock
 from credcore.credential_types import TypeRegistry
 from issuer.config import Settings
-from issuer.db.engine import make_engine
+from issuer.db.engine import make_engine, private_dir
 from issuer.secrets_box import SecretBox, make_box
 
 
@@ -36,6 +37,7 @@ class Deps:
 
 
 def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
+    private_dir(Path(settings.var_dir))
     return Deps(
         settings=settings,
         engine=make_engine(settings.database_url),

@@ -125,7 +125,7 @@ async def upload_batch(request: Request, deps: DepsDep, staff: StaffDep, lang: L
 
     def finish(session: Session, batch: Batch) -> None:
         if claimed is not None:
-            idempotency.complete(session, claimed, 202, _accepted(batch))
+            idempotency.complete(session, deps, claimed, 202, _accepted(batch))
 
     try:
         batch = await run_in_threadpool(batches.create_batch, deps, staff, type_id=type_id, data=data, lang=lang,

@@ -57,7 +57,7 @@ def issue(body: IssueRequest, request: Request, deps: DepsDep, staff: Annotated[
                             headers={"Idempotent-Replayed": "true"})
 
     def finish(session: Session, issued: creds.Issued) -> None:
-        idempotency.complete(session, claimed, 201, _issue_response(deps, staff.institution, issued))
+        idempotency.complete(session, deps, claimed, 201, _issue_response(deps, staff.institution, issued))
 
     try:
         issued = creds.issue_one(deps, staff, type_id=body.type, claims=body.claims, valid_until=body.valid_until,

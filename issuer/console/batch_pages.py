@@ -292,7 +292,7 @@ async def _upload(request: Request, console: Console, form: FormData) -> Respons
         return redirect(f"/console/batches/{claimed['body']['id']}")
 
     def finish(session: Any, batch: Batch) -> None:
-        idempotency.complete(session, claimed, 303, {"id": batch.id})
+        idempotency.complete(session, console.deps, claimed, 303, {"id": batch.id})
 
     try:
         batch = await run_in_threadpool(batches.create_batch, deps, console.staff, type_id=type_id, data=data,

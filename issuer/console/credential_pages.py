@@ -154,7 +154,7 @@ def issue(request: Request, type_id: str, console: ConsoleDep, form: FormDep) ->
         return redirect(f"/console/credentials/{claimed['body']['id']}/offer")
 
     def finish(session: Any, issued: creds.Issued) -> None:
-        idempotency.complete(session, claimed, 201, {"id": issued.credential_id})
+        idempotency.complete(session, console.deps, claimed, 201, {"id": issued.credential_id})
 
     try:
         issued = creds.issue_one(console.deps, console.staff, type_id=type_id, claims=claims,

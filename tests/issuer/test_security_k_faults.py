@@ -151,7 +151,7 @@ def test_case_134_a_retry_while_the_first_is_running_is_409(deployment: Deployme
         staff = authenticate(session, deployment.deps, deployment.auth()["Authorization"])
         session.add(IdempotencyRecord(institution_id=staff.institution.id or 0, key=key,
                                       api_key_id=staff.principal_id,
-                                      request_hash=request_hash(IssueRequest(**payload).model_dump()),
+                                      request_hash=request_hash(deployment.deps, IssueRequest(**payload).model_dump()),
                                       created_at=deployment.clock.now()))
         session.commit()
     assert_problem(post(deployment, payload, key), 409, "idempotency_in_progress")
