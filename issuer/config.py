@@ -36,7 +36,11 @@ class Settings(BaseSettings):
     proof_max_age_seconds: int = 300
     status_list_size: int = 131_072
     status_list_fill_limit: float = 0.75  # open a new list before random probing gets slow
-    status_list_ttl_seconds: int = 300
+    # Revocation freshness: verifiers refetch a list when its ttl ends (conditionally: 304 when
+    # unchanged); HTTP caches may keep it status_list_cache_seconds more. The longest a revocation
+    # takes to reach every verifier is their sum (revocation_delay_seconds), 60 s by default.
+    status_list_ttl_seconds: int = 60
+    status_list_cache_seconds: int = 0
     status_list_validity_seconds: int = 86_400
     trust_list_validity_seconds: int = 86_400
     batch_max_bytes: int = 20 * 1024 * 1024
@@ -45,6 +49,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 120  # per client address on token, nonce, offers and credential
     worker_enabled: bool = True
+
+    @property
+    def revocation_delay_seconds(self) -> int:
+        return self.status_list_ttl_seconds + min(self.status_list_cache_seconds, self.status_list_ttl_seconds)
 
     @property
     def base_url(self) -> str:

@@ -24,6 +24,9 @@ class VerifierSettings(BaseSettings):
     fetch_max_bytes: int = 2 * 1024 * 1024
     status_ttl_min_seconds: int = 30
     status_ttl_max_seconds: int = 86_400
+    # How old a status may be for a "valid" verdict: lists are refreshed at least this often, and a
+    # copy older than this (issuer unreachable) makes the status unavailable, never valid.
+    status_max_age_seconds: int = 60
     kb_max_age_seconds: int = 300
     clock_leeway_seconds: int = 60
     max_body_bytes: int = 64 * 1024

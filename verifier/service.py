@@ -58,7 +58,11 @@ class VerifierService:
                use_replay_store: bool = True) -> dict[str, Any]:
         """The report of PRODUCT.md for any input; credential-level failures are reports, not errors."""
         report, types = self.verify_report(text, policy, use_replay_store=use_replay_store)
-        return report.as_json(lang, types)
+        body = report.as_json(lang, types)
+        reference = report.credential.status if report.credential is not None else None
+        # When the issuer last confirmed the status this verdict used (None: the credential has none).
+        body["status_checked_at"] = self.status.checked_at(reference[0]) if reference else None
+        return body
 
     def verify_report(self, text: str, policy: VerificationPolicy | None = None, *,
                       use_replay_store: bool = True) -> tuple[VerificationReport, TypeRegistry | None]:

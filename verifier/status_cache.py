@@ -1,9 +1,13 @@
-"""Status lists fetched on demand and cached for their ``ttl`` (clamped to sane bounds).
+"""Status lists fetched on demand and cached for their ``ttl`` (clamped to sane bounds, and never
+longer than ``status_max_age_seconds``), then refreshed with a conditional request: an unchanged
+list answers ``304`` and costs no parsing, no signature check, no inflation.
 
 Only URLs under the credential issuer's trust-list identifier reach here (credcore checks that
-before asking), so a credential cannot point the verifier at an arbitrary host. When a refetch
-fails, a cached token is used only while its own ``exp`` has not passed; otherwise the status is
-unavailable — never "valid".
+before asking), so a credential cannot point the verifier at an arbitrary host. When a refresh
+fails, the cached copy is used only while it was confirmed within ``status_max_age_seconds``
+(``PUENTE_STATUS_MAX_AGE_SECONDS``, default 60) and its own ``exp`` has not passed; otherwise the
+status is unavailable — never "valid". :meth:`StatusCache.checked_at` says when a list was last
+confirmed, for the report's ``status_checked_at``.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ from credcore import jws
 from credcore.clock import Clock
 from credcore.errors import CredentialError, StatusUnavailableError
 from verifier.config import VerifierSettings
-from verifier.fetch import FetchError, fetch_text
+from verifier.fetch import FetchError, fetch_conditional
 
 
 @dataclass
 class _Entry:
     token: str
-    fetched_at: int
+    checked_at: int  # last time the issuer confirmed this copy (200 or 304)
     ttl: int
     exp: int | None
+    etag: str | None
 
 
 class StatusCache:
@@ -34,7 +39,8 @@ class StatusCache:
         self.settings, self.clock, self.client, self.capacity = settings, clock, client, capacity
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
-        self.fetches = 0
+        self.fetches = 0  # full fetches (200)
+        self.revalidations = 0  # 304 answers
 
     def _clamp(self, ttl: object) -> int:
         low, high = self.settings.status_ttl_min_seconds, self.settings.status_ttl_max_seconds
@@ -42,24 +48,49 @@ class StatusCache:
             return low
         return max(low, min(high, ttl))
 
+    def checked_at(self, uri: str) -> int | None:
+        with self._lock:
+            entry = self._entries.get(uri)
+        return entry.checked_at if entry is not None else None
+
+    def _usable(self, entry: _Entry, now: int) -> bool:
+        return now - entry.checked_at <= self.settings.status_max_age_seconds and (entry.exp is None or now < entry.exp)
+
     def status_list_token(self, uri: str) -> str:
         now = self.clock.now()
         with self._lock:
             entry = self._entries.get(uri)
-        if entry is not None and now < entry.fetched_at + entry.ttl and (entry.exp is None or now < entry.exp):
+        fresh_for = min(entry.ttl, self.settings.status_max_age_seconds) if entry is not None else 0
+        if entry is not None and now < entry.checked_at + fresh_for and (entry.exp is None or now < entry.exp):
             return entry.token
+        return self.refresh(uri, entry, now)
+
+    def refresh(self, uri: str, entry: _Entry | None = None, now: int | None = None) -> str:
+        """Ask the issuer again (conditionally when a copy is held) and return the current token."""
+        now = self.clock.now() if now is None else now
+        if entry is None:
+            with self._lock:
+                entry = self._entries.get(uri)
         try:
-            token = fetch_text(uri, settings=self.settings, client=self.client, accept="application/statuslist+jwt")
-            self.fetches += 1
-            claims = jws.parse(token.strip()).claims()
+            token, etag = fetch_conditional(uri, settings=self.settings, client=self.client,
+                                            accept="application/statuslist+jwt",
+                                            etag=entry.etag if entry is not None else None)
+            if token is None:
+                assert entry is not None
+                self.revalidations += 1
+                fresh = _Entry(entry.token, now, entry.ttl, entry.exp, etag)
+            else:
+                self.fetches += 1
+                claims = jws.parse(token.strip()).claims()
+                exp = claims.get("exp")
+                fresh = _Entry(token.strip(), now, self._clamp(claims.get("ttl")),
+                               exp if isinstance(exp, int) else None, etag)
         except (FetchError, CredentialError) as exc:
-            if entry is not None and entry.exp is not None and now < entry.exp:
-                return entry.token  # the issuer is unreachable, but this copy still vouches for itself
+            if entry is not None and self._usable(entry, now):
+                return entry.token  # the issuer is unreachable, but this copy was confirmed recently enough
             raise StatusUnavailableError(f"status list could not be fetched: {exc}") from exc
-        exp = claims.get("exp")
-        fresh = _Entry(token.strip(), now, self._clamp(claims.get("ttl")), exp if isinstance(exp, int) else None)
         with self._lock:
-            if len(self._entries) >= self.capacity:
+            if len(self._entries) >= self.capacity and uri not in self._entries:
                 self._entries.clear()
             self._entries[uri] = fresh
         return fresh.token

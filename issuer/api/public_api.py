@@ -3,6 +3,7 @@ metadata, the JWKS per institution and the signed trust list."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Request
@@ -75,12 +76,32 @@ async def credential(slug: str, request: Request, deps: DepsDep,
     return JSONResponse(issued, headers=NO_STORE)
 
 
-@router.get("/i/{slug}/status/{number}")
-def status_list(slug: str, number: Annotated[int, Path(ge=0, le=MAX_INT)], deps: DepsDep) -> Response:
+def entity_tag(body: str) -> str:
+    """A strong ETag: the same bytes give the same tag."""
+    return '"' + hashlib.sha256(body.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+def matches(if_none_match: str | None, tag: str) -> bool:
+    """RFC 9110 §13.1.2: ``*`` or any listed tag (weak comparison) matches."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match[:4096].split(",")]
+    return "*" in tags or tag in tags
+
+
+@router.get("/i/{slug}/status/{number}", responses={304: {"description": "unchanged (If-None-Match)"}})
+def status_list(slug: str, number: Annotated[int, Path(ge=0, le=MAX_INT)], deps: DepsDep,
+                if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """The signed status list. ``ttl`` says when a verifier should ask again (a revocation reaches
+    every verifier within ``ttl`` plus the HTTP cache time); ask with ``If-None-Match`` and an
+    unchanged list is a bodiless ``304``."""
     with deps.session() as session:
         token_text, ttl = status_list_token(session, deps, slug, number)
-    return Response(token_text, media_type="application/statuslist+jwt",
-                    headers={"Cache-Control": f"public, max-age={min(ttl, 60)}"})
+    tag = entity_tag(token_text)
+    headers = {"Cache-Control": f"public, max-age={min(ttl, deps.settings.status_list_cache_seconds)}", "ETag": tag}
+    if matches(if_none_match, tag):
+        return Response(status_code=304, headers=headers)
+    return Response(token_text, media_type="application/statuslist+jwt", headers=headers)
 
 
 @router.get("/vct/{type_id}")

@@ -35,7 +35,7 @@ def _revoke_page(request: Request, console: Console, batch_id: str, *, reason: s
         count = approvals.revocable_count(session, console.staff, batch.id)
     return render(request, "batch_revoke.html", {
         "batch": batch, "type_name": _type_name(console, batch.type_id), "count": count, "reason": reason,
-        "error": error}, console=console, status=status)
+        "error": error, "delay": console.deps.settings.revocation_delay_seconds}, console=console, status=status)
 
 
 @router.get("/batches/{batch_id}/revoke")

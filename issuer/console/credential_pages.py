@@ -314,7 +314,8 @@ def _confirm_page(request: Request, console: Console, record: Credential, action
         "record": record, "type_name": ctype.name(console.lang), "holder": holder_name(console, record),
         "action": action, "action_label": ACTIONS[action], "reason": reason, "error": error,
         "allowed": action in _allowed_actions(record), "status": creds.STATUS_NAMES[record.status],
-        "status_labels": STATUS_LABELS}, console=console, status=status)
+        "status_labels": STATUS_LABELS, "delay": console.deps.settings.revocation_delay_seconds},
+        console=console, status=status)
 
 
 @router.post("/credentials/{credential_id}/status/{action}")

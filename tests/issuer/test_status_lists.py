@@ -96,3 +96,23 @@ def test_a_verifier_sees_a_status_change_at_once(deployment: Deployment, wallet:
         assert deployment.client.post(f"{path}/reinstate", json={"reason": "aclarado"},
                                       headers=deployment.auth()).status_code == 200
         assert verdict_of(sd_jwt) == "valid"
+
+
+def test_the_revoke_page_states_the_real_delay(deployment: Deployment) -> None:
+    """issue 12: the console no longer promises more than the status lists deliver."""
+    from tests.issuer.console_support import Browser, make_user
+
+    issued = deployment.issue()
+    browser = Browser.new(deployment)
+    browser.sign_in(make_user(deployment))
+    settings = deployment.deps.settings
+    assert settings.revocation_delay_seconds == 60  # the default: ttl 60 s, no extra HTTP cache time
+    page = browser.get(f"/console/credentials/{issued['id']}/status/revoke")
+    assert "en 60 segundos como máximo" in page.text
+    deployment.deps.settings = settings.model_copy(update={"status_list_ttl_seconds": 30,
+                                                           "status_list_cache_seconds": 10})
+    try:
+        page = browser.get(f"/console/credentials/{issued['id']}/status/suspend")
+        assert "en 40 segundos como máximo" in page.text
+    finally:
+        deployment.deps.settings = settings

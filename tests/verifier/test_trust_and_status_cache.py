@@ -167,6 +167,9 @@ def test_status_list_is_cached_for_its_ttl_then_refetched(setup: dict[str, Any])
 
 
 def test_status_unreachable_uses_a_copy_only_until_its_exp(setup: dict[str, Any]) -> None:
+    """With a status age bound longer than the token's life (PUENTE_STATUS_MAX_AGE_SECONDS=7200),
+    the token's own exp is what ends the copy's use (issue 12: the default bound is 60 s)."""
+    setup["settings"] = setup["settings"].model_copy(update={"status_max_age_seconds": 7200})
     world: World = setup["world"]
     _publish(setup)
     _serve_status(setup)

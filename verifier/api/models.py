@@ -47,6 +47,7 @@ class Report(Open):
     expires_at: UnixTime | None = None
     checks: list[Check]
     error: ReportError | None = None
+    status_checked_at: UnixTime | None = None
 
 
 class Problem(Open):
