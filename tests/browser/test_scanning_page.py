@@ -96,6 +96,8 @@ def test_camera_scan_of_a_wallet_qr_shows_a_green_result(chromium: Chromium, liv
     assert page.locator("#result-announce").text_content().startswith("VÁLIDA. Credencial verificada. ")
     facts = _dd_texts(page, "facts")
     assert "SENA" in facts and "Certificación de competencias laborales" in facts
+    ages = [int(fact.split()[2]) for fact in facts if fact.startswith("consultado hace ")]  # issue 12: status age
+    assert len(ages) == 1 and 0 <= ages[0] <= 60
     claims = example_claims("skills-certification")
     assert _shown_claims(page) == {"Nombres": claims["given_name"], "Apellidos": claims["family_name"],
                                    "Competencia certificada": claims["competency_title"]}

@@ -406,6 +406,11 @@ function renderFacts(report, reportLang, valid) {
   const issuerName = issuer && (typeof issuer.name === "string" && issuer.name ? issuer.name : issuer.id);
   if (issuerName && typeof issuerName === "string" && (valid || signed)) addPair(facts, t(lang, "issuer"), issuerName);
   if (valid && Number.isFinite(report.expires_at)) addPair(facts, t(lang, "validUntil"), formatDate(report.expires_at));
+  // How fresh the revocation status behind this verdict is (the verifier's own bound is 60 s by default).
+  if (Number.isFinite(report.status_checked_at)) {
+    const seconds = Math.max(0, Math.round(Date.now() / 1000 - report.status_checked_at));
+    addPair(facts, t(lang, "statusChecked"), t(lang, "statusAge", { seconds }));
+  }
 }
 
 function renderClaims(report, reportLang) {
