@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run every benchmark and print one ``name: value`` line per
 result, then one ``<name>_goal: <goal> (met|not met)`` line per goal. Takes about 30 s on a
-2-core machine (more with PostgreSQL configured for the batch benchmark); ``--quick`` runs each
-benchmark with tiny counts (for the smoke test; its numbers mean nothing)."""
+2-core machine plus about 70 s for the scan benchmark in Chromium (more with PostgreSQL configured
+for the batch benchmark); ``--quick`` runs each benchmark with tiny counts (for the smoke test; its
+numbers mean nothing)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from bench import batch, issue, qr_size, verify, verify_http
+from bench import batch, issue, qr_size, scan, verify, verify_http
 
 # (result name, goal, "min" = at least the goal, "max" = at most the goal)
 GOALS: tuple[tuple[str, float, str], ...] = (
@@ -20,6 +21,7 @@ GOALS: tuple[tuple[str, float, str], ...] = (
     ("qr_version_paper", qr_size.GOAL_PAPER, "max"),
     ("batch_issue_per_s", batch.GOAL, "min"),
     ("verify_http_vs_hello", verify_http.GOAL, "min"),
+    ("scan_live_420_page", scan.GOAL, "min"),
 )
 
 
@@ -44,8 +46,9 @@ def benchmarks(quick: bool) -> list[Callable[[], Mapping[str, float | str]]]:
             lambda: issue.run(rounds=1, iterations=3),
             lambda: batch.run(rows=40),
             lambda: verify_http.run(rounds=1, seconds=0.5, quick=True),
+            lambda: scan.run(per_cell=1, goal_frames=2),
         ]
-    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run]
+    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run]
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -17,10 +17,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from bench import scan
 from bench.scan_frames import Code, Shot, render_frame, symbol_image
 from credcore import qr
 from servicekit import qr_image
-from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier
+from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier, require_browser
 from tests.verifier.conftest import Live
 
 pytestmark = pytest.mark.browser
@@ -214,3 +215,18 @@ def test_first_load_fits_the_budget_and_zxing_wasm_comes_after(chromium: Chromiu
     assert len(wasm.content) == 946860 and wasm.num_bytes_downloaded < 450_000
     assert "wasm-unsafe-eval" in wasm.headers["content-security-policy"]
     _no_errors(log)
+
+
+def test_bench_frames_through_the_pages_decoder() -> None:
+    """A bounded subset of `make bench`'s scan benchmark: seeded camera-like frames of a fresh live QR
+    (version 21-22), decoded in Chromium by the page's decoder (web_common/scan/decode.js) as the
+    camera hands it the centre crop; each read must give exactly the code's text."""
+    require_browser()
+    codes = scan.project_codes()
+    frames = scan.all_frames(codes, [scan.Cell("live", 420, 8), scan.Cell("live", 560, 4)])
+    with scan.chromium_page() as page:
+        rows = scan.decode_all(page, frames)
+    at_420 = [row["page_zxing_wasm"] for frame, row in zip(frames, rows, strict=True) if frame.side == 420]
+    at_560 = [row["page_zxing_wasm"] for frame, row in zip(frames, rows, strict=True) if frame.side == 560]
+    assert sum(at_420) >= 7 and all(at_560), rows
+    assert codes["live"].version >= 20
