@@ -36,11 +36,18 @@ SIGN_IN_PATHS = ("/console/login", "/console/login/code")
 def _limited(method: str, path: str) -> str | None:
     """Unauthenticated endpoints that can be abused get a per-client budget: OpenID4VCI, and the
     console's sign-in forms (password spraying across many names, security.md #111)."""
+    if method == "POST" and path.startswith("/i/") and path.endswith("/nonce"):
+        return "nonce"  # anonymous and writes a row: its own, tighter budget (security.md #148)
     if path.startswith("/i/") and any(marker in path for marker in RATE_LIMITED):
         return "oid4vci"
     if method == "POST" and path in SIGN_IN_PATHS:
         return "sign_in"
     return None
+
+
+def _budgets(settings: Settings) -> dict[str, int]:
+    """Tighter budgets for some buckets; none when rate limits are off (tests, benchmarks)."""
+    return {"nonce": settings.nonce_rate_limit_per_minute} if settings.rate_limit_per_minute > 0 else {}
 
 
 def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | None = None) -> FastAPI:
@@ -111,7 +118,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     app.add_middleware(CORSMiddleware, allow_origins=[settings.wallet_origin], allow_methods=["GET", "POST"],
                        allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)
     app.add_middleware(OperationsMiddleware, service="issuer", metrics=metrics,
-                       limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
+                       limiter=RateLimiter(settings.rate_limit_per_minute, _budgets(settings)), limited=_limited,
                        max_body=settings.max_body_bytes,
                        body_limits={("POST", "/api/v1/batches"):
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD,

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     batch_chunk_rows: int = 500
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 120  # per client address on token, nonce, offers and credential
+    nonce_rate_limit_per_minute: int = 30  # per client address on the nonce endpoint (a wallet needs one)
+    max_live_nonces: int = 10_000  # unexpired c_nonces per institution; past it the endpoint answers 503
     worker_enabled: bool = True
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from credcore import jws
@@ -153,12 +153,24 @@ def token(deps: Deps, slug: str, form: dict[str, str]) -> dict[str, Any]:
 
 
 def nonce(deps: Deps, slug: str) -> dict[str, str]:
+    """A fresh c_nonce. The table is bounded: past ``max_live_nonces`` unexpired ones for the
+    institution (many clients each within their rate limit), expired rows go first, then 503."""
     with deps.session() as session:
         institution = by_slug(session, slug)
+        if _live_nonces(session, deps, institution) >= deps.settings.max_live_nonces:
+            session.execute(delete(OneTimeCode).where(col(OneTimeCode.expires_at) < deps.now()))
+            if _live_nonces(session, deps, institution) >= deps.settings.max_live_nonces:
+                raise OAuthError("temporarily_unavailable", "too many open nonces; retry in a minute", status=503)
         value = _new_code(session, deps, kind="c_nonce", institution=institution,
                           ttl=deps.settings.c_nonce_ttl_seconds)
         session.commit()
     return {"c_nonce": value}
+
+
+def _live_nonces(session: Session, deps: Deps, institution: Institution) -> int:
+    return int(session.exec(select(func.count()).select_from(OneTimeCode).where(
+        OneTimeCode.kind == "c_nonce", OneTimeCode.institution_id == institution.id,
+        col(OneTimeCode.expires_at) >= deps.now())).one())
 
 
 def _verify_proof(session: Session, deps: Deps, institution: Institution, proof: Any) -> PublicKey:

@@ -66,8 +66,9 @@ class RateLimiter:
     """A fixed-window counter per (client address, bucket). The address is the TCP peer: headers
     such as X-Forwarded-For are ignored unless a proxy we run sets them (security.md #115)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, budgets: dict[str, int] | None = None) -> None:
         self.per_minute = per_minute
+        self.budgets = budgets or {}  # a tighter budget for some buckets
         self._windows: dict[tuple[str, str], tuple[int, int]] = {}
         self._lock = threading.Lock()
 
@@ -75,6 +76,7 @@ class RateLimiter:
         """None if allowed, else the seconds to wait."""
         if self.per_minute <= 0:
             return None
+        limit = min(self.budgets.get(bucket, self.per_minute) or self.per_minute, self.per_minute)
         now = time.time() if now is None else now
         window = int(now // 60)
         with self._lock:
@@ -85,7 +87,7 @@ class RateLimiter:
                 start, count = window, 0
             count += 1
             self._windows[(client, bucket)] = (start, count)
-        if count > self.per_minute:
+        if count > limit:
             return max(1, int((window + 1) * 60 - now))
         return None
 
