@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck bench run clean lock package-test
+.PHONY: install test lint typecheck bench run clean lock package-test interop-deps
 
 # Dependencies come pinned (with hashes) from requirements-dev.lock; the second step only adds this
 # tree, editable (and anything pyproject.toml gained since the last `make lock`, which a test flags).
@@ -16,13 +16,20 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 install: $(STAMP)
 
+# The interop suite's Node peers (tests/interop), exactly as package-lock.json pins them.
+INTEROP := tests/interop/node_modules/.package-lock.json
+$(INTEROP): tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --loglevel=error
+
+interop-deps: $(INTEROP)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy credcore puente issuer verifier
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) $(INTEROP) lint typecheck
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
