@@ -65,6 +65,41 @@ def create_institution(session: Session, deps: Deps, *, slug: str, name: str, ty
     return institution
 
 
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{5,38}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}")
+
+
+def contact_line(institution: Institution) -> str:
+    """The contact details on one line, as printed: phone · email · web."""
+    return " · ".join(v for v in (institution.contact_phone, institution.contact_email, institution.contact_web) if v)
+
+
+def set_contact(session: Session, deps: Deps, institution: Institution, *, phone: str | None, email: str | None,
+                web: str | None, actor: str = "operator") -> Institution:
+    """Set (or clear, with empty values) where holders turn; each value is checked for its shape."""
+    phone, email, web = ((value or "").strip() or None for value in (phone, email, web))
+    errors = []
+    if phone and not PHONE.fullmatch(phone):
+        errors.append({"field": "contact_phone", "code": "format",
+                       "message": "Teléfono: números, espacios, +, guiones o paréntesis.",
+                       "message_en": "Phone: digits, spaces, +, dashes or brackets."})
+    if email and not EMAIL.fullmatch(email):
+        errors.append({"field": "contact_email", "code": "format",
+                       "message": "Correo: escriba una dirección como ayuda@institucion.gov.co.",
+                       "message_en": "Email: type an address such as help@institution.gov.co."})
+    if web and not (web.startswith("https://") and len(web) <= 300 and " " not in web):
+        errors.append({"field": "contact_web", "code": "format", "message": "Web: una dirección que empiece por https://.",
+                       "message_en": "Web: an address starting with https://."})
+    if errors:
+        raise Invalid("Revise los datos de contacto.", "Check the contact details.", code="invalid_contact",
+                      errors=errors)
+    institution.contact_phone, institution.contact_email, institution.contact_web = phone, email, web
+    session.add(institution)
+    audit.record(session, at=deps.now(), actor=actor, action="institution.contact", institution_id=institution.id,
+                 target=institution.slug, details={"phone": phone, "email": email, "web": web})
+    return institution
+
+
 def _external_keys(session: Session, jwks: Any) -> list[PublicKey]:
     """The JWKS's signing keys with their own kids (any printable ASCII up to 1 KiB, RFC 7517);
     a key or kid listed twice, or a key another institution already has, is refused clearly."""

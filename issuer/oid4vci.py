@@ -250,6 +250,12 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
     return {"credentials": [{"credential": issued.sd_jwt}]}
 
 
+def contact_of(institution: Institution) -> dict[str, str]:
+    """The institution's contact details that are set: phone, email, web."""
+    fields = {"phone": institution.contact_phone, "email": institution.contact_email, "web": institution.contact_web}
+    return {name: value for name, value in fields.items() if value}
+
+
 def issuer_metadata(deps: Deps, institution: Institution) -> dict[str, Any]:
     iss = issuer_id(deps, institution)
     configurations = {}
@@ -275,6 +281,8 @@ def issuer_metadata(deps: Deps, institution: Institution) -> dict[str, Any]:
         "nonce_endpoint": f"{iss}/nonce",
         "display": [{"name": institution.name, "locale": "es"}, {"name": institution.name, "locale": "en"}],
         "credential_configurations_supported": configurations,
+        # Puente's extension: where holders turn (wallet cards show it on a revoked credential).
+        "x-puente": {"contact": contact_of(institution)},
     }
 
 

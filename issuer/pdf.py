@@ -242,7 +242,7 @@ class Page:
 # ----------------------------------------------------------------------------- the page's parts
 
 
-def _header(page: Page, ctype: CredentialType, institution_name: str) -> float:
+def _header(page: Page, ctype: CredentialType, institution_name: str, contact: str = "") -> float:
     page.text(LEFT, TOP, "CREDENCIAL VERIFICABLE  ·  VERIFIABLE CREDENTIAL", BOLD, 7.5, GREY)
     page.rule(TOP - 13, 1.6, BLACK)
     top = page.lines(LEFT, TOP - 22, wrap(ctype.name("es"), BOLD, 19, WIDTH, 2), BOLD, 19, 22)
@@ -251,6 +251,12 @@ def _header(page: Page, ctype: CredentialType, institution_name: str) -> float:
     page.text(LEFT, top - 8, label, REGULAR, 10, GREY)
     shift = _width(label, REGULAR, 10)
     page.text(LEFT + shift, top - 7, wrap(institution_name, BOLD, 11, WIDTH - shift)[0], BOLD, 11)
+    if contact:  # where the holder turns (revoked credential, lost phone)
+        label = "Contacto / Contact:  "
+        page.text(LEFT, top - 21, label, REGULAR, 9, GREY)
+        shift = _width(label, REGULAR, 9)
+        page.text(LEFT + shift, top - 21, wrap(contact, REGULAR, 9, WIDTH - shift)[0], REGULAR, 9)
+        return top - 42
     return top - 30
 
 
@@ -474,6 +480,7 @@ class Printable:
     tx_code: str
     valid_until: int
     credential_id: str
+    institution_contact: str = ""
 
 
 def _canvas(buffer: io.BytesIO, title: str, author: str, subject: str) -> Canvas:
@@ -494,7 +501,7 @@ def _draw_credential(canvas: Canvas, item: Printable) -> None:
     panel_h = _panel_height(paper, offer)
     panel_top = BOTTOM + FOOTER_H + 12 + panel_h
 
-    table_top = _header(page, ctype, item.institution_name)
+    table_top = _header(page, ctype, item.institution_name, item.institution_contact)
     page.text(LEFT, table_top, "Datos de la credencial / Credential details", BOLD, 9, GREY)
     table_top -= 15
     _table(page, _fit_rows(ctype, item.claims, item.valid_until, table_top - panel_top - 14), table_top)
@@ -506,13 +513,14 @@ def _draw_credential(canvas: Canvas, item: Printable) -> None:
 
 
 def render_credential_pdf(*, institution_name: str, ctype: CredentialType, claims: dict[str, Any],
-                          paper_qr: str, offer_uri: str, tx_code: str, valid_until: int, credential_id: str) -> bytes:
+                          paper_qr: str, offer_uri: str, tx_code: str, valid_until: int, credential_id: str,
+                          institution_contact: str = "") -> bytes:
     """The one-page A4 PDF of a credential: claims, the paper QR (ECC Q) and the offer QR (ECC M)."""
     buffer = io.BytesIO()
     canvas = _canvas(buffer, f"{ctype.name('es')} / {ctype.name('en')}", institution_name,
                      "Credencial verificable / Verifiable credential")
     _draw_credential(canvas, Printable(institution_name, ctype, claims, paper_qr, offer_uri, tx_code, valid_until,
-                                       credential_id))
+                                       credential_id, institution_contact))
     canvas.save()
     return buffer.getvalue()
 

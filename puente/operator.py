@@ -21,7 +21,14 @@ from issuer.db.engine import migrate
 from issuer.db.models import Institution, StaffUser
 from issuer.deps import Deps, build_deps
 from issuer.errors import NotFound
-from issuer.institutions import accredit_external, add_signing_key, create_institution, mark_compromised, trust_document
+from issuer.institutions import (
+    accredit_external,
+    add_signing_key,
+    create_institution,
+    mark_compromised,
+    set_contact,
+    trust_document,
+)
 from issuer.oid4vci import offer_uri
 from issuer.staff import Staff, create_api_key
 
@@ -33,6 +40,14 @@ DEMO_INSTITUTIONS = (
     ("mineducacion", "Ministerio de Educación Nacional", ["qualification-validation"]),
     ("comparte", "Comparte por una Vida (ONG)", ["skills-certification"]),
 )
+
+# Where holders turn (example values for the demo; admins set the real ones in the console).
+DEMO_CONTACTS = {
+    "sena": ("+57 601 736 0000", "ayuda@sena.example", "https://sena.example/ayuda"),
+    "migracion": ("+57 601 605 4700", "ayuda@migracion.example", "https://migracion.example/contacto"),
+    "mineducacion": ("+57 601 222 2800", "atencion@mineducacion.example", None),
+    "comparte": ("+57 300 555 0101", "hola@comparte.example", None),
+}
 
 
 def open_deps(settings: Settings) -> Deps:
@@ -61,6 +76,8 @@ def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
             if session.exec(select(Institution).where(Institution.slug == slug)).first():
                 continue
             inst = create_institution(session, deps, slug=slug, name=name, types=types, actor=ACTOR)
+            phone, email, web = DEMO_CONTACTS[slug]
+            set_contact(session, deps, inst, phone=phone, email=email, web=web, actor=ACTOR)
             for role in ("admin", "officer"):
                 text, _ = create_api_key(session, deps, inst, role=role, name=f"demo {role}", actor=ACTOR)
                 created.append({"institution": slug, "role": role, "api_key": text})

@@ -133,6 +133,7 @@ def offer_png(credential_id: str, deps: DepsDep, staff: StaffDep) -> Response:
 def printable_pdf(credential_id: str, deps: DepsDep, staff: StaffDep) -> Response:
     """A4 PDF for a holder without a phone: the paper QR, the claims in Spanish and English, the
     issuer, and the offer QR with its tx_code to load the full credential into a wallet later."""
+    from issuer.institutions import contact_line
     from issuer.pdf import render_credential_pdf
 
     staff.require("read_claims")
@@ -144,6 +145,7 @@ def printable_pdf(credential_id: str, deps: DepsDep, staff: StaffDep) -> Respons
             claims=creds.claims_of(deps, record), paper_qr=qr.encode(creds.paper_of(deps, record)),
             offer_uri=offer_uri(deps, staff.institution, offer), tx_code=tx_code,
             valid_until=record.valid_until, credential_id=record.id,
+            institution_contact=contact_line(staff.institution),
         )
     return Response(pdf, media_type="application/pdf",
                     headers={"Cache-Control": "no-store",

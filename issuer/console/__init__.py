@@ -12,6 +12,7 @@ from issuer.console import (
     audit_pages,
     auth_pages,
     batch_pages,
+    contact_pages,
     credential_pages,
     static,
 )
@@ -19,6 +20,7 @@ from issuer.console import (
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for module in (static, auth_pages, credential_pages, batch_pages, approval_pages, admin_pages, audit_pages):
+    for module in (static, auth_pages, credential_pages, batch_pages, approval_pages, admin_pages, contact_pages,
+                   audit_pages):
         combined.include_router(module.router)
     return combined

@@ -363,6 +363,7 @@ def batch_bundle(batch_id: str, console: ConsoleDep,
                  part: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     """Part ``part`` of the batch's printable credentials: the PDF page of each issued row, in row
     order, ``PART_SIZE`` per part. Printing is audited like the results download."""
+    from issuer.institutions import contact_line
     from issuer.pdf import Printable, render_bundle_pdf
 
     console.require("batch")
@@ -387,7 +388,8 @@ def batch_bundle(batch_id: str, console: ConsoleDep,
                            claims=creds.claims_of(deps, record), paper_qr=qr.encode(creds.paper_of(deps, record)),
                            offer_uri=offer_uri(deps, staff.institution, offer),
                            tx_code=deps.box.open(offer.tx_code_sealed, f"tx:{offer.id}").decode(),
-                           valid_until=record.valid_until, credential_id=record.id)
+                           valid_until=record.valid_until, credential_id=record.id,
+                           institution_contact=contact_line(staff.institution))
                  for record, offer in found]
         if not items:
             raise NotFound("Esa parte del lote no existe.", "That part of the batch does not exist.",

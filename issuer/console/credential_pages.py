@@ -218,6 +218,7 @@ def offer_png(credential_id: str, console: ConsoleDep) -> Response:
 
 @router.get("/credentials/{credential_id}/pdf")
 def printable(credential_id: str, console: ConsoleDep) -> Response:
+    from issuer.institutions import contact_line
     from issuer.pdf import render_credential_pdf
 
     record, (offer, tx_code) = _with_offer(console, credential_id)
@@ -225,7 +226,8 @@ def printable(credential_id: str, console: ConsoleDep) -> Response:
         institution_name=console.staff.institution.name, ctype=console.deps.types.get(record.type_id),
         claims=creds.claims_of(console.deps, record), paper_qr=qr.encode(creds.paper_of(console.deps, record)),
         offer_uri=offer_uri(console.deps, console.staff.institution, offer), tx_code=tx_code,
-        valid_until=record.valid_until, credential_id=record.id)
+        valid_until=record.valid_until, credential_id=record.id,
+        institution_contact=contact_line(console.staff.institution))
     return Response(pdf, media_type="application/pdf",
                     headers={"Cache-Control": "no-store",
                              "Content-Disposition": f'inline; filename="puente-{record.id}.pdf"'})

@@ -25,6 +25,10 @@ class Institution(SQLModel, table=True):
     created_at: int
     valid_from: int
     valid_until: int | None = None
+    # Where a holder turns (a revoked credential, a lost phone): on wallet cards and printed PDFs.
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    contact_web: str | None = Field(default=None, max_length=300)
 
 
 class SigningKey(SQLModel, table=True):

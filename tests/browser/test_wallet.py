@@ -216,7 +216,10 @@ def test_revocation_shows_on_the_card_and_at_the_verifier(browsers: Browsers, li
     assert wallet.page.locator("#cards .badge").inner_text() == "Revocada"
     wallet.open_card()
     assert "revocó" in wallet.visible("#cred-warning").inner_text()
-    text = wallet.show_qr()
+    wallet.page.click("#show-qr")  # a revoked card asks first (issue 15)
+    wallet.page.click("#cred-show-yes")
+    wallet.page.locator("#qr-canvas[data-generation]").wait_for()
+    text = decode_qr_png(wallet.page.locator("#qr-canvas").screenshot())
     assert _verify(verifier, text)["verdict"] == "revoked"
 
 

@@ -10,7 +10,7 @@ import { findCredential } from './cards.js';
 import { refreshCredentials } from './refresh.js';
 import { notify, show, state } from './state.js';
 import { exportVault, importVault } from './screens/backup.js';
-import { deleteCredential, openCredential, preset, renderCredential, selectedClaims } from './screens/credential.js';
+import { askBeforeShowing, deleteCredential, openCredential, preset, renderCredential, selectedClaims } from './screens/credential.js';
 import { renderHistory } from './screens/history.js';
 import { renderHome } from './screens/home.js';
 import { createProfile, deleteProfile, lock, showProfiles, showUnlock, unlock, watchLockout } from './screens/profiles.js';
@@ -41,10 +41,12 @@ function watchIdle() {
   const touch = () => { state.lastActivity = Date.now(); };
   for (const type of ['pointerdown', 'keydown', 'touchstart', 'input']) document.addEventListener(type, touch, { capture: true, passive: true });
   setInterval(() => {
-    if (state.session && Date.now() - state.lastActivity > IDLE_MS) lock('idle');
+    // A QR on screen is being shown to someone: it stays until closed or the page is hidden.
+    if (state.session && state.screen !== 'qr' && Date.now() - state.lastActivity > IDLE_MS) lock('idle');
   }, 5000);
   document.addEventListener('visibilitychange', () => {
-    if (document.hidden) state.hiddenAt = Date.now();
+    if (document.hidden && state.session && state.screen === 'qr') lock('idle');
+    else if (document.hidden) state.hiddenAt = Date.now();
     else if (state.session && state.hiddenAt && Date.now() - state.hiddenAt > HIDDEN_LOCK_MS) lock('idle');
   });
   window.addEventListener('online', () => { if (state.session) refreshCredentials(state.session); });
@@ -93,7 +95,9 @@ function wire() {
   on('offer-cancel', 'click', () => { state.offer = null; renderHome(); });
   on('offer-reject', 'click', () => { state.offer = null; renderHome(); });
   on('txcode-form', 'submit', acceptOffer);
-  on('disclose-form', 'submit', showQr);
+  on('disclose-form', 'submit', (event) => (askBeforeShowing(event) ? null : showQr(event)));
+  on('cred-show-yes', 'click', showQr);
+  on('cred-show-no', 'click', () => { $('cred-show-confirm').hidden = true; $('show-qr').focus(); });
   on('preset-employer', 'click', () => preset('employer'));
   on('preset-bank', 'click', () => preset('bank'));
   on('preset-none', 'click', () => preset('none'));
@@ -139,7 +143,7 @@ async function boot() {
   watchIdle();
   registerServiceWorker();
   const profiles = await store.listProfiles();
-  if (profiles.length === 1) await showUnlock(profiles[0].id);
+  if (profiles.length === 1 && !state.pendingOffer) await showUnlock(profiles[0].id);
   else await showProfiles();
   document.body.dataset.ready = 'true';
 }

@@ -40,6 +40,16 @@ export function stateLine(credential) {
   return el('p', { class: 'state' }, ...parts);
 }
 
+/** Whether a verifier will refuse this card whatever the holder does: revoked, suspended or expired. */
+export const refused = (credential) => ['revoked', 'suspended', 'expired'].includes(stateOf(credential));
+
+/** "Contact SENA: +57…, ayuda@…" — where the holder turns about a card that no longer works. */
+export function contactLine(credential) {
+  const contact = credential.issuer.contact || {};
+  const how = [contact.phone, contact.email, contact.web].filter((v) => typeof v === 'string' && v).join(' · ');
+  return t(how ? 'card.contactHow' : 'card.contact', { name: issuerName(credential), how });
+}
+
 /** The issuer's name: as the trust list names it when it was checked there, else its own metadata. */
 export function issuerName(credential) {
   return credential.issuer.accredited || credential.issuer.name[lang()] || credential.issuer.host;

@@ -115,6 +115,7 @@ export async function prepareOffer(parsed) {
   const server = await requestJson(wellKnown(checked.issuer, 'oauth-authorization-server'));
   if (server.issuer !== checked.issuer || !sameOrigin(server.token_endpoint, checked.issuer)) throw new OfferError('bad_metadata');
   const display = isObject(configuration.credential_metadata) ? configuration.credential_metadata : {};
+  const extra = isObject(metadata['x-puente']) && isObject(metadata['x-puente'].contact) ? metadata['x-puente'].contact : {};
   const claims = Array.isArray(display.claims) ? display.claims : [];
   return {
     ...checked,
@@ -122,6 +123,7 @@ export async function prepareOffer(parsed) {
     vct: configuration.vct,
     endpoints: { token: server.token_endpoint, nonce: metadata.nonce_endpoint, credential: metadata.credential_endpoint },
     issuerName: localized(metadata.display, 'name'),
+    contact: { phone: text(extra.phone, 40), email: text(extra.email, 200), web: text(extra.web, 300) }, // where holders turn
     typeName: localized(display.display, 'name'),
     // [[claim name, {es, en}]], in the issuer's order; names are data, never object keys.
     labels: claims.filter((c) => isObject(c) && Array.isArray(c.path) && c.path.length === 1 && typeof c.path[0] === 'string')

@@ -22,7 +22,7 @@ export const state = {
 
 // Elements whose content comes from the open profile: emptied when the wallet locks.
 export const DYNAMIC = ['cards', 'claim-list', 'history-list', 'profile-list', 'cred-title', 'cred-issuer', 'cred-state',
-  'cred-warning', 'offer-host', 'offer-issuer-name', 'offer-type-name', 'offer-issuer-host', 'offer-progress',
+  'cred-warning', 'cred-contact', 'offer-host', 'offer-from-name', 'offer-from-trust', 'offer-issuer-name', 'offer-type-name', 'offer-issuer-host', 'offer-progress',
   'offer-error', 'qr-what', 'qr-countdown', 'qr-error', 'backup-message', 'receive-error', 'delete-error',
   'unlock-name', 'unlock-message', 'create-error', 'who', 'notice', 'request-host', 'request-items',
   'request-progress', 'request-error'];

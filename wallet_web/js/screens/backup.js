@@ -29,6 +29,7 @@ export async function exportVault(event) {
 
 const str = (value, max = 300) => (typeof value === 'string' ? value.slice(0, max) : '');
 const localizedPair = (value) => ({ es: str(value && value.es), en: str(value && value.en) });
+const contactOf = (value) => ({ phone: str(value && value.phone, 40), email: str(value && value.email, 200), web: str(value && value.web) });
 
 /** A credential from a backup file, rebuilt field by field (the file is untrusted input), or null. */
 function normalizeCredential(raw) {
@@ -43,7 +44,7 @@ function normalizeCredential(raw) {
   return {
     id: b64urlEncode(randomBytes(12)), sdJwt: raw.sdJwt, keyId: str(raw.keyId, 64), receivedAt: Number(raw.receivedAt) || Date.now(),
     issuer: { id: str(raw.issuer && raw.issuer.id), host: str(raw.issuer && raw.issuer.host), name: localizedPair(raw.issuer && raw.issuer.name),
-      accredited: null },
+      accredited: null, contact: contactOf(raw.issuer && raw.issuer.contact) },
     type: { configurationId: str(type.configurationId, 100), vct: str(type.vct), name: localizedPair(type.name), headline: str(type.headline, 100) || null,
       colours: type.colours ? { background: colour(type.colours.background), text: colour(type.colours.text) } : null },
     labels: Array.isArray(raw.labels) ? raw.labels.filter((l) => Array.isArray(l) && typeof l[0] === 'string').map((l) => [str(l[0], 100), localizedPair(l[1])]) : [],

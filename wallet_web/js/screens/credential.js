@@ -3,11 +3,14 @@
 import { t } from '../i18n.js';
 import * as store from '../store.js';
 import { $, displayValue, el, setText } from '../ui.js';
-import { HOLDER_NAME, claimLabel, claimMap, credentials, findCredential, issuerName, labelMap, stateLine, stateOf } from '../cards.js';
+import { HOLDER_NAME, claimLabel, claimMap, contactLine, credentials, findCredential, issuerName, labelMap, refused, stateLine,
+  stateOf } from '../cards.js';
 import { lang, notify, show, state } from '../state.js';
 import { renderHome } from './home.js';
 
+/** What the holder showed last time from this card, else its headline claim. */
 function defaultSelection(credential) {
+  if (Array.isArray(credential.lastShown)) return new Set(credential.lastShown);
   return new Set(credential.type.headline ? [credential.type.headline] : []);
 }
 
@@ -23,6 +26,9 @@ export function renderCredential(credential, selected) {
       : current !== 'valid' && current !== 'unknown' ? t(`cred.warning.${current}`) : '';
   setText('cred-warning', warning);
   $('cred-warning').hidden = !warning;
+  setText('cred-contact', refused(credential) || credential.keyMissing ? contactLine(credential) : '');
+  $('screen-credential').classList.toggle('refused', refused(credential));
+  $('cred-show-confirm').hidden = true;
   const order = [...labels.keys()].filter((n) => claims.has(n)).concat([...claims.keys()].filter((n) => !labels.has(n)));
   $('claim-list').replaceChildren(...order.map((name, i) => {
     const id = `claim-${i}`;
@@ -44,6 +50,17 @@ export function openCredential(id) {
   show('credential');
 }
 
+/** Show the QR; for a card a verifier will refuse, only after the holder confirms (it will fail). */
+export function askBeforeShowing(event) {
+  const credential = findCredential(state.credentialId);
+  if (!credential || !refused(credential) || !$('cred-show-confirm').hidden) return false;
+  event.preventDefault();
+  setText('cred-show-question', t(`cred.showAnyway.${stateOf(credential)}`));
+  $('cred-show-confirm').hidden = false;
+  $('cred-show-no').focus();
+  return true;
+}
+
 export function selectedClaims() {
   return [...$('claim-list').querySelectorAll('input[type=checkbox]')].filter((b) => b.checked).map((b) => b.dataset.claim);
 }
@@ -52,7 +69,7 @@ export function preset(kind) {
   const credential = findCredential(state.credentialId);
   // Employer: who and the headline (e.g. the competency). Bank (know-your-customer): everything.
   const wanted = kind === 'bank' ? new Set(claimMap(credential).keys())
-    : new Set(kind === 'none' ? [] : [...HOLDER_NAME, ...defaultSelection(credential)]);
+    : new Set(kind === 'none' ? [] : [...HOLDER_NAME, ...(credential.type.headline ? [credential.type.headline] : [])]);
   for (const box of $('claim-list').querySelectorAll('input[type=checkbox]')) box.checked = wanted.has(box.dataset.claim);
 }
 

@@ -2,7 +2,7 @@
 
 import { t } from '../i18n.js';
 import { $, contrast, displayValue, el } from '../ui.js';
-import { HOLDER_NAME, claimMap, credentials, issuerName, stateLine } from '../cards.js';
+import { HOLDER_NAME, claimMap, contactLine, credentials, issuerName, refused, stateLine, stateOf } from '../cards.js';
 import { lang, show } from '../state.js';
 
 function applyColours(node, credential) {
@@ -20,7 +20,10 @@ function card(credential) {
   const holder = HOLDER_NAME.map((n) => claims.get(n)).filter((v) => typeof v === 'string').join(' ');
   const headline = credential.type.headline && claims.has(credential.type.headline)
     ? displayValue(claims.get(credential.type.headline), lang()) : null;
-  const article = el('article', { class: 'card', 'aria-labelledby': titleId, 'data-credential': credential.id },
+  const dead = refused(credential);
+  const article = el('article', { class: dead ? `card card-dead card-${stateOf(credential)}` : 'card',
+    'aria-labelledby': titleId, 'data-credential': credential.id },
+    dead ? el('p', { class: 'card-banner' }, t(`card.banner.${stateOf(credential)}`)) : null,
     el('h2', { id: titleId, class: 'card-type' }, credential.type.name[lang()] || credential.type.configurationId),
     holder ? el('p', { class: 'card-holder' }, holder) : null,
     headline ? el('p', { class: 'card-headline' }, headline) : null,
@@ -29,11 +32,12 @@ function card(credential) {
     credential.signature === null ? el('p', { class: 'card-note' }, t('card.unverified')) : null,
     credential.signature === false ? el('p', { class: 'card-note' }, t('card.badSignature')) : null,
     credential.trust === 'not_accredited' ? el('p', { class: 'card-note' }, t('card.notAccredited')) : null,
-    credential.trust === 'accredited' ? el('p', { class: 'card-trust' }, t('card.accredited')) : null,
+    credential.trust === 'accredited' && !dead ? el('p', { class: 'card-trust' }, t('card.accredited')) : null,
+    dead ? el('p', { class: 'card-contact' }, contactLine(credential)) : null,
     credential.trust === 'pending' ? el('p', { class: 'card-note' }, t('card.trustPending')) : null,
     credential.keyMissing ? el('p', { class: 'card-note' }, t('card.keyMissing')) : null,
     el('button', { type: 'button', class: 'card-open', 'data-open': credential.id, 'aria-describedby': titleId }, t('card.open')));
-  applyColours(article, credential);
+  if (!dead) applyColours(article, credential); // a card that no longer works never wears the issuer's colours
   return el('li', {}, article);
 }
 

@@ -15,6 +15,11 @@ export async function showProfiles() {
   const list = $('profile-list');
   list.replaceChildren(...profiles.map((p) => el('li', {}, el('button', { type: 'button', class: 'choice', 'data-profile': p.id }, p.name))));
   if (!profiles.length) list.append(el('li', { class: 'empty' }, t('profiles.none')));
+  // An offer link opened the wallet: first, for whom (a shared phone has several people's profiles).
+  const title = $('profiles-title');
+  title.dataset.i18n = state.pendingOffer ? 'profiles.forWhom' : 'profiles.title';
+  title.textContent = t(title.dataset.i18n);
+  $('profiles-offer').hidden = !state.pendingOffer;
   show('profiles');
 }
 
@@ -51,6 +56,7 @@ export async function showUnlock(profileId, message = '') {
   setText('unlock-name', profile.name);
   setText('unlock-message', message);
   $('unlock-form').reset();
+  $('unlock-offer').hidden = !state.pendingOffer;
   show('unlock');
   $('unlock-pin').focus();
   watchLockout(profile.lockedUntil);

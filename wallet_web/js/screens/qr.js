@@ -15,6 +15,7 @@ const QR_REFRESH_SECONDS = 30; // a fresh KB-JWT this often; verifiers accept on
 
 export async function showQr(event) {
   event.preventDefault();
+  $('cred-show-confirm').hidden = true;
   const session = state.session;
   const credential = findCredential(state.credentialId);
   const names = selectedClaims();
@@ -30,6 +31,7 @@ export async function showQr(event) {
     issuer: credential.issuer.name, claims: names.map((n) => ({ name: n, label: labels.get(n) || { es: n, en: n } })),
   });
   session.vault.history.length = Math.min(session.vault.history.length, 500);
+  credential.lastShown = names; // the next time this card opens, the same choice is ticked
   await store.saveVault(session);
   stopQr();
   clearQr();

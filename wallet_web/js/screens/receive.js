@@ -6,9 +6,10 @@ import { parseOfferInput, prepareOffer, redeem } from '../oid4vci.js';
 import { parseRequestLink } from '../oid4vp.js';
 import { scanCamera, scanImageFile } from '/common/scan/scanner.js';
 import * as store from '../store.js';
+import { accreditation, fetchTrustList } from '../trust.js';
 import { $, setText } from '../ui.js';
 import { b64urlEncode, randomBytes } from '../../common/bytes.js';
-import { errorText, lang, notify, show, state } from '../state.js';
+import { errorText, lang, notify, nowSeconds, show, state } from '../state.js';
 import { refreshCredentials } from '../refresh.js';
 import { renderHome } from './home.js';
 import { startRequest } from './request.js';
@@ -47,13 +48,46 @@ export function startOffer(raw) {
     setText('receive-error', errorText(error));
     return;
   }
-  state.offer = { parsed, prepared: null };
+  const offer = { parsed, prepared: null, accredited: null, preparing: null };
+  state.offer = offer;
   setText('offer-host', parsed.host);
-  setText('offer-progress', '');
+  setText('offer-from-name', '');
+  setText('offer-from-trust', '');
   setText('offer-error', '');
   $('offer-step-host').hidden = false;
   $('offer-step-accept').hidden = true;
   show('offer');
+  prepare(offer).catch(() => {}); // who offers, named before the holder goes on; errors show on "continue"
+}
+
+/** The offer and the issuer's metadata (read only: nothing is redeemed), and whether the trust list
+ * accredits this issuer for this type; shown on the first offer screen: the institution's name with
+ * its server beneath. */
+function prepare(offer) {
+  offer.preparing ||= (async () => {
+    setText('offer-progress', t('offer.connecting'));
+    try {
+      offer.prepared = await prepareOffer(offer.parsed);
+      const list = await fetchTrustList();
+      const entry = list && accreditation(list, offer.prepared.issuer, offer.prepared.vct, nowSeconds());
+      offer.accredited = entry ? entry.name || null : null;
+      offer.listed = list ? Boolean(entry) : null; // null: no trust list configured or reachable
+    } catch (error) {
+      offer.preparing = null; // "continue" tries again
+      throw error;
+    } finally {
+      if (state.offer === offer) setText('offer-progress', '');
+    }
+    if (state.offer === offer) renderOfferWho();
+  })();
+  return offer.preparing;
+}
+
+function renderOfferWho() {
+  const offer = state.offer;
+  if (!offer || !offer.prepared) return;
+  setText('offer-from-name', offer.accredited || offer.prepared.issuerName[lang()] || offer.prepared.host);
+  setText('offer-from-trust', offer.listed === null ? '' : t(offer.listed ? 'offer.accredited' : 'offer.selfNamed'));
 }
 
 export async function contactIssuer() {
@@ -61,18 +95,15 @@ export async function contactIssuer() {
   if (!offer) return;
   $('offer-contact').disabled = true;
   setText('offer-error', '');
-  setText('offer-progress', t('offer.connecting'));
   try {
-    offer.prepared = await prepareOffer(offer.parsed);
+    await prepare(offer);
   } catch (error) {
-    setText('offer-progress', '');
     setText('offer-error', errorText(error));
     return;
   } finally {
     $('offer-contact').disabled = false;
   }
   if (state.offer !== offer) return;
-  setText('offer-progress', '');
   renderOfferDetails();
   $('offer-step-host').hidden = true;
   $('offer-step-accept').hidden = false;
@@ -87,7 +118,8 @@ export async function contactIssuer() {
 export function renderOfferDetails() {
   const prepared = state.offer && state.offer.prepared;
   if (!prepared) return;
-  setText('offer-issuer-name', prepared.issuerName[lang()] || prepared.host);
+  renderOfferWho();
+  setText('offer-issuer-name', state.offer.accredited || prepared.issuerName[lang()] || prepared.host);
   setText('offer-type-name', prepared.typeName[lang()] || prepared.configurationId);
   setText('offer-issuer-host', prepared.host);
 }
@@ -124,7 +156,8 @@ export async function acceptOffer(event) {
   const prepared = offer.prepared;
   session.vault.credentials.push({
     id: b64urlEncode(randomBytes(12)), sdJwt: received.sdJwt, keyId, receivedAt: Date.now(),
-    issuer: { id: prepared.issuer, host: prepared.host, name: prepared.issuerName, accredited: received.trust.name || null },
+    issuer: { id: prepared.issuer, host: prepared.host, name: prepared.issuerName, accredited: received.trust.name || null,
+      contact: prepared.contact },
     trust: received.trust.trust,
     type: { configurationId: prepared.configurationId, vct: prepared.vct, name: prepared.typeName,
       headline: received.type.headline || null, colours: received.type.colours || null },
