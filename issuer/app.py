@@ -112,8 +112,8 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"])
-    def metrics_endpoint() -> Response:
-        return metrics.render()
+    def metrics_endpoint(request: Request) -> Response:
+        return metrics.guarded(request, env=settings.env, token=settings.metrics_token)
 
     app.add_middleware(CORSMiddleware, allow_origins=[settings.wallet_origin], allow_methods=["GET", "POST"],
                        allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)

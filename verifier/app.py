@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock, SystemClock
@@ -91,8 +91,8 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"])
-    def metrics_endpoint() -> Response:
-        return metrics.render()
+    def metrics_endpoint(request: Request) -> Response:
+        return metrics.guarded(request, env=settings.env, token=settings.metrics_token)
 
     @app.get("/api/v1/hello", tags=["operations"], include_in_schema=False)
     def hello() -> dict[str, str]:

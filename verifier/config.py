@@ -39,6 +39,8 @@ class VerifierSettings(BaseSettings):
     redis_prefix: str = "puente:verifier:"
     workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
     open_requests_max: int = 10_000
+    # Outside development /metrics answers only a loopback client or "Authorization: Bearer <token>".
+    metrics_token: str | None = None
 
     @property
     def base_url(self) -> str:

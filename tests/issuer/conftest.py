@@ -25,6 +25,8 @@ from issuer.staff import create_api_key
 from tests.issuer.wallet import Wallet
 
 BASE = "https://issuer.test"
+METRICS_TOKEN = "metrics-token-of-the-tests"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}  # /metrics is not public outside development
 NOW = 1_795_000_000
 
 
@@ -78,6 +80,7 @@ def make_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "test", "database_url": url, "var_dir": tmp_path, "public_issuer_url": BASE,
         "master_key": b64url_encode(bytes(range(32))), "worker_enabled": False, "rate_limit_per_minute": 0,
+        "metrics_token": METRICS_TOKEN,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -48,7 +48,7 @@ from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution
 from issuer.staff import create_api_key
 from puente import cli_batch
-from tests.issuer.conftest import BASE, Deployment, make_settings
+from tests.issuer.conftest import BASE, METRICS, Deployment, make_settings
 from tests.support import example_claims
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -515,7 +515,7 @@ def test_upload_completion_and_download_are_audited(batches: Batches) -> None:
 def test_issued_and_failed_rows_are_counted_in_the_metrics(batches: Batches) -> None:
     batches.submit(csv_of([person(1), person(2), person(3, hours="muchas")]))
     batches.process()
-    text = batches.client.get("/metrics").text
+    text = batches.client.get("/metrics", headers=METRICS).text
     assert 'puente_events_total{event="batch_rows_issued"} 2.0' in text
     assert 'puente_events_total{event="batch_rows_failed"} 1.0' in text
 

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from issuer.accounts import passwords
 from issuer.db.models import Credential, StaffSession, StaffUser
-from tests.issuer.conftest import Deployment
+from tests.issuer.conftest import METRICS, Deployment
 from tests.issuer.console_support import PASSWORD, Browser, csrf_of, make_user
 from tests.support import example_claims
 
@@ -95,7 +95,7 @@ def test_unknown_user_and_wrong_password_look_the_same(deployment: Deployment, m
         answers.append(browser.post("/console/login", {"username": username, "password": "contraseña equivocada"},
                                     csrf_from="/console/login"))
     assert [a.status_code for a in answers] == [401, 401]
-    metrics = deployment.client.get("/metrics").text
+    metrics = deployment.client.get("/metrics", headers=METRICS).text
     assert 'event="console_sign_in_refused"} 2.0' in metrics
     assert all("Usuario o contraseña incorrectos." in a.text for a in answers)
     # Both paths pay for one argon2 verification: the timing does not tell the names apart.

@@ -3,7 +3,7 @@ request ids, and logs that carry no secrets."""
 
 from __future__ import annotations
 
-from tests.issuer.conftest import Deployment
+from tests.issuer.conftest import METRICS, Deployment
 
 
 def test_health_readiness_and_docs(deployment: Deployment) -> None:
@@ -21,7 +21,7 @@ def test_metrics_count_requests_and_issuance(deployment: Deployment) -> None:
     revoke = deployment.client.post(f"/api/v1/credentials/{created['id']}/revoke", json={"reason": "prueba"},
                                     headers=deployment.auth())
     assert revoke.status_code == 200
-    text = deployment.client.get("/metrics").text
+    text = deployment.client.get("/metrics", headers=METRICS).text
     assert 'puente_events_total{event="credentials_issued"} 1.0' in text
     assert 'puente_events_total{event="credentials_revoke"} 1.0' in text
     assert 'puente_http_requests_total{method="POST",route="/api/v1/credentials",status="201"} 1.0' in text
