@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     c_nonce_ttl_seconds: int = 300
     tx_code_max_attempts: int = 5
     proof_max_age_seconds: int = 300
+    # OpenID4VCI batch issuance: up to this many copies per redemption, one per holder key proven,
+    # each with its own salts and decoys (unlinkable presentations), all sharing one status entry.
+    credential_batch_size: int = 10
     status_list_size: int = 131_072
     status_list_fill_limit: float = 0.75  # open a new list before random probing gets slow
     # Revocation freshness: verifiers refetch a list when its ttl ends (conditionally: 304 when

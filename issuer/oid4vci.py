@@ -3,7 +3,11 @@
 The offer object is fetched by reference; every fetch mints a fresh, single-use pre-authorized
 code valid for minutes, while the offer itself (printed on paper, say) lives for weeks and dies
 after ``tx_code_max_attempts`` wrong codes or once redeemed. The credential is signed only at
-redemption, bound to the key proven in the ``openid4vci-proof+jwt``.
+redemption, bound to the key proven in the ``openid4vci-proof+jwt``. A wallet may prove up to
+``credential_batch_size`` distinct keys with one c_nonce (batch issuance, OpenID4VCI 1.0 §8.2):
+it gets one copy per key, each with its own salts and decoys so verifiers cannot link them by the
+issuer's signature or digests, all sharing the credential's one status entry (a revocation covers
+every copy).
 """
 
 from __future__ import annotations
@@ -173,9 +177,9 @@ def _live_nonces(session: Session, deps: Deps, institution: Institution) -> int:
         col(OneTimeCode.expires_at) >= deps.now())).one())
 
 
-def _verify_proof(session: Session, deps: Deps, institution: Institution, proof: Any) -> PublicKey:
-    """The holder key from a ``jwt`` proof: typ, alg allow-list, embedded public jwk only, audience,
-    iat window, and a fresh single-use c_nonce (consumed here)."""
+def _proof_key(deps: Deps, institution: Institution, proof: Any) -> tuple[PublicKey, Any]:
+    """The holder key of one ``jwt`` proof and its nonce claim: typ, alg allow-list, embedded public
+    jwk only, signature, audience and iat window."""
     if not isinstance(proof, str):
         raise OAuthError("invalid_proof", "proof must be a compact JWT")
     try:
@@ -200,10 +204,26 @@ def _verify_proof(session: Session, deps: Deps, institution: Institution, proof:
         raise OAuthError("invalid_proof", "proof iat missing or outside the accepted window")
     if "nonce" not in claims:  # OpenID4VCI 1.0 §8.3.1.2: a proof without a c_nonce is invalid_proof
         raise OAuthError("invalid_proof", "the proof must contain the c_nonce from the nonce endpoint")
-    nonce_row = _take_code(session, deps, kind="c_nonce", institution=institution, code=claims["nonce"])
+    return holder, claims["nonce"]
+
+
+def _verify_proofs(session: Session, deps: Deps, institution: Institution, proofs: Any) -> list[PublicKey]:
+    """The holder keys of a credential request: 1 to ``credential_batch_size`` ``jwt`` proofs of
+    distinct keys, all carrying the same fresh single-use c_nonce (consumed here, once)."""
+    limit = deps.settings.credential_batch_size
+    if not isinstance(proofs, dict) or set(proofs) != {"jwt"} or not isinstance(proofs["jwt"], list) \
+            or not 1 <= len(proofs["jwt"]) <= limit:
+        raise OAuthError("invalid_proof", f"between 1 and {limit} jwt proofs are required")
+    checked = [_proof_key(deps, institution, proof) for proof in proofs["jwt"]]
+    if len({nonce for _, nonce in checked if isinstance(nonce, str)}) != 1 or \
+            not all(isinstance(nonce, str) for _, nonce in checked):
+        raise OAuthError("invalid_proof", "every proof of a batch must carry the same c_nonce")
+    if len({key.kid for key, _ in checked}) != len(checked):
+        raise OAuthError("invalid_proof", "each copy needs its own holder key: a key was proven twice")
+    nonce_row = _take_code(session, deps, kind="c_nonce", institution=institution, code=checked[0][1])
     if nonce_row is None or not _consume(session, deps, nonce_row):
         raise OAuthError("invalid_nonce", "c_nonce unknown, used or expired: fetch a new one")
-    return holder
+    return [key for key, _ in checked]
 
 
 def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> dict[str, Any]:
@@ -228,26 +248,23 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
         requested = body.get("credential_configuration_id") or body.get("credential_identifier")
         if requested != record.type_id:
             raise OAuthError("unknown_credential_configuration", "this token is for another credential configuration")
-        proofs = body.get("proofs")
-        if not isinstance(proofs, dict) or set(proofs) != {"jwt"} or not isinstance(proofs["jwt"], list) \
-                or len(proofs["jwt"]) != 1:
-            raise OAuthError("invalid_proof", "exactly one jwt proof is required")
-        holder = _verify_proof(session, deps, institution, proofs["jwt"][0])
+        holders = _verify_proofs(session, deps, institution, body.get("proofs"))
         status_row = session.get(StatusListRow, record.status_list_id)
         assert status_row is not None
-        issued = issue_credential(
-            ctype=deps.types.get(record.type_id), claims=claims_of(deps, record), issuer=issuer_id(deps, institution),
-            key=active_key(session, deps, institution), clock=deps.clock, holder_jwk=holder.jwk(),
-            status=(status_uri(deps, institution, status_row.number), record.status_idx),
-            valid_until=record.valid_until, random_bytes=deps.random_bytes,
-        )
+        claims, key = claims_of(deps, record), active_key(session, deps, institution)
+        status = (status_uri(deps, institution, status_row.number), record.status_idx)
+        copies = [issue_credential(
+            ctype=deps.types.get(record.type_id), claims=claims, issuer=issuer_id(deps, institution), key=key,
+            clock=deps.clock, holder_jwk=holder.jwk(), status=status, valid_until=record.valid_until,
+            random_bytes=deps.random_bytes,
+        ).sd_jwt for holder in holders]
         offer.state = "redeemed"
         record.delivered_at = deps.now()
         session.add_all([offer, record])
         audit.record(session, at=deps.now(), actor="wallet", action="credential.deliver",
-                     institution_id=institution.id, target=record.id)
+                     institution_id=institution.id, target=record.id, details={"copies": len(copies)})
         session.commit()
-    return {"credentials": [{"credential": issued.sd_jwt}]}
+    return {"credentials": [{"credential": copy} for copy in copies]}
 
 
 def contact_of(institution: Institution) -> dict[str, str]:
@@ -279,6 +296,7 @@ def issuer_metadata(deps: Deps, institution: Institution) -> dict[str, Any]:
         "credential_issuer": iss,
         "credential_endpoint": f"{iss}/credential",
         "nonce_endpoint": f"{iss}/nonce",
+        "batch_credential_issuance": {"batch_size": deps.settings.credential_batch_size},
         "display": [{"name": institution.name, "locale": "es"}, {"name": institution.name, "locale": "en"}],
         "credential_configurations_supported": configurations,
         # Puente's extension: where holders turn (wallet cards show it on a revoked credential).

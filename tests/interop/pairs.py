@@ -33,7 +33,7 @@ PAIRS = (
     Pair("status-list-reads-puente", "OWF jwt-status-list", "@sd-jwt/jwt-status-list",
          "reads Puente's status lists before and after a revocation"),
     Pair("oid4vci-client-redeems", "OWF oid4vc-ts OpenID4VCI client", "@openid4vc/openid4vci",
-         "redeems a Puente offer (pre-authorized code, tx_code, proof JWT)"),
+         "redeems Puente offers: one credential, and a batch of copies (one proof JWT per key)"),
 )
 BY_ID = {pair.id: pair for pair in PAIRS}
 

@@ -40,3 +40,17 @@ def test_owf_client_with_a_wrong_tx_code_gets_nothing(live: Live, node: Node) ->
     answer = node("oid4vci.mjs", "redeem", {"offer": created["offer"]["offer_uri"], "txCode": wrong, "keys": 1},
                   expect_ok=False)
     assert not answer["ok"] and "invalid_grant" in answer["error"]
+
+
+def test_owf_client_redeems_a_batch(live: Live, node: Node) -> None:
+    """Three keys, three proofs with one c_nonce: three copies, each bound to its key, one status entry."""
+    created = live.issue()
+    answer = node("oid4vci.mjs", "redeem", {"offer": created["offer"]["offer_uri"],
+                                            "txCode": created["offer"]["tx_code"], "keys": 3})
+    assert answer["batchSize"] == 10 and len(answer["credentials"]) == 3
+    payloads = [issuer_payload(c) for c in answer["credentials"]]
+    assert [p["cnf"]["jwk"]["x"] for p in payloads] == [jwk["x"] for jwk in answer["holderJwks"]]
+    assert len({p["status"]["status_list"]["idx"] for p in payloads}) == 1
+    assert len({c.split("~")[1] for c in answer["credentials"]}) == 3  # fresh salts per copy
+    for credential in answer["credentials"]:
+        assert live.verifier_service().verify(credential, "en")["error"]["code"] == "kb_missing"
