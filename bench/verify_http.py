@@ -1,18 +1,22 @@
-"""``verify_http_per_s`` and ``verify_http_vs_hello``: throughput of ``POST /api/v1/verify`` on one
-verifier worker (uvicorn, its own process) with 16 concurrent keep-alive connections from an
-asyncio load generator on loopback, divided by the same server's trivial endpoint
-(``GET /api/v1/hello``) measured in the same run, rounds interleaved. Also ``verify_http_p99_ms``.
+"""The HTTP path, measured with wrk (bench/wrk.py) against baselines from the same run.
 
-Each verification is of a different live wallet QR (a fresh KB-JWT nonce each: the verifier
-rejects a replayed one), from a credential issued by a real issuer serving the trust list and the
-status list on loopback.
+Three servers are started with the same uvicorn settings (``python -m uvicorn``, the same workers,
+log level and event loop/HTTP parser choice as ``puente serve``): the verifier
+(``puente.demo:verifier_app``, with its request ids, JSON access log, metrics and a rate limit too
+high to trip), and a bare FastAPI hello (bench/bare_hello.py). Each round loads, in alternating
+order, the bare hello, the verifier's ``GET /api/v1/hello`` and ``POST /api/v1/verify`` with
+distinct live wallet QRs (a fresh KB-JWT nonce each: a replayed one would be rejected), and times
+the verifier's own ``VerifierService.verify`` in this process on distinct QRs as the in-process
+baseline. All with 16 keep-alive connections from one wrk thread, first with one worker, then two.
+
+Without wrk every line says ``skipped: wrk missing``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
+import logging
+import math
 import os
 import secrets
 import statistics
@@ -22,14 +26,16 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from bench import wrk
 from credcore import jws, qr
 from credcore.encoding import b64url_encode
 from credcore.issue import issue_credential
 from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
-from credcore.keys import generate_key
+from credcore.keys import SigningKey, generate_key, public_key_from_jwk
 from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
 from issuer.app import create_app as create_issuer
 from issuer.config import Settings
@@ -39,62 +45,48 @@ from issuer.institutions import active_key, create_institution, registry_key
 from puente.operator import operator_staff
 from tests.support import REFERENCE_DISCLOSED, example_claims
 from tests.verifier.conftest import ServerThread, free_port
+from verifier.app import build_service
+from verifier.config import VerifierSettings
 
-GOAL = 0.6
+GOAL_VERIFY = 0.40  # verify_http_vs_bare_hello
+GOAL_HELLO = 0.85  # hello_vs_bare_hello
 CONNECTIONS = 16
+VALID = '"verdict":"valid"'
+LINES = ("bare_hello_per_s", "hello_http_per_s", "verify_http_per_s", "verify_inprocess_per_s",
+         "verify_http_vs_bare_hello", "hello_vs_bare_hello", "verify_http_vs_inprocess",
+         "verify_http_p50_ms", "verify_http_p99_ms", "hello_http_p50_ms", "hello_http_p99_ms",
+         "bare_hello_per_s_2w", "hello_http_per_s_2w", "verify_http_per_s_2w", "verify_http_vs_bare_hello_2w",
+         "hello_vs_bare_hello_2w", "verify_http_p50_ms_2w", "verify_http_p99_ms_2w")
 
 
-def _presentations(count: int, sd_jwt: str, holder: object) -> list[str]:
-    sd = parse_compact(sd_jwt)
-    payload = jws.parse(sd.issuer_jwt).claims()
-    chosen = select_disclosures(payload, sd.disclosures, [(name,) for name in REFERENCE_DISCLOSED])
-    presented = SdJwt(sd.issuer_jwt, chosen).without_kb()
-    now = int(time.time())
-    return [qr.encode(presented + create_kb_jwt(presented, holder, aud=OFFLINE_AUDIENCE,  # type: ignore[arg-type]
-                                                nonce=secrets.token_urlsafe(16), iat=now)) for _ in range(count)]
+class Presenter:
+    """Distinct live QRs of one credential: the reference disclosures and a fresh KB-JWT each."""
+
+    def __init__(self, sd_jwt: str, holder: SigningKey) -> None:
+        sd = parse_compact(sd_jwt)
+        payload = jws.parse(sd.issuer_jwt).claims()
+        chosen = select_disclosures(payload, sd.disclosures, [(name,) for name in REFERENCE_DISCLOSED])
+        self.presented, self.holder = SdJwt(sd.issuer_jwt, chosen).without_kb(), holder
+
+    def qrs(self, count: int) -> list[str]:
+        now = int(time.time())
+        return [qr.encode(self.presented + create_kb_jwt(self.presented, self.holder, aud=OFFLINE_AUDIENCE,
+                                                         nonce=secrets.token_urlsafe(16), iat=now))
+                for _ in range(count)]
+
+    def bodies(self, count: int) -> list[str]:
+        return [json.dumps({"qr": text}) for text in self.qrs(count)]
 
 
-async def _load(base: str, requests: list[tuple[str, str | None]], seconds: float) -> tuple[float, list[float]]:
-    """Send requests (method path, body) from 16 workers until ``seconds`` pass or they run out."""
-    queue = iter(requests)
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        async def worker() -> None:
-            for method_path, body in queue:
-                if time.perf_counter() > deadline:
-                    return
-                _method, path = method_path.split(" ", 1)
-                started = time.perf_counter()
-                if body is None:
-                    response = await client.get(path)
-                else:
-                    response = await client.post(path, content=body, headers={"Content-Type": "application/json"})
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{method_path} answered {response.status_code}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
-        elapsed = time.perf_counter() - started
-    return len(latencies) / elapsed, latencies
-
-
-def _run_load(base: str, requests: list[tuple[str, str | None]], seconds: float) -> tuple[float, list[float]]:
-    """Run the load in a thread of its own: its event loop must not meet one already running in the
-    caller's thread (a test session with Playwright has one)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, _load(base, requests, seconds)).result()
-
-
-def run(rounds: int = 3, seconds: float = 3.0, quick: bool = False) -> Mapping[str, float]:
+def run(rounds: int = 3, seconds: float = 3.0, quick: bool = False) -> Mapping[str, float | str]:
+    if not wrk.available():
+        return dict.fromkeys(LINES, wrk.MISSING)
     with tempfile.TemporaryDirectory() as tmp:
-        return _run(Path(tmp), rounds, seconds, quick)
+        return _run(Path(tmp), rounds, 1.0 if quick else seconds, quick)
 
 
-def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, float]:
-    issuer_port, verifier_port = free_port(), free_port()
+def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, float | str]:
+    issuer_port = free_port()
     url = f"sqlite:///{tmp}/issuer.db"
     migrate(url)
     settings = Settings(env="test", database_url=url, var_dir=tmp, public_issuer_url=f"http://127.0.0.1:{issuer_port}",
@@ -115,56 +107,155 @@ def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, fl
         ctype=deps.types.get("skills-certification"), claims=example_claims("skills-certification"),
         issuer=settings.issuer_id("sena"), key=key, clock=deps.clock, holder_jwk=holder.public.jwk(),
         status=(f"{settings.issuer_id('sena')}/status/1", record.status_idx), valid_until=record.valid_until)
+    presenter = Presenter(credential.sd_jwt, holder)
+    trust_url = f"http://127.0.0.1:{issuer_port}/trust-list"
+    # The limit is on (every request pays for its check) but too high to trip on one client.
     env = {**os.environ, "PUENTE_ENV": "test", "PUENTE_VAR_DIR": str(tmp / "verifier"),
-           "PUENTE_REGISTRY_PUBLIC_JWK": json.dumps(registry), "PUENTE_RATE_LIMIT_PER_MINUTE": "0",
-           "PUENTE_TRUST_LIST_URL": f"http://127.0.0.1:{issuer_port}/trust-list"}
-    with ServerThread(create_issuer(settings, deps=deps), issuer_port):
-        verifier = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "puente.demo:verifier_app", "--host", "127.0.0.1",
-             "--port", str(verifier_port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            return _measure(f"http://127.0.0.1:{verifier_port}", credential.sd_jwt, holder, rounds, seconds, quick)
-        finally:
-            verifier.terminate()
-            verifier.wait(timeout=10)
-            deps.engine.dispose()
+           "PUENTE_REGISTRY_PUBLIC_JWK": json.dumps(registry), "PUENTE_RATE_LIMIT_PER_MINUTE": "1000000000",
+           "PUENTE_TRUST_LIST_URL": trust_url}
+    results: dict[str, float | str] = {}
+    try:
+        issuer = create_issuer(settings, deps=deps)
+        logging.getLogger("puente").setLevel(logging.WARNING)  # the issuer's access log stays out of the output
+        with ServerThread(issuer, issuer_port):
+            inprocess = build_service(VerifierSettings(env="test", var_dir=tmp / "inprocess", trust_list_url=trust_url,
+                                                       background_refresh=False),
+                                      registry_key=public_key_from_jwk(registry))
+            if not inprocess.trust.refresh():
+                raise RuntimeError("the in-process verifier could not fetch the trust list")
+            for workers in (1, 2):
+                results.update(_measure_workers(tmp, env, presenter, inprocess, workers, rounds, seconds, quick))
+    finally:
+        deps.engine.dispose()
+    return {name: results[name] for name in LINES}
 
 
-def _wait_ready(base: str) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the verifier did not become ready")
+class Servers:
+    """The verifier and the bare hello, each ``python -m uvicorn`` with the same settings."""
+
+    def __init__(self, tmp: Path, env: dict[str, str], workers: int) -> None:
+        self.verifier_port, self.bare_port = free_port(), free_port()
+        common = ["--host", "127.0.0.1", "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+        self.logs = [(tmp / f"verifier-{workers}w.log").open("wb"), (tmp / f"bare-{workers}w.log").open("wb")]
+        self.processes = [
+            subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "puente.demo:verifier_app", *common,
+                              "--port", str(self.verifier_port)], env=env, stdout=self.logs[0], stderr=self.logs[0]),
+            subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.bare_hello:app", *common,
+                              "--port", str(self.bare_port)], env=env, stdout=self.logs[1], stderr=self.logs[1]),
+        ]
+        self.verifier = f"http://127.0.0.1:{self.verifier_port}"
+        self.bare = f"http://127.0.0.1:{self.bare_port}"
+
+    def wait_ready(self) -> None:
+        for url in (f"{self.verifier}/readyz", f"{self.bare}/hello"):
+            deadline = time.time() + 60
+            while True:
+                if any(process.poll() is not None for process in self.processes):
+                    raise RuntimeError(f"a server exited: {[log.name for log in self.logs]}")
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError(f"{url} did not become ready")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self.logs:
+            log.close()
 
 
-def _measure(base: str, sd_jwt: str, holder: object, rounds: int, seconds: float,
-             quick: bool) -> Mapping[str, float]:
-    _wait_ready(base)
-    per_round = 60 if quick else 4000
-    hello_rates: list[float] = []
-    verify_rates: list[float] = []
-    latencies: list[float] = []
-    first = httpx.post(f"{base}/api/v1/verify", json={"qr": _presentations(1, sd_jwt, holder)[0]}, timeout=10).json()
-    if first["verdict"] != "valid":
-        raise RuntimeError(f"reference QR does not verify: {first['error']}")
-    for _ in range(rounds):
-        hello = [("GET /api/v1/hello", None)] * per_round
-        rate, _ = _run_load(base, hello, seconds)
-        hello_rates.append(rate)
-        texts = _presentations(per_round, sd_jwt, holder)
-        bodies = [("POST /api/v1/verify", json.dumps({"qr": text})) for text in texts]
-        rate, lat = _run_load(base, bodies, seconds)
-        verify_rates.append(rate)
-        latencies += lat
-    ratios = sorted(v / h for v, h in zip(verify_rates, hello_rates, strict=True))
-    p99 = statistics.quantiles(latencies, n=100)[98] if len(latencies) >= 100 else max(latencies)
-    return {"verify_http_per_s": round(statistics.median(verify_rates)),
-            "hello_http_per_s": round(statistics.median(hello_rates)),
-            "verify_http_vs_hello": round(statistics.median(ratios), 2),
-            "verify_http_p99_ms": round(p99 * 1000, 1)}
+def _inprocess_rate(service: Any, presenter: Presenter, count: int) -> float:
+    texts = presenter.qrs(count)
+    started = time.perf_counter()
+    for text in texts:
+        report = service.verify(text, "es")
+        if report["verdict"] != "valid":
+            raise RuntimeError(f"in-process verification failed: {report['error']}")
+    return count / (time.perf_counter() - started)
+
+
+def _measure_workers(tmp: Path, env: dict[str, str], presenter: Presenter, inprocess: Any, workers: int, rounds: int,
+                     seconds: float, quick: bool) -> dict[str, float]:
+    servers = Servers(tmp, env, workers)
+    try:
+        servers.wait_ready()
+        first = httpx.post(f"{servers.verifier}/api/v1/verify", json={"qr": presenter.qrs(1)[0]}, timeout=10).json()
+        if first["verdict"] != "valid":
+            raise RuntimeError(f"reference QR does not verify over HTTP: {first['error']}")
+        inprocess_rate = _inprocess_rate(inprocess, presenter, 20 if quick else 200)  # also warms up
+        # Enough distinct QRs for the fastest rate seen so far, twice over; a run that still runs out
+        # is void and done again with twice as many.
+        fastest = [inprocess_rate * workers]
+
+        def bare() -> wrk.Load:
+            return wrk.run(servers.bare, workdir=tmp, seconds=seconds, connections=CONNECTIONS, path="/hello")
+
+        def hello() -> wrk.Load:
+            return wrk.run(servers.verifier, workdir=tmp, seconds=seconds, connections=CONNECTIONS,
+                           path="/api/v1/hello")
+
+        def verify() -> wrk.Load:
+            supply = math.ceil(max(fastest) * 2 * (seconds + 1)) + 200
+            for _attempt in range(4):
+                try:
+                    load = wrk.run(servers.verifier, workdir=tmp, seconds=seconds, connections=CONNECTIONS,
+                                   method="POST", path="/api/v1/verify", bodies=presenter.bodies(supply),
+                                   expect=VALID)
+                except wrk.BodiesExhausted:
+                    supply *= 2
+                    continue
+                fastest.append(load.per_s)
+                return load
+            raise wrk.LoadError(f"wrk outran {supply} distinct QRs")
+
+        if not quick:
+            for warm_up in (bare, hello, verify):
+                warm_up()
+        loads: dict[str, list[wrk.Load]] = {"bare": [], "hello": [], "verify": []}
+        inprocess_rates: list[float] = []
+        kinds = {"bare": bare, "hello": hello, "verify": verify}
+        for number in range(rounds):
+            order = list(kinds) if number % 2 == 0 else list(reversed(kinds))
+            for kind in order:
+                loads[kind].append(kinds[kind]())
+            if workers == 1:
+                inprocess_rates.append(_inprocess_rate(inprocess, presenter, 20 if quick else 300))
+    finally:
+        servers.stop()
+    return _summary(loads, inprocess_rates, "" if workers == 1 else f"_{workers}w")
+
+
+def _median_ratio(top: list[wrk.Load] | list[float], bottom: list[wrk.Load] | list[float]) -> float:
+    def rate(item: wrk.Load | float) -> float:
+        return item.per_s if isinstance(item, wrk.Load) else item
+
+    return round(statistics.median(rate(a) / rate(b) for a, b in zip(top, bottom, strict=True)), 2)
+
+
+def _summary(loads: dict[str, list[wrk.Load]], inprocess: list[float], suffix: str) -> dict[str, float]:
+    bare, hello, verify = loads["bare"], loads["hello"], loads["verify"]
+    results: dict[str, float] = {
+        f"bare_hello_per_s{suffix}": round(statistics.median(load.per_s for load in bare)),
+        f"hello_http_per_s{suffix}": round(statistics.median(load.per_s for load in hello)),
+        f"verify_http_per_s{suffix}": round(statistics.median(load.per_s for load in verify)),
+        f"verify_http_vs_bare_hello{suffix}": _median_ratio(verify, bare),
+        f"hello_vs_bare_hello{suffix}": _median_ratio(hello, bare),
+        f"verify_http_p50_ms{suffix}": round(statistics.median(load.p50_ms for load in verify), 1),
+        f"verify_http_p99_ms{suffix}": round(statistics.median(load.p99_ms for load in verify), 1),
+    }
+    if not suffix:
+        results["verify_inprocess_per_s"] = round(statistics.median(inprocess))
+        results["verify_http_vs_inprocess"] = _median_ratio([load.per_s for load in verify], inprocess)
+        results["hello_http_p50_ms"] = round(statistics.median(load.p50_ms for load in hello), 1)
+        results["hello_http_p99_ms"] = round(statistics.median(load.p99_ms for load in hello), 1)
+    return results

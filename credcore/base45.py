@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import struct
+
 from credcore.errors import MalformedError
 
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _INDEX = {c: i for i, c in enumerate(BASE45)}
+_OUTSIDE = 0xFF
+# Latin-1 byte → its Base45 value, or 0xFF for a character outside the alphabet (one C-level translate).
+_VALUES = bytes(_INDEX.get(chr(b), _OUTSIDE) for b in range(256))
+
+
+def _values(text: str) -> bytes | None:
+    """Each character's value, or None if one is outside the alphabet."""
+    try:
+        values = text.encode("latin-1").translate(_VALUES)
+    except UnicodeEncodeError:
+        return None
+    return None if _OUTSIDE in values else values
 
 
 def is_base45(text: str) -> bool:
     """Whether every character of ``text`` is in the Base45 (QR alphanumeric) alphabet."""
-    return all(c in _INDEX for c in text)
+    return _values(text) is not None
 
 
 def base45_encode(data: bytes) -> str:
@@ -31,20 +45,18 @@ def base45_decode(text: str) -> bytes:
     range is ``malformed``."""
     if len(text) % 3 == 1:
         raise MalformedError("Base45 text has an impossible length", code="malformed")
-    try:
-        values = [_INDEX[c] for c in text]
-    except KeyError:
-        raise MalformedError("character outside the Base45 alphabet") from None
-    out = bytearray()
-    for i in range(0, len(values), 3):
-        chunk = values[i : i + 3]
-        n = sum(v * 45**k for k, v in enumerate(chunk))
-        if len(chunk) == 3:
-            if n > 0xFFFF:
-                raise MalformedError("Base45 triplet out of range")
-            out += n.to_bytes(2, "big")
-        else:
-            if n > 0xFF:
-                raise MalformedError("Base45 pair out of range")
-            out.append(n)
-    return bytes(out)
+    values = _values(text)
+    if values is None:
+        raise MalformedError("character outside the Base45 alphabet")
+    full = len(values) - len(values) % 3
+    triplets = [c + d * 45 + e * 2025 for c, d, e in zip(values[0:full:3], values[1:full:3], values[2:full:3],
+                                                           strict=True)]
+    if triplets and max(triplets) > 0xFFFF:
+        raise MalformedError("Base45 triplet out of range")
+    out = struct.pack(f">{len(triplets)}H", *triplets)
+    if full < len(values):
+        pair = values[full] + values[full + 1] * 45
+        if pair > 0xFF:
+            raise MalformedError("Base45 pair out of range")
+        out += bytes((pair,))
+    return out

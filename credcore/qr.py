@@ -52,6 +52,13 @@ _CODES.update({f: bytes([_FIRST_HIGH + i]) for i, f in enumerate(_HIGH_BYTES)})
 _CODES.update({f: bytes([_EXTENDED, i]) for i, f in enumerate(_EXTENDED_BYTES) if f not in _CODES})
 _FRAGMENT_RE = re.compile(b"|".join(re.escape(f) for f in sorted(_CODES, key=len, reverse=True)))
 assert _FIRST_FRAGMENT + len(FRAGMENTS) - 1 < _EXTENDED and _FIRST_HIGH + len(HIGH_FRAGMENTS) - 1 == 0xFF
+# unpack_json expands runs of plain bytes and one-byte fragment codes in one C-level pass; only the
+# codes that take an operand (below 0x08, and 0x1F) go through its Python branches.
+_EXPAND: list[bytes] = [bytes((b,)) for b in range(256)]
+_EXPAND[_FIRST_FRAGMENT : _FIRST_FRAGMENT + len(FRAGMENTS)] = _FRAGMENT_BYTES
+_EXPAND[_FIRST_HIGH:] = _HIGH_BYTES
+_OPERAND_CODES = {ESC, REF_DIGEST, REF_SD_HASH, RAW32, P256_Y, RAW16, NUMBER, DATE, _EXTENDED}
+_SIMPLE_RUN = re.compile(b"[" + b"".join(re.escape(bytes((b,))) for b in range(256) if b not in _OPERAND_CODES) + b"]+")
 FORMAT_TABLES_SHA256 = hashlib.sha256(
     "\n".join((*FRAGMENTS, "", *HIGH_FRAGMENTS, "", *EXTENDED_FRAGMENTS)).encode()
 ).hexdigest()
@@ -217,17 +224,20 @@ def unpack_json(packed: bytes, ctx: _Context) -> bytes:
     reader = _Reader(packed)
     entropy = ctx.entropy
     assert isinstance(entropy, _Reader)
+    simple_run, expand = _SIMPLE_RUN.match, _EXPAND.__getitem__
     while reader.pos < len(packed):
-        byte = reader.byte()
+        run = simple_run(packed, reader.pos)
+        if run is not None:  # plain JSON text and fragment codes
+            out += b"".join(map(expand, run.group()))
+            reader.pos = run.end()
+            continue
+        byte = packed[reader.pos]
+        reader.pos += 1
         if byte == ESC:
             literal = reader.byte()
             if _EXTENDED < literal < _FIRST_HIGH:
                 raise MalformedError("bad escape in packed JSON")
             out.append(literal)
-        elif byte >= _FIRST_HIGH:
-            out += _HIGH_BYTES[byte - _FIRST_HIGH]
-        elif _FIRST_FRAGMENT <= byte < _FIRST_FRAGMENT + len(FRAGMENTS):
-            out += _FRAGMENT_BYTES[byte - _FIRST_FRAGMENT]
         elif byte == NUMBER:
             out += str(reader.varint()).encode("ascii")
         elif byte == DATE:
@@ -256,8 +266,6 @@ def unpack_json(packed: bytes, ctx: _Context) -> bytes:
             if y is None:
                 raise MalformedError("invalid compressed P-256 point")
             out += b64url_encode(y).encode("ascii")
-        else:
-            out.append(byte)
     return bytes(out)
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
+import shutil
 
 import pytest
 
-from bench import BenchmarkError, issue, qr_size, verify
+from bench import BenchmarkError, issue, qr_size, verify, verify_http
 from bench import __main__ as bench_main
 from bench.fixtures import build_reference
 
@@ -56,7 +58,26 @@ def test_main_prints_name_value_lines_and_one_line_per_goal() -> None:
     for name in ("verify_per_s", "verify_vs_reference", "qr_version_live", "qr_version_paper", "issue_per_s"):
         assert float(values[name]) > 0
     for name, goal, _ in bench_main.GOALS:
-        assert values[f"{name}_goal"] in (f"{goal:g} (met)", f"{goal:g} (not met)")
+        skipped = () if shutil.which("wrk") else (f"{goal:g} (skipped: wrk missing)",)
+        assert values[f"{name}_goal"] in (f"{goal:g} (met)", f"{goal:g} (not met)", *skipped)
+    if not shutil.which("wrk"):
+        return
+    for name in ("verify_http_vs_bare_hello", "hello_vs_bare_hello", "verify_http_vs_inprocess",
+                 "verify_http_p50_ms", "verify_http_p99_ms", "verify_http_vs_bare_hello_2w", "verify_http_p99_ms_2w"):
+        assert float(values[name]) > 0
+
+
+def test_http_lines_say_skipped_without_wrk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(verify_http.wrk, "available", lambda: False)
+    results = verify_http.run(rounds=1, seconds=1, quick=True)
+    assert set(results) == set(verify_http.LINES)
+    assert set(results.values()) == {"skipped: wrk missing"}
+
+
+def test_wrk_is_there_in_ci() -> None:
+    if not os.environ.get("CI"):
+        pytest.skip("CI installs wrk (Debian package) in .ci/run; locally the HTTP lines say skipped")
+    assert shutil.which("wrk"), "wrk missing: .ci/run installs it"
 
 
 @pytest.mark.parametrize(
