@@ -32,7 +32,10 @@ typecheck: $(STAMP)
 test: $(STAMP) $(INTEROP) lint typecheck
 	$(VENV)/bin/pytest -q
 
+# wrk (Debian) drives the HTTP benchmark; without it (and no root to install it) those lines say skipped.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1)) || true
 	$(PY) -m bench
 
 # Refresh both lock files from pyproject.toml with uv (universal: any OS and CPU, Python 3.11+).

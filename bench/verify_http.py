@@ -1,15 +1,18 @@
 """The HTTP path, measured with wrk (bench/wrk.py) against baselines from the same run.
 
-Three servers are started with the same uvicorn settings (``python -m uvicorn``, the same workers,
+Two servers are started with the same uvicorn settings (``python -m uvicorn``, the same workers,
 log level and event loop/HTTP parser choice as ``puente serve``): the verifier
 (``puente.demo:verifier_app``, with its request ids, JSON access log, metrics and a rate limit too
-high to trip), and a bare FastAPI hello (bench/bare_hello.py). Each round loads, in alternating
+high to trip) and a bare FastAPI hello (bench/bare_hello.py). Each round loads, in alternating
 order, the bare hello, the verifier's ``GET /api/v1/hello`` and ``POST /api/v1/verify`` with
 distinct live wallet QRs (a fresh KB-JWT nonce each: a replayed one would be rejected), and times
 the verifier's own ``VerifierService.verify`` in this process on distinct QRs as the in-process
 baseline. All with 16 keep-alive connections from one wrk thread, first with one worker, then two.
 
-Without wrk every line says ``skipped: wrk missing``.
+One worker keeps the KB-JWT replay store in memory; two share it through Redis
+(``PUENTE_BENCH_REDIS_URL``, else ``PUENTE_TEST_REDIS_URL``), as ``puente serve --workers 2``
+requires; without one the ``_2w`` lines say skipped. Without wrk every line says
+``skipped: wrk missing``.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ GOAL_VERIFY = 0.40  # verify_http_vs_bare_hello
 GOAL_HELLO = 0.85  # hello_vs_bare_hello
 CONNECTIONS = 16
 VALID = '"verdict":"valid"'
+NO_REDIS = "skipped: no Redis (PUENTE_BENCH_REDIS_URL or PUENTE_TEST_REDIS_URL)"
 LINES = ("bare_hello_per_s", "hello_http_per_s", "verify_http_per_s", "verify_inprocess_per_s",
          "verify_http_vs_bare_hello", "hello_vs_bare_hello", "verify_http_vs_inprocess",
          "verify_http_p50_ms", "verify_http_p99_ms", "hello_http_p50_ms", "hello_http_p99_ms",
@@ -123,8 +127,14 @@ def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, fl
                                       registry_key=public_key_from_jwk(registry))
             if not inprocess.trust.refresh():
                 raise RuntimeError("the in-process verifier could not fetch the trust list")
-            for workers in (1, 2):
-                results.update(_measure_workers(tmp, env, presenter, inprocess, workers, rounds, seconds, quick))
+            results.update(_measure_workers(tmp, env, presenter, inprocess, 1, rounds, seconds, quick))
+            # Two workers share KB-JWT nonces through Redis, as `puente serve --workers 2` requires.
+            redis_url = os.environ.get("PUENTE_BENCH_REDIS_URL") or os.environ.get("PUENTE_TEST_REDIS_URL")
+            if redis_url:
+                shared = {**env, "PUENTE_WORKERS": "2", "PUENTE_REDIS_URL": redis_url}
+                results.update(_measure_workers(tmp, shared, presenter, inprocess, 2, rounds, seconds, quick))
+            else:
+                results.update(dict.fromkeys((name for name in LINES if name.endswith("_2w")), NO_REDIS))
     finally:
         deps.engine.dispose()
     return {name: results[name] for name in LINES}
@@ -158,7 +168,10 @@ class Servers:
                 except httpx.HTTPError:
                     pass
                 if time.time() > deadline:
-                    raise RuntimeError(f"{url} did not become ready")
+                    for log in self.logs:
+                        log.flush()
+                    tails = [Path(log.name).read_text("utf-8", "replace")[-1500:] for log in self.logs]
+                    raise RuntimeError(f"{url} did not become ready: {tails}")
                 time.sleep(0.2)
 
     def stop(self) -> None:
