@@ -109,6 +109,11 @@ CHECK_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+def catalog() -> dict[str, tuple[str, str]]:
+    """Every code with its (Spanish, English) message: what the scanning page shows offline."""
+    return dict(_MESSAGES)
+
+
 def message(code: str, lang: str = "es") -> str:
     es, en = _MESSAGES.get(code, _MESSAGES["malformed"])
     return en if lang == "en" else es

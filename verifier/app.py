@@ -15,7 +15,7 @@ from credcore.ports import SharedNonceStore, SharedStoreUnavailable
 from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
 from servicekit.shared_store import open_store, require_shared
 from verifier import errors
-from verifier.api import oid4vp_api, verify_api
+from verifier.api import offline_api, oid4vp_api, verify_api
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
 from verifier.service import VerifierService
@@ -65,6 +65,7 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.state.metrics = metrics
     app.include_router(verify_api.router)
     app.include_router(oid4vp_api.router)
+    app.include_router(offline_api.router)
     app.include_router(scanning_page.router)
     errors.install(app)
 

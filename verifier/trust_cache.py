@@ -111,6 +111,11 @@ class TrustCache:
         return snapshot
 
     @property
+    def held(self) -> Snapshot | None:
+        """The last good list, however old (the scanning page judges its age itself)."""
+        return self._snapshot
+
+    @property
     def trust_list(self) -> TrustList | None:
         return self._snapshot.signed.trust_list if self._snapshot else None
 

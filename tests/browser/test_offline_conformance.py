@@ -1,7 +1,7 @@
 """One set of cases, two verifiers (issue 16 §4): every verification the core's security tests perform
 (recorded while they run, tests/verifier/case_recorder.py), the repository's invalid QR vectors and
 generated presentations go through credcore and through the scanning page's browser verifier
-(verifier/web/core/) in Chromium. Verdict, code and every check must match; a disagreement fails
+(web_common/verify/) in Chromium. Verdict, code and every check must match; a disagreement fails
 naming the case."""
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ SECURITY_TESTS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "cre
 BATCH = 40
 
 RUN_CASES = """async ([cases, tables]) => {
-  const { verifyPresentation } = await import('/core/verify.js');
-  const { trustListFromDocument } = await import('/core/trust.js');
-  const { typeRegistry } = await import('/core/claims.js');
+  const { verifyPresentation } = await import('/common/verify/verify.js');
+  const { trustListFromDocument } = await import('/common/verify/trust.js');
+  const { typeRegistry } = await import('/common/verify/claims.js');
   const { parseStrict } = await import('/common/json_strict.js');
   self.__trusts ??= new Map();
   self.__types ??= new Map();

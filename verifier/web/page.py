@@ -23,8 +23,8 @@ WEB_DIR = package_dir("verifier.web")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "connect-src 'self'; media-src 'self' blob:; worker-src 'self'; manifest-src 'self'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
@@ -43,13 +43,14 @@ ASSETS: dict[str, tuple[str, str]] = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/i18n.js": ("i18n.js", "text/javascript; charset=utf-8"),
+    "/offline.js": ("offline.js", "text/javascript; charset=utf-8"),
+    "/store.js": ("store.js", "text/javascript; charset=utf-8"),
+    "/sw.js": ("sw.js", "text/javascript; charset=utf-8"),
+    "/manifest.webmanifest": ("manifest.webmanifest", "application/manifest+json"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
     "/icon.svg": ("icon.svg", "image/svg+xml"),
     "/scan.svg": ("scan.svg", "image/svg+xml"),
     "/image.svg": ("image.svg", "image/svg+xml"),
-    # The verification recipe in the browser (offline verification; credcore/verify.py's rules).
-    **{f"/core/{name}.js": (f"core/{name}.js", "text/javascript; charset=utf-8")
-       for name in ("errors", "jose", "sdjwt", "claims", "status", "trust", "verify")},
 }
 
 router = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 // stable code. The browser verifier throws these; FormatErrors of the shared modules (bytes, JSON,
 // PT1, inflate) are the core's MalformedError and become verdict "malformed" with their code.
 
-import { FormatError } from '/common/bytes.js';
+import { FormatError } from '../bytes.js';
 
 export class CredentialError extends Error {
   constructor(verdict, code, description = '') {

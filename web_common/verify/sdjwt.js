@@ -2,10 +2,9 @@
 // credcore.disclosure and credcore.verify.parse_input: the same limits, the same order of checks,
 // the same codes. Claims are Maps (names are untrusted text, security.md #39).
 
-import { ascii, b64urlDecode, b64urlEncode } from '/common/bytes.js';
-import { parseStrict } from '/common/json_strict.js';
-import { PREFIX, decode as decodePt1 } from '/common/pt1.js';
-import { FormatError } from '/common/bytes.js';
+import { FormatError, ascii, b64urlDecode, b64urlEncode } from '../bytes.js';
+import { parseStrict } from '../json_strict.js';
+import { PREFIX, decode as decodePt1 } from '../pt1.js';
 import { codePointLength, disclosureInvalid, malformed, signatureInvalid } from './errors.js';
 
 const MAX_DISCLOSURES = 128;

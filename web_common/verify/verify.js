@@ -1,10 +1,10 @@
-// The verification recipe of credcore.verify, in the browser, for the scanning page offline:
+// The verification recipe of credcore.verify in the browser (the scanning page offline; any page):
 // format → issuer trust → signature → accreditation → validity → disclosures → claims → holder
 // binding → status, stopping at the first failure, with the same checks, verdicts and codes as the
 // service's report. Inputs are what the page cached while online (the verified trust list, the type
 // bundle, status list tokens) and a nonce store on the device.
 
-import { toPlain } from '/common/json_strict.js';
+import { toPlain } from '../json_strict.js';
 import {
   CannotCheck, CredentialError, asCredentialError, disclosureInvalid, expired, keyBindingInvalid, malformed,
   notYetValid, statusUnavailable,

@@ -2,8 +2,8 @@
 // Keys come only from the caller (the trust list, the credential's cnf), never from a token header;
 // the algorithm allow-list is exact and the header alg must be the key's one algorithm.
 
-import { ascii, b64urlDecode, b64urlEncode, sha256, utf8 } from '/common/bytes.js';
-import { parseObject } from '/common/json_strict.js';
+import { ascii, b64urlDecode, b64urlEncode, sha256, utf8 } from '../bytes.js';
+import { parseObject } from '../json_strict.js';
 import { CannotCheck, codePointLength, malformed, signatureInvalid } from './errors.js';
 
 export const ALGORITHMS = ['ES256', 'EdDSA'];

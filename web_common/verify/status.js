@@ -3,8 +3,8 @@
 // iat without one), 1/2/4/8 bits LSB-first, inflation capped. Any defect is status_unavailable, never
 // valid; the status itself is valid, revoked or suspended.
 
-import { b64urlDecode } from '/common/bytes.js';
-import { inflateAll } from '/common/inflate.js';
+import { b64urlDecode } from '../bytes.js';
+import { inflateAll } from '../inflate.js';
 import { CredentialError, asCredentialError, revoked, statusUnavailable, suspended } from './errors.js';
 import { claimsOf, parseHeaderOnly, verifyJws } from './jose.js';
 import { keyFor } from './trust.js';

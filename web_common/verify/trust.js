@@ -2,7 +2,7 @@
 // page was configured with (pinned; kid must match too), then institutions → keys → types, each key
 // found only by the exact pair (iss, kid).
 
-import { parseObject } from '/common/json_strict.js';
+import { parseObject } from '../json_strict.js';
 import { CannotCheck, codePointLength, malformed, notAccredited, untrusted } from './errors.js';
 import { claimsOf, publicKeyFromJwk, verifyJws } from './jose.js';
 
