@@ -13,23 +13,19 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE
-from credcore.messages import CHECK_NAMES, catalog, message, negotiate
+from credcore.messages import CHECK_NAMES, catalog, message
 from credcore.status_list import hosted_by
+from verifier.deps import Lang, Service
 from verifier.service import VerifierService
 
 router = APIRouter(prefix="/api/v1/offline", tags=["offline"])
 MAX_STATUS_LISTS = 200  # how many list addresses the page is told about
 NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-def _service(request: Request) -> VerifierService:
-    service: VerifierService = request.app.state.service
-    return service
 
 
 def _etag(data: bytes) -> str:
@@ -49,9 +45,8 @@ def _unavailable(code: str, lang: str, status: int = 503) -> JSONResponse:
 
 
 @router.get("/config")
-def offline_config(request: Request) -> dict[str, Any]:
+def offline_config(service: Service) -> dict[str, Any]:
     """The pinned registry key and the limits the service verifies with (same maximum ages)."""
-    service = _service(request)
     settings = service.settings
     return {
         "registry_jwk": service.trust.registry_key.jwk(),
@@ -68,22 +63,21 @@ def offline_config(request: Request) -> dict[str, Any]:
 
 
 @router.get("/trust-list")
-def offline_trust_list(request: Request, if_none_match: Annotated[str | None, Header()] = None,
-                       accept_language: Annotated[str | None, Header()] = None) -> Response:
+def offline_trust_list(service: Service, lang: Lang,
+                       if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """The registry-signed trust list the service holds (``application/jwt``), as signed."""
-    snapshot = _service(request).trust.held
+    snapshot = service.trust.held
     if snapshot is None:
-        return _unavailable("trust_list_unavailable", negotiate(accept_language))
+        return _unavailable("trust_list_unavailable", lang)
     return _document(snapshot.token.encode("ascii"), "application/jwt", if_none_match)
 
 
 @router.get("/types")
-def offline_types(request: Request, if_none_match: Annotated[str | None, Header()] = None,
-                  accept_language: Annotated[str | None, Header()] = None) -> Response:
+def offline_types(service: Service, lang: Lang, if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """JSON Schema and type metadata of every type the trust list accredits."""
-    snapshot = _service(request).trust.held
+    snapshot = service.trust.held
     if snapshot is None:
-        return _unavailable("trust_list_unavailable", negotiate(accept_language))
+        return _unavailable("trust_list_unavailable", lang)
     bundle = [{"id": t.id, "vct": t.vct, "schema": t.schema, "metadata": t.metadata}
               for t in snapshot.types.by_id.values()]
     body = JSONResponse({"types": bundle}).body
@@ -96,20 +90,16 @@ def _trusted_host(service: VerifierService, uri: str) -> bool:
 
 
 @router.get("/status-lists")
-def offline_status_lists(request: Request) -> dict[str, list[str]]:
+def offline_status_lists(service: Service) -> dict[str, list[str]]:
     """Addresses of the status lists the service holds, of issuers on the trust list."""
-    service = _service(request)
     return {"uris": [u for u in service.status.uris() if _trusted_host(service, u)][:MAX_STATUS_LISTS]}
 
 
 @router.get("/status-list")
-def offline_status_list(request: Request, uri: Annotated[str, Query(max_length=2048)],
-                        if_none_match: Annotated[str | None, Header()] = None,
-                        accept_language: Annotated[str | None, Header()] = None) -> Response:
+def offline_status_list(service: Service, lang: Lang, uri: Annotated[str, Query(max_length=2048)],
+                        if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """The issuer-signed ``statuslist+jwt`` at ``uri`` as the service holds it (fetched within its
     ttl); ``Age`` is how many seconds ago the service had it from the issuer."""
-    service = _service(request)
-    lang = negotiate(accept_language)
     if not _trusted_host(service, uri):
         return _unavailable("status_invalid", lang, 404)
     try:

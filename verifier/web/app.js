@@ -7,6 +7,9 @@
 
 import { DEFAULT_LANGUAGE, isLanguage, t, verdictTitle } from "./i18n.js";
 import { preloadDecoders, scanCamera, scanImage } from "/common/scan/scanner.js";
+import {
+  addPending, confirmPending, learn, loadSaved, nowSeconds, readiness, startBackgroundRefresh, verifyOffline,
+} from "./offline.js";
 
 const STORAGE_KEY = "puente.verifier.lang";
 const VERIFY_URL = "/api/v1/verify";
@@ -47,6 +50,7 @@ function setLanguage(lang) {
     // not remembered, still switched
   }
   applyStrings();
+  renderReadiness();
   if (state.shown) renderResult();
 }
 
@@ -226,6 +230,7 @@ async function verify(text) {
   $("result").hidden = true;
   setBusy("verifying");
   if (text.length > MAX_TEXT) return finish(request, { kind: "problem", key: "tooLarge", retry: false });
+  if (!navigator.onLine) return verifyHere(request, text, lang);
   let response;
   try {
     response = await fetch(VERIFY_URL, {
@@ -237,12 +242,15 @@ async function verify(text) {
       signal: typeof AbortSignal.timeout === "function" ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined,
     });
   } catch {
-    return finish(request, { kind: "problem", key: "networkError", retry: true, text });
+    return verifyHere(request, text, lang); // no connection after all: verify with what the page kept
   }
   if (response.status === 200) {
     try {
       const report = await response.json();
-      if (report && typeof report === "object") return finish(request, { kind: "report", report, lang, text });
+      if (report && typeof report === "object") {
+        learn(text).then(renderReadiness); // keep this credential's status list for offline use
+        return finish(request, { kind: "report", report, lang, text });
+      }
     } catch {
       // fall through
     }
@@ -256,6 +264,20 @@ async function verify(text) {
   }
   if (response.status === 422) return finish(request, { kind: "problem", key: "badRequest", retry: false });
   return finish(request, { kind: "problem", key: "serverError", retry: true, text });
+}
+
+/** Offline: the same verification in the page, with the ages of what it knows (offline.js). */
+async function verifyHere(request, text, lang) {
+  const at = nowSeconds();
+  let outcome;
+  try {
+    outcome = await verifyOffline(text, lang, { now: at });
+  } catch {
+    return finish(request, { kind: "problem", key: "networkError", retry: true, text });
+  }
+  if (outcome.cannotCheck) return finish(request, { kind: "problem", key: "cannotCheckOffline", retry: true, text });
+  addPending(text, at, outcome.report, lang);
+  return finish(request, { kind: "report", report: outcome.report, lang, text, offline: outcome.info });
 }
 
 function finish(request, shown) {
@@ -334,7 +356,7 @@ function renderResult() {
   panel.hidden = false;
   $("input").hidden = true;
   if (shown.kind === "problem") renderProblem(shown);
-  else renderReport(shown.report, shown.lang, shown.text);
+  else renderReport(shown.report, shown.lang, shown.text, shown.offline);
 }
 
 function resetPanel(tone) {
@@ -342,7 +364,8 @@ function resetPanel(tone) {
   panel.classList.remove("ok", "bad", "neutral");
   panel.classList.add(tone);
   panel.dataset.tone = tone;
-  for (const id of ["holder-notice", "holder-verified", "claims-block", "scanned-block", "checks-block", "retry"]) {
+  for (const id of ["holder-notice", "holder-verified", "claims-block", "scanned-block", "checks-block", "retry",
+    "offline-notice"]) {
     $(id).hidden = true;
   }
   $("facts").replaceChildren();
@@ -359,15 +382,19 @@ function renderProblem(shown) {
   $("retry").hidden = !shown.retry;
 }
 
-function renderReport(report, reportLang, scannedText) {
+function renderReport(report, reportLang, scannedText, offline) {
   const valid = report.valid === true; // anything else is red
-  resetPanel(valid ? "ok" : "bad");
+  const unconfirmed = Boolean(offline && offline.unconfirmed); // offline and too old to say: neither
+  resetPanel(valid ? "ok" : unconfirmed ? "neutral" : "bad");
   const lang = state.lang;
-  text($("result-kicker"), t(lang, valid ? "validKicker" : "invalidKicker"));
-  text($("result-title"), valid ? t(lang, "validTitle") : verdictTitle(lang, report.verdict));
+  text($("result-kicker"), t(lang, valid ? "validKicker" : unconfirmed ? "unconfirmedKicker" : "invalidKicker"));
+  text($("result-title"), valid ? t(lang, "validTitle") : unconfirmed ? t(lang, "unconfirmedTitle")
+    : verdictTitle(lang, report.verdict));
   const apiMessage = report.error && typeof report.error.message === "string" ? report.error.message : "";
-  if (valid || !apiMessage) text($("result-reason"), valid ? t(lang, "validReason") : "");
+  if (unconfirmed) text($("result-reason"), unconfirmedReason(offline, report));
+  else if (valid || !apiMessage) text($("result-reason"), valid ? t(lang, "validReason") : "");
   else text($("result-reason"), apiMessage, reportLang);
+  if (offline) renderOffline(offline, valid);
 
   if (valid) renderHolder(report.holder_binding);
   renderFacts(report, reportLang, valid);
@@ -378,6 +405,62 @@ function renderReport(report, reportLang, scannedText) {
     $("scanned-block").hidden = false;
   }
   renderChecks(report.checks, reportLang);
+}
+
+/** "3 h", "20 min": how old something is, in the page's language. */
+function formatAge(seconds) {
+  const lang = state.lang;
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return t(lang, "ageSeconds", { n: s });
+  if (s < 90 * 60) return t(lang, "ageMinutes", { n: Math.round(s / 60) });
+  if (s < 36 * 3600) return t(lang, "ageHours", { n: Math.round(s / 3600) });
+  return t(lang, "ageDays", { n: Math.round(s / 86400) });
+}
+
+function unconfirmedReason(offline, report) {
+  const lang = state.lang;
+  const limits = readiness().limits;
+  if (offline.unconfirmed === "status") return t(lang, "unconfirmedStatus", { max: formatAge(limits.status) });
+  if (report.error && report.error.code === "trust_list_unavailable") return t(lang, "unconfirmedNoTrust");
+  return t(lang, "unconfirmedTrust", { trust: formatAge(offline.trustAge), max: formatAge(limits.trust) });
+}
+
+/** What an offline result rests on: the ages of the trust list and of the status, and its limits. */
+function renderOffline(offline, valid) {
+  const lang = state.lang;
+  text($("offline-title"), t(lang, "offlineTitle"));
+  const ages = offline.trustAge === null ? ""
+    : offline.statusAge === null ? t(lang, "offlineAgesTrust", { trust: formatAge(offline.trustAge) })
+      : t(lang, "offlineAges", { trust: formatAge(offline.trustAge), status: formatAge(offline.statusAge) });
+  text($("offline-ages"), ages);
+  text($("offline-replay"), valid ? t(lang, "offlineReplay") : "");
+  const confirmation = offline.confirmation;
+  text($("offline-confirm"), !confirmation ? t(lang, "offlinePending")
+    : confirmation.changed ? t(lang, "offlineChanged", { title: confirmation.title }) : t(lang, "offlineConfirmed"));
+  $("offline-notice").hidden = false;
+}
+
+function renderReadiness() {
+  const ready = readiness();
+  const line = $("offline-ready");
+  line.textContent = ready.trustAge === null ? t(state.lang, "offlineNotReady")
+    : t(state.lang, "offlineReady", { trust: formatAge(ready.trustAge) });
+  line.hidden = false;
+}
+
+/** Back online: check the results shown offline again with the service's fresh lists; show any change. */
+async function confirmShown() {
+  const results = await confirmPending();
+  const shown = state.shown;
+  for (const { text: scanned, before, after } of results) {
+    if (!shown || shown.kind !== "report" || !shown.offline || shown.text !== scanned) continue;
+    const changed = after.verdict !== before;
+    shown.offline = { ...shown.offline, confirmation: { changed, title: after.valid ? t(state.lang, "validTitle")
+      : verdictTitle(state.lang, after.verdict) } };
+    if (changed) shown.report = after;
+    renderResult();
+    announce();
+  }
 }
 
 function renderHolder(binding) {
@@ -479,6 +562,12 @@ function init() {
   const warm = () => preloadDecoders();
   if (document.readyState === "complete") setTimeout(warm, 0);
   else window.addEventListener("load", () => setTimeout(warm, 0), { once: true });
+  window.addEventListener("online", confirmShown);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  loadSaved().then(() => {
+    renderReadiness();
+    startBackgroundRefresh(renderReadiness);
+  });
 }
 
 init();

@@ -7,7 +7,9 @@
 
 import { parseObject } from "/common/json_strict.js";
 import { typeRegistry } from "/common/verify/claims.js";
-import { publicKeyFromJwk } from "/common/verify/jose.js";
+import { claimsOf, parseJws, publicKeyFromJwk } from "/common/verify/jose.js";
+import { parseInput } from "/common/verify/sdjwt.js";
+import { reference } from "/common/verify/status.js";
 import { verifyTrustList } from "/common/verify/trust.js";
 import { CannotCheck, DEFAULT_POLICY, reportJson, verifyPresentation } from "/common/verify/verify.js";
 import * as store from "./store.js";
@@ -158,6 +160,8 @@ export function readiness(now = nowSeconds()) {
     trustAge: known.trust ? now - known.trust.iat : null,
     statusAge: ages.length ? Math.max(...ages) : null,
     lists: known.status.size,
+    limits: known.config ? { trust: known.config.trust_list_max_age_seconds, status: known.config.status_max_age_seconds }
+      : { trust: 0, status: 0 },
   };
 }
 
@@ -184,6 +188,20 @@ async function remember(uri) {
   } catch {
     // remembered for this visit only
   }
+}
+
+/**
+ * After a check online: note the credential's status list (read, not trusted: only its address is
+ * used, to ask the service for the list) so that it is kept for offline use, and refresh.
+ */
+export async function learn(text) {
+  try {
+    const reference_ = reference(claimsOf(parseJws((await parseInput(text)).issuerJwt)));
+    if (reference_) await remember(reference_[0]);
+  } catch {
+    // nothing to learn from an unreadable code
+  }
+  await refresh();
 }
 
 /**

@@ -5,9 +5,12 @@
 //
 // Cache first, refreshed in the background (stale-while-revalidate): a slow or absent connection
 // never delays opening the page, and an update arrives on the next visit. Bump VERSION when the
-// list changes (tests/browser/test_offline_page.py checks it against what the page loads).
+// list changes (tests/browser/test_offline_page.py checks it against what the page loads). The
+// better QR reader (zxing-wasm, about 400 KB), which the page loads once it is interactive, is kept
+// when it is first fetched rather than with the page, so that it never weighs on a first visit.
 
 const VERSION = "puente-scanner-v1";
+const LATER = "/common/vendor/zxing_wasm/";
 const SHELL = [
   "/",
   "/app.js",
@@ -19,7 +22,10 @@ const SHELL = [
   "/scan.svg",
   "/image.svg",
   "/manifest.webmanifest",
-  "/vendor/jsQR.js",
+  "/common/vendor/jsQR.js",
+  "/common/scan/scanner.js",
+  "/common/scan/decode.js",
+  "/common/scan/worker.js",
   "/common/bytes.js",
   "/common/inflate.js",
   "/common/json_strict.js",
@@ -66,7 +72,8 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   const key = request.mode === "navigate" ? "/" : url.pathname;
-  if (!SHELL.includes(key)) return; // the API and anything else go to the network untouched
+  // The API and anything else go to the network untouched.
+  if (!SHELL.includes(key) && !key.startsWith(LATER)) return;
   event.respondWith((async () => {
     const cache = await caches.open(VERSION);
     const cached = await cache.match(key);
