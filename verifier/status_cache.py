@@ -95,12 +95,6 @@ class StatusCache:
             self._entries[uri] = fresh
         return fresh.token
 
-    def checked_at(self, uri: str) -> int | None:
-        """When the token held for ``uri`` last came from its issuer (None: not held)."""
-        with self._lock:
-            entry = self._entries.get(uri)
-        return entry.fetched_at if entry is not None else None
-
     def uris(self) -> list[str]:
         """The lists held now (the scanning page keeps copies of them for offline use)."""
         with self._lock:
