@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from issuer import audit
 from issuer.accounts.passwords import _HASHER, PASSWORD_MAX, hash_password, normalize_username, password_ok
-from issuer.accounts.throttle import FORGET_FAILURES_AFTER, SignInRefused, counter, locked_for, record_failure
+from issuer.accounts.throttle import FORGET_FAILURES_AFTER, SignInRefused, gate
 from issuer.db.models import Institution, LoginThrottle, StaffSession, StaffUser
 from issuer.deps import Deps
 from issuer.staff import Staff
@@ -59,32 +59,30 @@ def end_sessions(session: Session, deps: Deps, user_id: int, keep: str | None = 
             session.add(row)
 
 
-def sign_in(deps: Deps, username: str, password: str) -> SignedIn:
-    """Check name and password. Admins (and anyone with TOTP) get a session that can only finish the
-    second factor; others an active one. Raises ``SignInRefused``."""
+def sign_in(deps: Deps, username: str, password: str, client: str = "") -> SignedIn:
+    """Check name and password from a client (its address). Admins (and anyone with TOTP) get a
+    session that can only finish the second factor; others an active one. Raises ``SignInRefused``."""
     name = normalize_username(username)
     with deps.session() as session:
-        throttle = counter(session, deps, name)
+        throttle = gate(session, deps, name, client)
         now = deps.now()
-        wait = locked_for(throttle, now)
+        wait = throttle.wait(now)
         if wait:
             raise SignInRefused(retry_after=wait)
         user = session.exec(select(StaffUser).where(StaffUser.username == name)).first() if name else None
         ok = password_ok(user.password_hash if user else None, password[:PASSWORD_MAX * 4])
         if user is None or not ok or user.disabled_at is not None:
-            record_failure(throttle, now)
+            throttle.fail(now)
             audit.record(session, at=now, actor="console", action="console.sign_in", outcome="refused",
                          institution_id=user.institution_id if user else None,
                          target=f"@{user.username}" if user else None)
             session.commit()
-            wait = locked_for(throttle, now)
-            raise SignInRefused(retry_after=wait)
-        throttle.failures, throttle.locked_until = 0, 0
-        session.add(throttle)
+            raise SignInRefused(retry_after=throttle.wait(now))
         if _HASHER.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
             session.add(user)
         stage = "totp" if user.role == "admin" or user.totp_confirmed_at is not None else "active"
+        throttle.succeed(signed_in=stage == "active")
         token = new_session(session, deps, user, stage)
         audit.record(session, at=now, actor=f"{user.role}:@{user.username}", action="console.sign_in",
                      outcome="ok" if stage == "active" else "password_ok", institution_id=user.institution_id,

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from issuer import audit
 from issuer.accounts.sessions import SignedIn, new_session
-from issuer.accounts.throttle import InvalidCode, SignInRefused, counter, locked_for, record_failure
+from issuer.accounts.throttle import InvalidCode, SignInRefused, gate
 from issuer.db.models import Institution, StaffSession, StaffUser
 from issuer.deps import Deps
 
@@ -44,7 +44,7 @@ def _totp_step(secret: str, code: str, now: int, after_step: int) -> int | None:
     return None
 
 
-def second_factor(deps: Deps, token: str, code: str) -> SignedIn:
+def second_factor(deps: Deps, token: str, code: str, client: str = "") -> SignedIn:
     """Finish a sign-in with a TOTP code (enrolling it if it is the first); the half-signed session
     is replaced by a new active one. Wrong codes count towards the same lockout as passwords."""
     now = deps.now()
@@ -54,19 +54,18 @@ def second_factor(deps: Deps, token: str, code: str) -> SignedIn:
         if row is None or user is None or row.stage != "totp" or row.ended_at is not None or row.expires_at <= now \
                 or user.disabled_at is not None:
             raise SignInRefused()
-        throttle = counter(session, deps, user.username)
-        wait = locked_for(throttle, now)
+        throttle = gate(session, deps, user.username, client)
+        wait = throttle.wait(now)
         if wait:
             raise SignInRefused(retry_after=wait)
         step = _totp_step(totp_secret(deps, session, user), code, now, user.totp_last_step)
         if step is None:
-            record_failure(throttle, now)
+            throttle.fail(now)
             audit.record(session, at=now, actor=f"{user.role}:@{user.username}", action="console.second_factor",
                          outcome="refused", institution_id=user.institution_id, target=f"@{user.username}")
             session.commit()
-            raise InvalidCode(retry_after=locked_for(throttle, now))
-        throttle.failures, throttle.locked_until = 0, 0
-        session.add(throttle)
+            raise InvalidCode(retry_after=throttle.wait(now))
+        throttle.succeed(signed_in=True)
         enrolled = user.totp_confirmed_at is None
         user.totp_last_step = step
         if enrolled:

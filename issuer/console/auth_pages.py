@@ -38,6 +38,11 @@ from servicekit import qr_image
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
 
 
+def client_of(request: Request) -> str:
+    """The TCP peer's address, as the rate limiter counts it (forwarded headers are not trusted)."""
+    return request.client.host if request.client else ""
+
+
 def _pre_secret(request: Request) -> str | None:
     value = request.cookies.get(cookie_name(request, PRE_COOKIE))
     return value if value and len(value) <= 64 else None
@@ -72,7 +77,8 @@ async def login(request: Request) -> Response:
     next_url = safe_next(form_text(form, "next"))
     await form.close()
     try:
-        signed = accounts.sign_in(deps, username, password if isinstance(password, str) else "")
+        signed = accounts.sign_in(deps, username, password if isinstance(password, str) else "",
+                                  client=client_of(request))
     except accounts.SignInRefused as exc:
         request.app.state.metrics.events.labels("console_sign_in_refused").inc()
         response = _login_page(request, next_url=next_url, error=exc.message(lang_of(request)), status=401,
@@ -132,7 +138,7 @@ async def code(request: Request) -> Response:
     typed = form_text(form, "code", 20)
     await form.close()
     try:
-        signed = accounts.second_factor(deps, current.token, typed)
+        signed = accounts.second_factor(deps, current.token, typed, client=client_of(request))
     except accounts.InvalidCode as exc:
         return _code_page(request, current, next_url=next_url, error=exc.message(lang_of(request)), status=401)
     except accounts.SignInRefused as exc:
