@@ -9,7 +9,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v4';
+const VERSION = 'puente-wallet-v5';
 const SHELL = [
   '/',
   '/index.html',
@@ -24,6 +24,7 @@ const SHELL = [
   '/common/sdjwt.js',
   '/js/backup.js',
   '/js/cards.js',
+  '/js/copies.js',
   '/js/i18n.js',
   '/js/net.js',
   '/js/oid4vci.js',

@@ -98,6 +98,13 @@ function localized(entries, field) {
   return out;
 }
 
+/** How many copies the wallet asks for: WANTED_COPIES, or fewer if the issuer's batch is smaller. */
+export const WANTED_COPIES = 5;
+function batchSize(metadata) {
+  const batch = isObject(metadata.batch_credential_issuance) ? metadata.batch_credential_issuance.batch_size : 1;
+  return Number.isInteger(batch) && batch > 1 ? Math.min(batch, WANTED_COPIES) : 1;
+}
+
 /** Fetch the offer (if by reference) and the issuer's metadata: everything the consent screen shows. */
 export async function prepareOffer(parsed) {
   const offer = parsed.offerUri ? await requestJson(parsed.offerUri) : parsed.offer;
@@ -122,6 +129,7 @@ export async function prepareOffer(parsed) {
     host: new URL(checked.issuer).host,
     vct: configuration.vct,
     endpoints: { token: server.token_endpoint, nonce: metadata.nonce_endpoint, credential: metadata.credential_endpoint },
+    batchSize: batchSize(metadata),
     issuerName: localized(metadata.display, 'name'),
     contact: { phone: text(extra.phone, 40), email: text(extra.email, 200), web: text(extra.web, 300) }, // where holders turn
     typeName: localized(display.display, 'name'),
@@ -172,8 +180,10 @@ export async function verifyIssuerSignature(sdJwt, issuer) {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
- * Redeem a prepared offer with the holder's tx_code: token, c_nonce, a new non-extractable key, the
- * proof, the credential; then check it. Returns {sdJwt, key, payload, signature, type}.
+ * Redeem a prepared offer with the holder's tx_code: token, c_nonce, one new non-extractable key per
+ * copy (a batch when the issuer offers one, so each verifier sees a different copy), one proof per
+ * key with the same c_nonce, the copies; then check every one. Returns {copies: [{sdJwt, key}],
+ * sdJwt, key (the first copy), payload, signature, type}.
  */
 export async function redeem(prepared, txCode) {
   const form = new URLSearchParams({ grant_type: PRE_AUTH_GRANT, 'pre-authorized_code': prepared.code });
@@ -184,18 +194,33 @@ export async function redeem(prepared, txCode) {
   if (typeof token.access_token !== 'string') throw new OfferError('bad_token');
   const nonce = await requestJson(prepared.endpoints.nonce, { method: 'POST' });
   if (typeof nonce.c_nonce !== 'string') throw new OfferError('bad_nonce');
-  const key = await generateHolderKey();
-  const proof = await signEs256(key.privateKey, { typ: 'openid4vci-proof+jwt', jwk: key.publicJwk },
-    { aud: prepared.issuer, iat: nowSeconds(), nonce: nonce.c_nonce });
+  const keys = [];
+  const proofs = [];
+  for (let i = 0; i < (prepared.batchSize || 1); i++) {
+    const key = await generateHolderKey();
+    keys.push(key);
+    proofs.push(await signEs256(key.privateKey, { typ: 'openid4vci-proof+jwt', jwk: key.publicJwk },
+      { aud: prepared.issuer, iat: nowSeconds(), nonce: nonce.c_nonce }));
+  }
   const response = await requestJson(prepared.endpoints.credential, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token.access_token}` },
-    body: JSON.stringify({ credential_configuration_id: prepared.configurationId, proofs: { jwt: [proof] } }),
+    body: JSON.stringify({ credential_configuration_id: prepared.configurationId, proofs: { jwt: proofs } }),
   });
-  const first = Array.isArray(response.credentials) ? response.credentials[0] : null;
-  if (!isObject(first) || typeof first.credential !== 'string') throw new OfferError('bad_credential');
-  const sdJwt = first.credential;
-  const checked = await checkIssued(sdJwt, { issuer: prepared.issuer, vct: prepared.vct, holderJwk: key.publicJwk, now: nowSeconds() });
+  const items = Array.isArray(response.credentials) ? response.credentials : [];
+  if (!items.length || items.length > keys.length) throw new OfferError('bad_credential');
+  const copies = [];
+  let checked;
+  for (const [i, item] of items.entries()) {
+    if (!isObject(item) || typeof item.credential !== 'string') throw new OfferError('bad_credential');
+    // each copy must be bound to the key of its proof, in order (OpenID4VCI: one credential per proof)
+    const result = await checkIssued(item.credential, { issuer: prepared.issuer, vct: prepared.vct, holderJwk: keys[i].publicJwk,
+      now: nowSeconds() });
+    checked ||= result;
+    copies.push({ sdJwt: item.credential, key: keys[i] });
+  }
+  const { sdJwt } = copies[0];
+  const key = keys[0];
   // With a trust list configured, the issuer must be accredited for the type and have signed with a
   // key the list names. The offer is used up now: a credential that cannot be checked yet (connection
   // lost) is kept and checked later; one that fails a check is refused.
@@ -210,6 +235,11 @@ export async function redeem(prepared, txCode) {
     signature = await verifyIssuerSignature(sdJwt, prepared.issuer);
   }
   if (signature === false) throw new OfferError('signature_invalid');
-  return { sdJwt, key, payload: checked.payload, signature, trust, type: await typeMetadata(prepared) };
+  if (list) {
+    for (const copy of copies.slice(1)) {
+      if ((await checkCredential(list, copy.sdJwt, nowSeconds())).trust !== 'accredited') throw new OfferError('issuer_not_trusted');
+    }
+  }
+  return { copies, sdJwt, key, payload: checked.payload, signature, trust, type: await typeMetadata(prepared) };
 }
 

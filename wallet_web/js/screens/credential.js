@@ -2,6 +2,7 @@
 
 import { t } from '../i18n.js';
 import * as store from '../store.js';
+import { allKeyIds, copiesLine } from '../copies.js';
 import { $, displayValue, el, setText } from '../ui.js';
 import { HOLDER_NAME, claimLabel, claimMap, contactLine, credentials, findCredential, issuerName, labelMap, refused, stateLine,
   stateOf } from '../cards.js';
@@ -27,6 +28,7 @@ export function renderCredential(credential, selected) {
   setText('cred-warning', warning);
   $('cred-warning').hidden = !warning;
   setText('cred-contact', refused(credential) || credential.keyMissing ? contactLine(credential) : '');
+  renderCopies(credential);
   $('screen-credential').classList.toggle('refused', refused(credential));
   $('cred-show-confirm').hidden = true;
   const order = [...labels.keys()].filter((n) => claims.has(n)).concat([...claims.keys()].filter((n) => !labels.has(n)));
@@ -40,6 +42,13 @@ export function renderCredential(credential, selected) {
   }));
   $('show-qr').disabled = Boolean(credential.keyMissing) || credential.signature === false;
   $('cred-delete-confirm').hidden = true;
+}
+
+/** How many unused copies are left, or how to get more when they ran out. */
+export function renderCopies(credential) {
+  const line = copiesLine(credential);
+  setText('cred-copies', line);
+  $('cred-copies').hidden = !line;
 }
 
 export function openCredential(id) {
@@ -79,7 +88,7 @@ export async function deleteCredential() {
   if (!credential) return;
   session.vault.credentials = credentials().filter((c) => c.id !== credential.id);
   await store.saveVault(session);
-  await store.deleteKey(session.profile.id, credential.keyId);
+  for (const keyId of allKeyIds(credential)) await store.deleteKey(session.profile.id, keyId);
   notify(t('cred.deleted'));
   renderHome();
 }

@@ -5,10 +5,11 @@ import { encode } from '../../common/pt1.js';
 import { drawQr } from '../qr_render.js';
 import { present } from '../../common/sdjwt.js';
 import * as store from '../store.js';
+import { useCopy } from '../copies.js';
 import { $, setText } from '../ui.js';
 import { claimLabel, findCredential, labelMap } from '../cards.js';
 import { nowSeconds, show, state } from '../state.js';
-import { selectedClaims } from './credential.js';
+import { renderCopies, selectedClaims } from './credential.js';
 import { renderHome } from './home.js';
 
 const QR_REFRESH_SECONDS = 30; // a fresh KB-JWT this often; verifiers accept one for 5 minutes
@@ -20,6 +21,7 @@ export async function showQr(event) {
   const credential = findCredential(state.credentialId);
   const names = selectedClaims();
   const key = credential && await store.getKey(session.profile.id, credential.keyId);
+  const sdJwt = credential && credential.sdJwt; // this showing's copy; the next showing gets another
   if (!key) {
     setText('cred-warning', t('card.keyMissing'));
     $('cred-warning').hidden = false;
@@ -32,10 +34,11 @@ export async function showQr(event) {
   });
   session.vault.history.length = Math.min(session.vault.history.length, 500);
   credential.lastShown = names; // the next time this card opens, the same choice is ticked
+  await useCopy(session, credential);
   await store.saveVault(session);
   stopQr();
   clearQr();
-  state.qr = { credential, names: new Set(names), key, deadline: 0, timer: null, generation: 0 };
+  state.qr = { credential, sdJwt, names: new Set(names), key, deadline: 0, timer: null, generation: 0 };
   setText('qr-error', '');
   renderQrText();
   show('qr');
@@ -56,7 +59,7 @@ async function refreshQr() {
   if (!qr) return;
   const canvas = $('qr-canvas');
   try {
-    const presentation = await present(qr.credential.sdJwt, qr.names, qr.key, nowSeconds());
+    const presentation = await present(qr.sdJwt, qr.names, qr.key, nowSeconds());
     const text = await encode(presentation);
     if (state.qr !== qr) return;
     const width = Math.min(window.innerWidth - 24, window.innerHeight - 190, 640);
@@ -108,6 +111,7 @@ export function closeQr() {
   stopQr();
   clearQr();
   const credential = findCredential(state.credentialId);
+  if (credential) renderCopies(credential);
   if (credential) show('credential');
   else renderHome();
 }

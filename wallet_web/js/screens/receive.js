@@ -152,10 +152,13 @@ export async function acceptOffer(event) {
     $('offer-accept').disabled = false;
   }
   if (state.session !== session) return; // locked meanwhile
-  const keyId = await store.storeKey(session.profile.id, received.key);
+  // every copy of a batch with its own holder key: one is shown at a time, the rest wait unused
+  const stored = [];
+  for (const copy of received.copies) stored.push({ sdJwt: copy.sdJwt, keyId: await store.storeKey(session.profile.id, copy.key) });
+  const [{ keyId }, ...spares] = stored;
   const prepared = offer.prepared;
   session.vault.credentials.push({
-    id: b64urlEncode(randomBytes(12)), sdJwt: received.sdJwt, keyId, receivedAt: Date.now(),
+    id: b64urlEncode(randomBytes(12)), sdJwt: received.sdJwt, keyId, spares, copies: stored.length, receivedAt: Date.now(),
     issuer: { id: prepared.issuer, host: prepared.host, name: prepared.issuerName, accredited: received.trust.name || null,
       contact: prepared.contact },
     trust: received.trust.trust,

@@ -4,6 +4,7 @@ import { t } from '../i18n.js';
 import { answer, fetchRequest, matchQuery } from '../oid4vp.js';
 import { present } from '../../common/sdjwt.js';
 import * as store from '../store.js';
+import { useCopy } from '../copies.js';
 import { $, displayValue, el, formatDateTime, setText } from '../ui.js';
 import { claimLabel, claimMap, credentials, issuerName, labelMap, stateOf } from '../cards.js';
 import { errorText, lang, notify, nowSeconds, show, state } from '../state.js';
@@ -93,6 +94,7 @@ export async function shareRequest() {
     $('request-share').disabled = false;
   }
   if (state.session !== session) return;
+  for (const credential of new Set(request.chosen.values())) await useCopy(session, credential);
   for (const match of request.matches) {
     const credential = request.chosen.get(match.queryId);
     const labels = labelMap(credential);
