@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from credcore import jws, qr
 from credcore.sdjwt import parse_compact
-from tests.browser.test_wallet import _assert_clean, _verify, _wallet_with_credential, verifier  # noqa: F401
 from tests.browser import wallet_support
+from tests.browser.test_wallet import _assert_clean, _verify, _wallet_with_credential, verifier  # noqa: F401
 from tests.browser.wallet_support import Browsers, WalletServer
 from tests.verifier.conftest import Live
 
