@@ -18,6 +18,7 @@ from verifier import errors
 from verifier.api import offline_api, oid4vp_api, verify_api
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
+from verifier.oid4vp.secure import load_identity
 from verifier.service import VerifierService
 from verifier.status_cache import StatusCache
 from verifier.trust_cache import Refresher, TrustCache, load_registry_key
@@ -38,9 +39,13 @@ def build_service(settings: VerifierSettings, *, clock: Clock | None = None, reg
     key = registry_key or load_registry_key(settings)
     trust = TrustCache(settings, key, clock, client)
     store = open_store(settings.redis_url, settings.redis_prefix)
+    identity = None
+    if settings.vp_certificate_file is not None and settings.vp_key_file is not None:
+        identity = load_identity(settings.vp_certificate_file, settings.vp_key_file, settings.vp_client_id_prefix)
     return VerifierService(settings, trust, StatusCache(settings, clock, client), clock,
                            nonces=SharedNonceStore(store),
-                           transactions=TransactionStore(settings.open_requests_max, store), store=store)
+                           transactions=TransactionStore(settings.open_requests_max, store), store=store,
+                           identity=identity)
 
 
 def create_app(settings: VerifierSettings, *, service: VerifierService | None = None) -> FastAPI:

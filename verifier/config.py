@@ -32,6 +32,18 @@ class VerifierSettings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     rate_limit_per_minute: int = 600
     presentation_request_ttl_seconds: int = 600
+    # OpenID4VP identity (HAIP): a certificate chain (PEM, leaf first) and its P-256 key. With them
+    # requests are signed (client id x509_hash or x509_san_dns) and answers come encrypted
+    # (direct_post.jwt); without them the client id is redirect_uri:<response uri>, unsigned.
+    vp_certificate_file: Path | None = None
+    vp_key_file: Path | None = None
+    vp_client_id_prefix: Literal["x509_hash", "x509_san_dns"] = "x509_hash"
+    vp_response_mode: Literal["direct_post", "direct_post.jwt"] = "direct_post.jwt"
+    # The verifier's name as wallets show it, in Spanish and English (client_metadata.client_name).
+    vp_name_es: str = "Verificador Puente"
+    vp_name_en: str = "Puente verifier"
+    # redirect_uri requests: every parameter in the QR itself when it fits, else by reference.
+    vp_request_by_value: bool = False
     background_refresh: bool = True
     # Shared state of every replica (nonces, OpenID4VP requests, rate limits, quotas): Redis when
     # set, else this process's memory (one process only: see servicekit.shared_store.require_shared).

@@ -19,6 +19,7 @@ from credcore.verify import Check, VerificationPolicy, VerificationReport, verif
 from servicekit.shared_store import MemoryStore
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
+from verifier.oid4vp.secure import VerifierIdentity
 from verifier.status_cache import StatusCache
 from verifier.trust_cache import TrustCache
 
@@ -43,6 +44,7 @@ class VerifierService:
     outcomes: deque[Outcome] = field(default_factory=lambda: deque(maxlen=1000))
     transactions: TransactionStore = field(default_factory=TransactionStore)
     store: SharedStore = field(default_factory=MemoryStore)
+    identity: VerifierIdentity | None = None  # signs OpenID4VP requests (x509_hash / x509_san_dns)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def policy(self, *, audience: str = OFFLINE_AUDIENCE, nonce: str | None = None,

@@ -150,7 +150,8 @@ def test_bank_kyc_full_flow(live: Live, client: TestClient, service: VerifierSer
         "response_type": "vp_token", "response_mode": "direct_post", "aud": "https://self-issued.me/v2"}
     assert "redirect_uri" not in request  # direct_post: response_uri only
     assert request["client_metadata"] == {"vp_formats_supported": {"dc+sd-jwt": {
-        "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}}}
+        "sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256", "EdDSA"]}},
+        "client_name": "Puente verifier", "client_name#es": "Verificador Puente", "client_name#en": "Puente verifier"}
     assert request["dcql_query"] == {"credentials": [{
         "id": "kyc", "format": "dc+sd-jwt", "meta": {"vct_values": [f"{live.issuer_url}/vct/ppt-status"]},
         "require_cryptographic_holder_binding": True, "claims": [{"path": [name]} for name in KYC_CLAIMS]}]}

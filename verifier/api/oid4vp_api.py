@@ -91,7 +91,8 @@ def wallet_request_object(request_id: str, service: Service) -> Response:
     tx = service.transactions.take_request(request_id, service.clock.now())
     if tx is None:
         raise WalletRequestGone("unknown, expired or already fetched request")
-    return Response(oid4vp.request_object(tx), media_type=oid4vp.REQUEST_OBJECT_MEDIA_TYPE, headers=WALLET_HEADERS)
+    return Response(oid4vp.request_object(tx, service), media_type=oid4vp.REQUEST_OBJECT_MEDIA_TYPE,
+                    headers=WALLET_HEADERS)
 
 
 @router.post("/vp/{request_id}/response", response_model=WalletAccepted, responses=_WALLET_ERRORS)

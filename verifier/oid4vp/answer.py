@@ -12,10 +12,11 @@ from urllib.parse import parse_qsl
 
 from credcore.credential_types import TypeRegistry
 from credcore.dcql import CONTROL, Evaluation, Presented, evaluate, release
-from credcore.encoding import loads_strict
+from credcore.encoding import dumps_compact, loads_strict
 from credcore.errors import CredentialError, MalformedError
 from credcore.sdjwt import MAX_PRESENTATION_LENGTH
 from credcore.verify import Check, VerificationReport
+from verifier.oid4vp.secure import decrypt_response
 from verifier.oid4vp.transactions import Entry, ResponseRejected, Result, Transaction
 
 if TYPE_CHECKING:
@@ -48,10 +49,33 @@ def parse_form(body: bytes) -> dict[str, str]:
     return dict(pairs)
 
 
+def open_encrypted(service: VerifierService, tx_id: str, form: Mapping[str, str]) -> Mapping[str, str]:
+    """For a ``direct_post.jwt`` request, the parameters inside the ``response`` JWE (a plain answer
+    is refused: the request asked for encryption); other requests take no ``response``."""
+    tx = service.transactions.get(tx_id, service.clock.now())
+    if tx is None or tx.response_mode != "direct_post.jwt" or tx.enc_jwk is None:
+        if "response" in form:
+            raise ResponseRejected("this request does not take an encrypted response")
+        return form
+    if set(form) != {"response"}:
+        raise ResponseRejected("this request takes only an encrypted answer (direct_post.jwt: response)")
+    opened: dict[str, str] = {}
+    for name, value in decrypt_response(form["response"], tx.enc_jwk).items():
+        if name == "vp_token" and isinstance(value, dict):
+            opened[name] = dumps_compact(value)
+        elif isinstance(value, str) and name in ("vp_token", "state", "error", "error_description"):
+            opened[name] = value
+        else:
+            raise ResponseRejected("the encrypted response carries an unexpected parameter")
+    return opened
+
+
 def receive_answer(service: VerifierService, tx_id: str, form: Mapping[str, str]) -> Result:
-    """Process a wallet's answer: a ``vp_token`` or an error. Raises :class:`ResponseRejected` for
-    an answer that cannot be processed (the transaction stays as it was); any processed answer,
-    however it turns out, completes the transaction."""
+    """Process a wallet's answer: a ``vp_token`` or an error (in the clear, or inside a
+    ``direct_post.jwt`` JWE). Raises :class:`ResponseRejected` for an answer that cannot be
+    processed (the transaction stays as it was); any processed answer, however it turns out,
+    completes the transaction."""
+    form = open_encrypted(service, tx_id, form)
     if ("vp_token" in form) == ("error" in form):
         raise ResponseRejected("send either vp_token or error")
     tx = service.transactions.begin_answer(tx_id, form.get("state"), service.clock.now())

@@ -97,6 +97,9 @@ class Transaction:
     answering: bool = False
     claims_deleted: bool = False
     owner: str = ""  # the verifier client that created it ("" for none)
+    response_mode: str = "direct_post"  # or direct_post.jwt: the answer encrypted to enc_jwk
+    enc_jwk: dict[str, str] | None = None  # the request's ephemeral private key (direct_post.jwt)
+    qr: str = ""  # the QR text when the request travels by value
 
     @property
     def queries(self) -> dict[str, dict[str, Any]]:
@@ -104,6 +107,8 @@ class Transaction:
 
     def qr_text(self) -> str:
         """The cross-device link (§5 "Cross-device QR flow" in standards.md)."""
+        if self.qr:
+            return self.qr
         return f"openid4vp://?client_id={quote(self.client_id, safe='')}&request_uri={quote(self.request_uri, safe='')}"
 
     def owned_by(self, token: str) -> bool:
@@ -115,6 +120,7 @@ class Transaction:
             "query": self.query, "client_id": self.client_id, "response_uri": self.response_uri,
             "request_uri": self.request_uri, "created_at": self.created_at, "ttl": self.ttl,
             "expires_at": self.expires_at, "forget_at": self.forget_at, "owner": self.owner,
+            "response_mode": self.response_mode, "enc_jwk": self.enc_jwk, "qr": self.qr,
         }, separators=(",", ":")).encode()
 
     @classmethod
