@@ -34,6 +34,9 @@ PAIRS = (
          "reads Puente's status lists before and after a revocation"),
     Pair("oid4vci-client-redeems", "OWF oid4vc-ts OpenID4VCI client", "@openid4vc/openid4vci",
          "redeems Puente offers: one credential, and a batch of copies (one proof JWT per key)"),
+    Pair("oid4vp-client-answers", "OWF oid4vc-ts OpenID4VP client", "@openid4vc/openid4vp",
+         "answers Puente requests: x509_hash signed with an encrypted answer (direct_post.jwt), redirect_uri by "
+         "value; the verifier's result is valid"),
 )
 BY_ID = {pair.id: pair for pair in PAIRS}
 
