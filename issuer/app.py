@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
         if settings.worker_enabled:
             from issuer.batches import BatchWorker
 
-            worker = BatchWorker(deps, metrics)
+            worker = BatchWorker(deps, metrics, lease_seconds=settings.batch_lease_seconds)
             worker.start()
         yield
         if worker is not None:

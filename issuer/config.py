@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     batch_max_bytes: int = 20 * 1024 * 1024
     batch_max_rows: int = 100_000
     batch_chunk_rows: int = 500
+    batch_lease_seconds: int = 30  # a worker that dies (kill -9) holds its batch this long
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 120  # per client address on token, nonce, offers and credential
     nonce_rate_limit_per_minute: int = 30  # per client address on the nonce endpoint (a wallet needs one)
