@@ -118,7 +118,8 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     app.add_middleware(CORSMiddleware, allow_origins=[settings.wallet_origin], allow_methods=["GET", "POST"],
                        allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)
     app.add_middleware(OperationsMiddleware, service="issuer", metrics=metrics,
-                       limiter=RateLimiter(settings.rate_limit_per_minute, _budgets(settings)), limited=_limited,
+                       limiter=RateLimiter(settings.rate_limit_per_minute, _budgets(settings), deps.store),
+                       limited=_limited,
                        max_body=settings.max_body_bytes,
                        body_limits={("POST", "/api/v1/batches"):
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD,

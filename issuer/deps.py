@@ -13,9 +13,11 @@ from sqlmodel import Session
 
 from credcore.clock import Clock, SystemClock
 from credcore.credential_types import TypeRegistry
+from credcore.ports import SharedStore
 from issuer.config import Settings
 from issuer.db.engine import make_engine, private_dir
 from issuer.secrets_box import SecretBox, make_box
+from servicekit.shared_store import MemoryStore, open_store
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Deps:
     types: TypeRegistry
     clock: Clock = field(default_factory=SystemClock)
     random_bytes: Callable[[int], bytes] = os.urandom
+    # What every replica shares (rate limits): Redis when PUENTE_REDIS_URL is set, else memory.
+    store: SharedStore = field(default_factory=MemoryStore)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -44,4 +48,5 @@ def build_deps(settings: Settings, *, clock: Clock | None = None) -> Deps:
         box=make_box(settings),
         types=TypeRegistry.load(settings.base_url),
         clock=clock or SystemClock(),
+        store=open_store(settings.redis_url, settings.redis_prefix),
     )

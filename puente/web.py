@@ -12,7 +12,6 @@ import ipaddress
 import json
 import logging
 import secrets
-import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credcore.encoding import nested_deeper_than
+from credcore.ports import SharedStore, SharedStoreUnavailable
+from servicekit.shared_store import MemoryStore
 
 LOG = logging.getLogger("puente")
 MAX_JSON_NESTING = 64  # deeper JSON bodies are refused before any parser sees them (security.md #141)
@@ -87,14 +88,17 @@ def _bearer_is(request: Request, token: str | None) -> bool:
 
 
 class RateLimiter:
-    """A fixed-window counter per (client address, bucket). The address is the TCP peer: headers
-    such as X-Forwarded-For are ignored unless a proxy we run sets them (security.md #115)."""
+    """A fixed-window counter per (client address, bucket), in the shared store so every replica
+    counts the same requests (``INCR`` with the window's expiry in Redis). The address is the TCP
+    peer: headers such as X-Forwarded-For are ignored unless a proxy we run sets them (security.md
+    #115). If the shared store cannot be reached, requests are let through (logged): the limits
+    protect endpoints whose own single-use checks live in the database, not in Redis."""
 
-    def __init__(self, per_minute: int, budgets: dict[str, int] | None = None) -> None:
+    def __init__(self, per_minute: int, budgets: dict[str, int] | None = None,
+                 store: SharedStore | None = None) -> None:
         self.per_minute = per_minute
         self.budgets = budgets or {}  # a tighter budget for some buckets
-        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
-        self._lock = threading.Lock()
+        self.store: SharedStore = store if store is not None else MemoryStore()
 
     def hit(self, client: str, bucket: str, now: float | None = None) -> int | None:
         """None if allowed, else the seconds to wait."""
@@ -103,14 +107,11 @@ class RateLimiter:
         limit = min(self.budgets.get(bucket, self.per_minute) or self.per_minute, self.per_minute)
         now = time.time() if now is None else now
         window = int(now // 60)
-        with self._lock:
-            if len(self._windows) > 100_000:
-                self._windows = {k: v for k, v in self._windows.items() if v[0] == window}
-            start, count = self._windows.get((client, bucket), (window, 0))
-            if start != window:
-                start, count = window, 0
-            count += 1
-            self._windows[(client, bucket)] = (start, count)
+        try:
+            count = self.store.incr(f"rl:{bucket}:{window}:{client[:64]}", (window + 1) * 60, int(now))
+        except SharedStoreUnavailable:
+            LOG.warning("rate limit not counted: the shared store is unavailable")
+            return None
         if count > limit:
             return max(1, int((window + 1) * 60 - now))
         return None

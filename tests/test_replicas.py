@@ -33,11 +33,32 @@ from issuer.institutions import create_institution, registry_key
 from issuer.staff import create_api_key
 from tests.issuer.test_batches import TYPE, assert_exactly_once, csv_of, person
 from tests.issuer.wallet import Wallet, present
-from tests.redis_server import free_port, shared_redis
+from tests.redis_server import shared_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUER_LIMIT = 40  # OpenID4VCI requests per client and minute, counted across both issuers
 pytestmark = pytest.mark.timeout(600)
+
+
+_TAKEN: set[int] = set()
+
+
+def free_port() -> int:
+    """A free port below the ephemeral range, so no outgoing connection takes it before it is bound."""
+    import random
+    import socket
+
+    while True:
+        port = random.randint(20_000, 32_000)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
 
 
 def _missing(what: str) -> None:
@@ -163,7 +184,8 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
                "PUENTE_VAR_DIR": str(tmp / name), "PUENTE_PUBLIC_ISSUER_URL": issuer_url,
                "PUENTE_REDIS_PREFIX": f"{prefix}issuer:", "PUENTE_WORKER_ENABLED": "true",
                "PUENTE_BATCH_CHUNK_ROWS": "25", "PUENTE_BATCH_LEASE_SECONDS": "4",
-               "PUENTE_RATE_LIMIT_PER_MINUTE": str(ISSUER_LIMIT)}
+               "PUENTE_RATE_LIMIT_PER_MINUTE": str(ISSUER_LIMIT),
+               "PUENTE_NONCE_RATE_LIMIT_PER_MINUTE": str(ISSUER_LIMIT)}
         processes[name] = Process(name, [*serve, "issuer", "--port", str(ports[name])], env, tmp / f"{name}.log")
     for name in ("verifier1", "verifier2"):
         env = {**common, "PUENTE_VAR_DIR": str(tmp / name), "PUENTE_PUBLIC_VERIFIER_URL": verifier_url,
@@ -177,11 +199,11 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
                        tmp / "haproxy.log")
     everything = [*processes.values(), balancer]
     try:
+        balancer.start()  # first: replicas are down for it until their /readyz answers
         for name in ("issuer1", "issuer2"):
             processes[name].start()
         for name in ("issuer1", "issuer2"):
             _wait_http(f"http://127.0.0.1:{ports[name]}/readyz", processes[name])
-        balancer.start()
         _wait_http(f"{issuer_url}/healthz", balancer)
         for name in ("verifier1", "verifier2"):
             processes[name].start()

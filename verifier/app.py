@@ -106,6 +106,6 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         return {"hello": "puente"}
 
     app.add_middleware(OperationsMiddleware, service="verifier", metrics=metrics,
-                       limiter=RateLimiter(settings.rate_limit_per_minute), limited=_limited,
+                       limiter=RateLimiter(settings.rate_limit_per_minute, store=service.store), limited=_limited,
                        max_body=settings.max_body_bytes)
     return app
