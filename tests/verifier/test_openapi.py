@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import types
+from typing import Any
 
+from servicekit.shared_store import MemoryStore
 from verifier.app import create_app
 from verifier.config import VerifierSettings
 
@@ -13,7 +15,8 @@ def _schema(op: dict, status: str) -> dict:
 
 
 def test_every_json_route_documents_its_answer_and_its_problems() -> None:
-    doc = create_app(VerifierSettings(background_refresh=False), service=types.SimpleNamespace()).openapi()  # type: ignore[arg-type]
+    service: Any = types.SimpleNamespace(store=MemoryStore())
+    doc = create_app(VerifierSettings(background_refresh=False), service=service).openapi()
     paths = doc["paths"]
     assert _schema(paths["/api/v1/verify"]["post"], "200") == {"$ref": "#/components/schemas/Report"}
     create = paths["/api/v1/presentation-requests"]["post"]
