@@ -9,7 +9,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v5';
+const VERSION = 'puente-wallet-v6';
 const SHELL = [
   '/',
   '/index.html',
@@ -44,6 +44,7 @@ const SHELL = [
   '/js/store.js',
   '/js/trust.js',
   '/js/ui.js',
+  '/js/x509.js',
   '/i18n/es.json',
   '/i18n/en.json',
   '/vendor/qrcode.mjs',

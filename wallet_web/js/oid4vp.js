@@ -1,17 +1,23 @@
 // OpenID for Verifiable Presentations 1.0 (standards.md §5), the cross-device flow a bank or an
-// employer starts with an `openid4vp://` QR: fetch the request object by reference, check who asks
-// (client_id prefix `redirect_uri:`: the verifier is whoever answers at its https response_uri, so
-// the wallet shows that host and nothing more flattering), match the DCQL query against the profile's
-// credentials, and after the holder's consent `direct_post` the presentations, each with a KB-JWT
-// bound to the client_id and the request's nonce (security.md #43, #44, #127).
+// employer starts with an `openid4vp://` QR: fetch the request object by reference, check who asks,
+// match the DCQL query against the profile's credentials, and after the holder's consent send the
+// presentations, each with a KB-JWT bound to the client_id and the request's nonce (security.md #43,
+// #44, #127). Who asks:
+// - `x509_hash:` (HAIP): the request is signed; the leaf certificate in its x5c must hash to the
+//   client id and its key must verify the signature; the wallet shows the organisation the
+//   certificate names. The answer is encrypted (direct_post.jwt, ECDH-ES) when the request asks.
+// - `redirect_uri:`: unsigned; the verifier is whoever answers at its https response_uri, so the
+//   wallet shows that host and nothing more flattering.
 
-import { b64urlDecode } from '../common/bytes.js';
+import { b64urlDecode, b64urlEncode, utf8 } from '../common/bytes.js';
+import { base64Decode, parseCertificate } from './x509.js';
 import { parseJsonObject } from '../common/jose.js';
 import { NetError, request, requestJson, safeUrl } from './net.js';
 import { disclosedClaims, payloadOf } from '../common/sdjwt.js';
 
 const SCHEME = 'openid4vp:';
 const CLIENT_PREFIX = 'redirect_uri:';
+const HASH_PREFIX = 'x509_hash:';
 const REQUEST_TYP = 'oauth-authz-req+jwt';
 
 export class RequestError extends Error {
@@ -40,39 +46,112 @@ export function parseRequestLink(text) {
   return { clientId: clientIds[0], requestUri: requestUri.href };
 }
 
-function unsecuredJwt(text) {
+function jwtParts(text) {
   const parts = String(text).trim().split('.');
-  if (parts.length !== 3 || parts[2] !== '') throw new RequestError('request_signed'); // only unsigned redirect_uri requests
-  let header;
-  let payload;
+  if (parts.length !== 3) throw new RequestError('bad_request');
   try {
-    header = parseJsonObject(b64urlDecode(parts[0]));
-    payload = parseJsonObject(b64urlDecode(parts[1]));
+    return { parts, header: parseJsonObject(b64urlDecode(parts[0])), payload: parseJsonObject(b64urlDecode(parts[1])) };
   } catch {
     throw new RequestError('bad_request');
   }
-  if (header.alg !== 'none' || header.typ !== REQUEST_TYP) throw new RequestError('bad_request');
-  return payload;
+}
+
+/** A request signed under the x509_hash prefix: the certificate is the one the client id pins and
+ * its key signed the request. Returns the organisation (else common name) the certificate names. */
+async function checkX509Hash({ parts, header }, clientId) {
+  if (header.alg !== 'ES256' || header.typ !== REQUEST_TYP || !Array.isArray(header.x5c) || !header.x5c.length) {
+    throw new RequestError('bad_request');
+  }
+  let der;
+  let cert;
+  try {
+    der = base64Decode(header.x5c[0]);
+    cert = parseCertificate(der);
+  } catch {
+    throw new RequestError('bad_request');
+  }
+  const digest = b64urlEncode(new Uint8Array(await crypto.subtle.digest('SHA-256', der)));
+  if (clientId !== HASH_PREFIX + digest) throw new RequestError('request_forged');
+  let verified = false;
+  try {
+    const key = await crypto.subtle.importKey('spki', cert.spki, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    verified = await crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, b64urlDecode(parts[2]),
+      utf8(`${parts[0]}.${parts[1]}`));
+  } catch {
+    verified = false;
+  }
+  if (!verified) throw new RequestError('request_forged');
+  return cert.organization || cert.commonName || null;
+}
+
+/** The verifier's own name for itself, in the holder's language (client_metadata.client_name#es/#en). */
+function displayNames(metadata) {
+  const text = (value) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 100) : null);
+  return { es: text(metadata['client_name#es']) || text(metadata.client_name), en: text(metadata['client_name#en']) || text(metadata.client_name) };
 }
 
 /** Fetch and check the request object; returns what the consent screen and the answer need. */
 export async function fetchRequest(link) {
   const { status, text } = await request(link.requestUri, { headers: { Accept: 'application/oauth-authz-req+jwt' } });
   if (status !== 200) throw new RequestError('request_gone');
-  const object = unsecuredJwt(text);
+  const jwt = jwtParts(text);
+  const object = jwt.payload;
   const responseUri = safeUrl(object.response_uri);
   if (!object.client_id || object.client_id !== link.clientId) throw new RequestError('bad_request');
-  if (!link.clientId.startsWith(CLIENT_PREFIX)) throw new RequestError('client_unsupported');
-  if (!responseUri || object.client_id !== CLIENT_PREFIX + object.response_uri
-      || responseUri.origin !== new URL(link.requestUri).origin) throw new RequestError('bad_request');
-  if (object.response_type !== 'vp_token' || object.response_mode !== 'direct_post') throw new RequestError('bad_request');
+  let certifiedName = null;
+  if (link.clientId.startsWith(HASH_PREFIX)) {
+    certifiedName = await checkX509Hash(jwt, link.clientId);
+  } else if (link.clientId.startsWith(CLIENT_PREFIX)) {
+    if (jwt.parts[2] !== '' || jwt.header.alg !== 'none' || jwt.header.typ !== REQUEST_TYP) throw new RequestError('bad_request');
+    if (!responseUri || object.client_id !== CLIENT_PREFIX + object.response_uri) throw new RequestError('bad_request');
+  } else {
+    throw new RequestError('client_unsupported');
+  }
+  if (!responseUri || responseUri.origin !== new URL(link.requestUri).origin) throw new RequestError('bad_request');
+  const mode = object.response_mode;
+  if (object.response_type !== 'vp_token' || !['direct_post', 'direct_post.jwt'].includes(mode)) throw new RequestError('bad_request');
   if (typeof object.nonce !== 'string' || !object.nonce || typeof object.state !== 'string') throw new RequestError('bad_request');
   if (Number.isInteger(object.exp) && object.exp < Date.now() / 1000) throw new RequestError('request_gone');
   if (!isObject(object.dcql_query) || !Array.isArray(object.dcql_query.credentials)) throw new RequestError('bad_request');
+  const metadata = isObject(object.client_metadata) ? object.client_metadata : {};
+  let encryption = null;
+  if (mode === 'direct_post.jwt') {
+    const keys = isObject(metadata.jwks) && Array.isArray(metadata.jwks.keys) ? metadata.jwks.keys : [];
+    const jwk = keys.find((k) => isObject(k) && k.kty === 'EC' && k.crv === 'P-256' && (k.alg || 'ECDH-ES') === 'ECDH-ES'
+      && (k.use || 'enc') === 'enc');
+    const offered = Array.isArray(metadata.encrypted_response_enc_values_supported)
+      ? metadata.encrypted_response_enc_values_supported : ['A128GCM'];
+    const enc = ['A128GCM', 'A256GCM'].find((e) => offered.includes(e));
+    if (!jwk || !enc) throw new RequestError('bad_request');
+    encryption = { jwk, enc };
+  }
   return {
-    clientId: object.client_id, responseUri: responseUri.href, host: responseUri.host,
-    nonce: object.nonce, state: object.state, query: object.dcql_query,
+    clientId: object.client_id, responseUri: responseUri.href, host: responseUri.host, certifiedName,
+    names: displayNames(metadata), nonce: object.nonce, state: object.state, query: object.dcql_query, encryption,
   };
+}
+
+/** RFC 7518 §4.6: ECDH-ES (direct key agreement, Concat KDF with SHA-256) and AES-GCM, as a compact JWE. */
+export async function encryptResponse(parameters, { jwk, enc }) {
+  const bits = enc === 'A256GCM' ? 256 : 128;
+  const recipient = await crypto.subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, { name: 'ECDH', namedCurve: 'P-256' },
+    false, []);
+  const ephemeral = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: recipient }, ephemeral.privateKey, 256));
+  const epk = await crypto.subtle.exportKey('jwk', ephemeral.publicKey);
+  const header = { alg: 'ECDH-ES', enc, epk: { kty: 'EC', crv: 'P-256', x: epk.x, y: epk.y }, ...(jwk.kid ? { kid: jwk.kid } : {}) };
+  const protectedHeader = b64urlEncode(utf8(JSON.stringify(header)));
+  const u32 = (n) => new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  const algId = utf8(enc);
+  const info = [u32(1), shared, u32(algId.length), algId, u32(0), u32(0), u32(bits)];
+  const kdfInput = new Uint8Array(info.reduce((n, part) => n + part.length, 0));
+  info.reduce((at, part) => { kdfInput.set(part, at); return at + part.length; }, 0);
+  const cek = (new Uint8Array(await crypto.subtle.digest('SHA-256', kdfInput))).slice(0, bits / 8);
+  const key = await crypto.subtle.importKey('raw', cek, 'AES-GCM', false, ['encrypt']);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(protectedHeader), tagLength: 128 },
+    key, utf8(JSON.stringify(parameters))));
+  return [protectedHeader, '', b64urlEncode(iv), b64urlEncode(sealed.slice(0, -16)), b64urlEncode(sealed.slice(-16))].join('.');
 }
 
 // ---------------------------------------------------------------------------- DCQL (OpenID4VP §6)
@@ -143,10 +222,14 @@ export function matchQuery(query, credentials, usable) {
   return [...new Set(needed)].map((id) => matches.get(id));
 }
 
-/** direct_post the answer (vp_token) or a refusal (error=access_denied). */
+/** direct_post the answer (vp_token) or a refusal (error=access_denied); encrypted (direct_post.jwt)
+ * to the request's key when it asked for that. */
 export async function answer(prepared, vpToken) {
-  const form = new URLSearchParams(vpToken ? { vp_token: JSON.stringify(vpToken), state: prepared.state }
-    : { error: 'access_denied', error_description: 'the holder declined', state: prepared.state });
+  const parameters = vpToken ? { vp_token: vpToken, state: prepared.state }
+    : { error: 'access_denied', error_description: 'the holder declined', state: prepared.state };
+  const form = new URLSearchParams(prepared.encryption
+    ? { response: await encryptResponse(parameters, prepared.encryption) }
+    : { ...parameters, ...(vpToken ? { vp_token: JSON.stringify(vpToken) } : {}) });
   try {
     await requestJson(prepared.responseUri, {
       method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(),

@@ -16,7 +16,7 @@ const usable = (credential) => !credential.keyMissing && credential.signature !=
 export async function startRequest(link) {
   const session = state.session;
   state.request = null;
-  ['request-host', 'request-items', 'request-error'].forEach((id) => $(id).replaceChildren());
+  ['request-host', 'request-said', 'request-items', 'request-error'].forEach((id) => $(id).replaceChildren());
   $('request-missing').hidden = true;
   $('request-share').hidden = true;
   setText('request-progress', t('request.loading'));
@@ -40,7 +40,13 @@ export async function startRequest(link) {
 export function renderRequest() {
   const request = state.request;
   if (!request) return;
-  setText('request-host', request.prepared.host);
+  const { prepared } = request;
+  // A certified name (x509_hash: checked against the certificate the QR pins) replaces the host.
+  setText('request-who', t(prepared.certifiedName ? 'request.whoCertified' : 'request.who'));
+  setText('request-host', prepared.certifiedName || prepared.host);
+  const said = prepared.names && prepared.names[lang()];
+  setText('request-said', said ? t('request.saysName', { name: said, host: prepared.host }) : '');
+  $('request-said').hidden = !said;
   $('request-missing').hidden = Boolean(request.matches);
   $('request-share').hidden = !request.matches;
   $('request-items').replaceChildren(...(request.matches || []).map((match, i) => {
@@ -98,12 +104,12 @@ export async function shareRequest() {
   for (const match of request.matches) {
     const credential = request.chosen.get(match.queryId);
     const labels = labelMap(credential);
-    session.vault.history.unshift({ at: Date.now(), how: 'online', to: request.prepared.host, type: credential.type.name,
+    session.vault.history.unshift({ at: Date.now(), how: 'online', to: request.prepared.certifiedName || request.prepared.host, type: credential.type.name,
       issuer: credential.issuer.name, claims: match.names.map((n) => ({ name: n, label: labels.get(n) || { es: n, en: n } })) });
   }
   await store.saveVault(session);
   state.request = null;
-  notify(t('request.sent', { host: request.prepared.host }));
+  notify(t('request.sent', { host: request.prepared.certifiedName || request.prepared.host }));
   renderHome();
 }
 
