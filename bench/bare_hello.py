@@ -10,5 +10,5 @@ app = FastAPI()
 
 
 @app.get("/hello")
-def hello() -> dict[str, str]:
+async def hello() -> dict[str, str]:
     return {"hello": "world"}

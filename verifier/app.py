@@ -101,7 +101,7 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         return metrics.guarded(request, env=settings.env, token=settings.metrics_token)
 
     @app.get("/api/v1/hello", tags=["operations"], include_in_schema=False)
-    def hello() -> dict[str, str]:
+    async def hello() -> dict[str, str]:
         """The trivial endpoint the throughput benchmark divides by."""
         return {"hello": "puente"}
 

@@ -1,5 +1,6 @@
 """FastAPI dependencies of the verifier's routers: the service built by ``create_app``, the
-reader's language, a bearer token."""
+reader's language, a bearer token. All are ``async``: FastAPI would run a plain ``def`` dependency
+in a worker thread, a hand-off that costs more than these few lines."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from verifier.service import VerifierService
 MAX_BEARER = 256
 
 
-def service_of(request: Request) -> VerifierService:
+async def service_of(request: Request) -> VerifierService:
     service: VerifierService = request.app.state.service
     return service
 
 
-def language(accept_language: Annotated[str | None, Header()] = None) -> str:
+async def language(accept_language: Annotated[str | None, Header()] = None) -> str:
     return negotiate(accept_language)
 
 
-def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+async def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
     """The token of ``Authorization: Bearer <token>``, or None when absent or malformed."""
     if not authorization:
         return None

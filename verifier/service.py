@@ -10,11 +10,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from credcore import jws, qr, status_list
 from credcore.clock import Clock
 from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
 from credcore.ports import MemoryNonceStore, NonceStore, SharedStore
+from credcore.sdjwt import parse_compact
 from credcore.verify import Check, VerificationPolicy, VerificationReport, verification_report
 from servicekit.shared_store import MemoryStore
 from verifier.config import VerifierSettings
@@ -55,6 +57,24 @@ class VerifierService:
             require_holder_binding=require_holder_binding,
             leeway=self.settings.clock_leeway_seconds,
         )
+
+    def plan(self, text: str) -> tuple[str, bool]:
+        """What to verify and whether verifying it may wait on the network: (the compact SD-JWT a
+        QR text decodes to, or ``text`` itself; True when its status list is not fresh in the cache).
+        The HTTP layer verifies in the event loop when nothing can wait (CPU only, no thread hand-off)
+        and in a worker thread otherwise. Any defect is left to ``verify`` to report, on ``text``."""
+        try:
+            compact = text.strip()
+            if compact.startswith(qr.PREFIX):
+                compact = qr.decode(compact)
+            if compact != compact.strip():
+                return text, False
+            reference = status_list.reference(jws.parse(parse_compact(compact).issuer_jwt).claims())
+        except (CredentialError, ValueError, TypeError):
+            return text, False  # fails at the format step, before any network
+        if reference is None:
+            return compact, False
+        return compact, not self.status.is_fresh(reference[0])
 
     def verify(self, text: str, lang: str, policy: VerificationPolicy | None = None,
                use_replay_store: bool = True) -> dict[str, Any]:

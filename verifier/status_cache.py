@@ -56,12 +56,22 @@ class StatusCache:
     def _usable(self, entry: _Entry, now: int) -> bool:
         return now - entry.checked_at <= self.settings.status_max_age_seconds and (entry.exp is None or now < entry.exp)
 
+    def _fresh(self, entry: _Entry | None, now: int) -> bool:
+        fresh_for = min(entry.ttl, self.settings.status_max_age_seconds) if entry is not None else 0
+        return entry is not None and now < entry.checked_at + fresh_for and (entry.exp is None or now < entry.exp)
+
+    def is_fresh(self, uri: str) -> bool:
+        """Whether ``status_list_token(uri)`` would answer from the cache, without the network."""
+        with self._lock:
+            entry = self._entries.get(uri)
+        return self._fresh(entry, self.clock.now())
+
     def status_list_token(self, uri: str) -> str:
         now = self.clock.now()
         with self._lock:
             entry = self._entries.get(uri)
-        fresh_for = min(entry.ttl, self.settings.status_max_age_seconds) if entry is not None else 0
-        if entry is not None and now < entry.checked_at + fresh_for and (entry.exp is None or now < entry.exp):
+        if self._fresh(entry, now):
+            assert entry is not None
             return entry.token
         return self.refresh(uri, entry, now)
 
