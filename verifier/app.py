@@ -71,7 +71,6 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.include_router(verify_api.router)
     app.include_router(oid4vp_api.router)
     app.include_router(offline_api.router)
-    app.include_router(scanning_page.router)
     errors.install(app)
 
     @app.get("/healthz", tags=["operations"])
@@ -105,6 +104,9 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         """The trivial endpoint the throughput benchmark divides by."""
         return {"hello": "puente"}
 
+    # Routes are matched in order: the scanning page's many asset routes (and /common/) come last,
+    # so that API and operations requests do not try each of them first.
+    app.include_router(scanning_page.router)
     app.add_middleware(OperationsMiddleware, service="verifier", metrics=metrics,
                        limiter=RateLimiter(settings.rate_limit_per_minute, store=service.store), limited=_limited,
                        max_body=settings.max_body_bytes)
