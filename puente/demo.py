@@ -66,6 +66,9 @@ def run_demo(settings: Settings) -> None:
     registry_file.write_text(json.dumps(registry_public_jwk(deps)) + "\n", "utf-8")
     os.environ.setdefault("PUENTE_REGISTRY_PUBLIC_JWK_FILE", str(registry_file))
     os.environ.setdefault("PUENTE_TRUST_LIST_URL", f"{settings.base_url}/trust-list")
+    certificate, key = demo_verifier_identity(Path(settings.var_dir))
+    os.environ.setdefault("PUENTE_VP_CERTIFICATE_FILE", str(certificate))
+    os.environ.setdefault("PUENTE_VP_KEY_FILE", str(key))
     keys: list[dict[str, Any]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
     offer = demo_offer(deps)
     print("\nPuente — demostración / demo\n")
@@ -98,6 +101,25 @@ def run_demo(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     for process in processes:
         process.join()
+
+
+DEMO_VERIFIER_NAME = "Verificador de demostración Puente"
+
+
+def demo_verifier_identity(var_dir: Path) -> tuple[Path, Path]:
+    """The demo verifier's self-signed certificate naming it (made once, kept in var/): OpenID4VP
+    requests are signed with it under the x509_hash prefix and answered encrypted."""
+    from verifier.oid4vp.secure import self_signed_identity
+
+    certificate, key = var_dir / "verifier-certificate.pem", var_dir / "verifier-key.pem"
+    if not (certificate.is_file() and key.is_file()):
+        _, cert_pem, key_pem = self_signed_identity(DEMO_VERIFIER_NAME, "localhost")
+        var_dir.mkdir(parents=True, exist_ok=True)
+        certificate.write_bytes(cert_pem)
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key_pem)
+    return certificate, key
 
 
 def demo_offer(deps: Any) -> dict[str, str]:

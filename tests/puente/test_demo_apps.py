@@ -55,3 +55,27 @@ def test_demo_offer_is_ready_for_the_wallet(environment: Path) -> None:
     assert offer["offer_uri"].startswith("openid-credential-offer://?credential_offer_uri=")
     assert offer["wallet_link"].startswith("http://127.0.0.1:8003/?offer=openid-credential-offer%3A%2F%2F")
     assert len(offer["tx_code"]) == 6 and offer["tx_code"].isdigit()
+
+
+
+def test_demo_verifier_signs_requests_with_its_own_certificate(environment: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import stat
+
+    from credcore import jws
+    from credcore.keys import public_key_from_key
+    from puente.demo import DEMO_VERIFIER_NAME, demo_verifier_identity
+    from verifier.app import build_service
+    from verifier.config import VerifierSettings
+
+    certificate, key = demo_verifier_identity(environment)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    first = certificate.read_bytes()
+    assert demo_verifier_identity(environment) == (certificate, key) and certificate.read_bytes() == first
+    monkeypatch.setenv("PUENTE_VP_CERTIFICATE_FILE", str(certificate))
+    monkeypatch.setenv("PUENTE_VP_KEY_FILE", str(key))
+    identity = build_service(VerifierSettings()).identity
+    assert identity is not None and identity.certified_name == DEMO_VERIFIER_NAME
+    assert identity.client_id.startswith("x509_hash:")
+    token = jws.parse(identity.sign({"client_id": identity.client_id}, "oauth-authz-req+jwt"))
+    jws.verify_signature(token, public_key_from_key(identity.leaf.public_key()))
