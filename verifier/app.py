@@ -44,7 +44,8 @@ def build_service(settings: VerifierSettings, *, clock: Clock | None = None, reg
         identity = load_identity(settings.vp_certificate_file, settings.vp_key_file, settings.vp_client_id_prefix)
     return VerifierService(settings, trust, StatusCache(settings, clock, client), clock,
                            nonces=SharedNonceStore(store),
-                           transactions=TransactionStore(settings.open_requests_max, store), store=store,
+                           transactions=TransactionStore(settings.open_requests_max, store,
+                                                         client_quota=settings.open_requests_per_client), store=store,
                            identity=identity)
 
 

@@ -51,6 +51,7 @@ class VerifierSettings(BaseSettings):
     redis_prefix: str = "puente:verifier:"
     workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
     open_requests_max: int = 10_000
+    open_requests_per_client: int = 50  # one client filling its quota never stops another
     # Outside development /metrics answers only a loopback client or "Authorization: Bearer <token>".
     metrics_token: str | None = None
 

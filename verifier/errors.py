@@ -18,7 +18,7 @@ from credcore.errors import CredentialError
 from credcore.messages import message, negotiate
 from credcore.ports import SharedStoreUnavailable
 from puente.web import problem
-from verifier.oid4vp import PresetUnavailable, ResponseRejected, StoreFull
+from verifier.oid4vp import PresetUnavailable, QuotaExceeded, ResponseRejected, StoreFull
 
 WALLET_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 
@@ -53,6 +53,11 @@ PROBLEMS: dict[type[Exception], Problem] = {
                                "No trusted institution issues that type."),
     StoreFull: Problem(503, "too_many_requests_open", "Demasiadas solicitudes abiertas.", "Too many open requests.",
                        retry_after=30),
+    QuotaExceeded: Problem(429, "client_quota_exceeded",
+                           "Este cliente ya tiene el máximo de solicitudes abiertas; espere a que se respondan "
+                           "o venzan.",
+                           "This client already has the most open requests allowed; wait until they are answered "
+                           "or expire.", retry_after=30),
     UnknownRequest: Problem(404, "not_found", "Solicitud desconocida o vencida.", "Unknown or expired request."),
     CredentialError: Problem(503, None, "", ""),
     SharedStoreUnavailable: Problem(

@@ -140,3 +140,28 @@ def test_redis_outage_fails_closed_and_recovers(live: Live, tmp_path: Path) -> N
             assert client.post("/api/v1/verify", json={"qr": qr.encode(second)}).json()["verdict"] == "valid"
     finally:
         server.stop()
+
+
+def test_one_client_filling_its_quota_never_stops_another(live: Live, redis_url_prefix: tuple[str, str]) -> None:
+    """security.md #150 (issue 11 #4): open requests are counted per client across replicas, and
+    DCQL queries are capped at 4 KiB."""
+    url, prefix = redis_url_prefix
+    service = live.verifier_service(redis_url=url, redis_prefix=prefix, open_requests_per_client=3)
+    app = create_app(service.settings, service=service)
+    with TestClient(app, client=("203.0.113.7", 4000)) as attacker, \
+            TestClient(app, client=("198.51.100.2", 4000)) as bank:
+        for _ in range(3):
+            assert attacker.post("/api/v1/presentation-requests", json={"preset": "bank-kyc"}).status_code == 201
+        refused = attacker.post("/api/v1/presentation-requests", json={"preset": "bank-kyc"},
+                                headers={"Accept-Language": "en"})
+        assert refused.status_code == 429 and refused.json()["code"] == "client_quota_exceeded"
+        assert refused.headers["Retry-After"] and "open requests" in refused.json()["title"]
+        assert bank.post("/api/v1/presentation-requests", json={"preset": "bank-kyc"}).status_code == 201
+        big = {"credentials": [{"id": "a", "format": "dc+sd-jwt", "meta": {"vct_values": ["x" * 4200]}}]}
+        too_big = bank.post("/api/v1/presentation-requests", json={"dcql_query": big})
+        assert too_big.status_code == 422 and too_big.json()["code"] == "dcql_invalid"
+        assert "4096" in too_big.json()["detail"]
+    # The quota is the same at another replica (one Redis).
+    other = live.verifier_service(redis_url=url, redis_prefix=prefix, open_requests_per_client=3)
+    with TestClient(create_app(other.settings, service=other), client=("203.0.113.7", 4001)) as elsewhere:
+        assert elsewhere.post("/api/v1/presentation-requests", json={"preset": "bank-kyc"}).status_code == 429

@@ -55,7 +55,9 @@ async def create_presentation_request(request: Request, service: Service) -> Res
         raise BodyNotJson("the body must be JSON") from None
     types = service.trust.current().types
     query = oid4vp.query_from_body(body, types)
-    tx, token = oid4vp.create_transaction(service, query)
+    # Each client (its address, as the balancer reports it) has its own quota of open requests.
+    owner = f"addr:{request.client.host}" if request.client is not None else ""
+    tx, token = oid4vp.create_transaction(service, query, owner)
     base = f"/api/v1/presentation-requests/{tx.id}"
     created = {"id": tx.id, "status": tx.status, "result_token": token, "expires_at": tx.expires_at,
                "client_id": tx.client_id, "request_uri": tx.request_uri, "qr": tx.qr_text(),

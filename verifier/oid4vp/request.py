@@ -85,9 +85,11 @@ def query_from_body(body: Any, types: TypeRegistry) -> dict[str, Any]:
     return validate_dcql(body["dcql_query"], types)
 
 
-def create_transaction(service: VerifierService, query: dict[str, Any]) -> tuple[Transaction, str]:
+def create_transaction(service: VerifierService, query: dict[str, Any],
+                       owner: str = "") -> tuple[Transaction, str]:
     """A fresh transaction (id, nonce, state, result token) for ``query``; returns it and the
-    result token, which is never stored in clear."""
+    result token, which is never stored in clear. ``owner`` names the client whose quota of open
+    requests it counts against."""
     now = service.clock.now()
     settings = service.settings
     ttl = settings.presentation_request_ttl_seconds
@@ -103,7 +105,7 @@ def create_transaction(service: VerifierService, query: dict[str, Any]) -> tuple
         client_id=identity.client_id if identity is not None else CLIENT_ID_PREFIX + response_uri,
         response_uri=response_uri, request_uri=f"{base}/vp/{tx_id}/request", created_at=now, ttl=ttl,
         expires_at=now + ttl, forget_at=now + 2 * ttl, response_mode=mode,
-        enc_jwk=new_encryption_key()[0] if mode == "direct_post.jwt" else None,
+        enc_jwk=new_encryption_key()[0] if mode == "direct_post.jwt" else None, owner=owner,
     )
     if identity is None and settings.vp_request_by_value:
         parameters = {k: v for k, v in _parameters(tx, service).items() if k not in ("aud", "iat", "exp")}
