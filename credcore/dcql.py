@@ -21,7 +21,7 @@ FORMAT = "dc+sd-jwt"
 ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-MAX_QUERY_CHARS = 4 * 1024  # security.md #150: big queries filled the open-request store
+MAX_QUERY_CHARS = 4 * 1024  # docs/security-cases.md #159: big queries filled the open-request store
 MAX_CREDENTIAL_QUERIES = 8
 MAX_CLAIMS = 32
 MAX_CLAIM_SETS = 16
