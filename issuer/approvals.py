@@ -12,7 +12,7 @@ from credcore.status_list import SUSPENDED, VALID
 from issuer import audit
 from issuer import batches as batch_records
 from issuer import credentials as creds
-from issuer.db.models import ApprovalRequest, Credential
+from issuer.db.models import ApprovalRequest, AuditEvent, Credential, StaffUser
 from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.staff import Staff
@@ -100,6 +100,35 @@ def get_scoped(session: Session, staff: Staff, request_id: str) -> ApprovalReque
     return request
 
 
+INDEPENDENT_AFTER = 7 * 86_400  # an account the asker created or reset this recently is not a second person
+
+
+def _require_independent(session: Session, deps: Deps, staff: Staff, request: ApprovalRequest) -> None:
+    """The approver must be another person in fact (security.md #151), not an account the asker
+    made for the occasion: a console user who existed before the request, has finished their own
+    first sign-in (their own password; TOTP for admins), and whom the asker did not create or
+    reset in the last 7 days."""
+    user = session.get(StaffUser, staff.user_id) if staff.user_id is not None else None
+    why = None
+    if user is None:
+        why = ("Solo una persona con cuenta de consola puede aprobar.", "Only a person with a console account may "
+               "approve.")
+    elif user.created_at > request.requested_at:
+        why = ("Su cuenta se creó después de la solicitud.", "Your account was created after the request.")
+    elif user.must_change_password or (user.role == "admin" and user.totp_confirmed_at is None):
+        why = ("Su cuenta todavía no completó su primer ingreso.", "Your account has not completed its first "
+               "sign-in yet.")
+    elif session.exec(select(AuditEvent.seq).where(
+            AuditEvent.institution_id == staff.institution.id, AuditEvent.actor == request.requested_by,
+            col(AuditEvent.action).in_(["staff_user.create", "staff_user.reset"]),
+            AuditEvent.target == f"@{user.username}", col(AuditEvent.at) >= deps.now() - INDEPENDENT_AFTER)).first():
+        why = ("Quien pidió la solicitud creó o restableció su cuenta hace menos de 7 días.",
+               "The person who asked created or reset your account less than 7 days ago.")
+    if why is not None:
+        raise Forbidden(f"Otra persona debe aprobar: {why[0]}", f"Another person must approve: {why[1]}",
+                        code="second_person_required")
+
+
 def decide(deps: Deps, staff: Staff, request_id: str, *, approve: bool) -> tuple[ApprovalRequest, int]:
     """Approve (and carry out) or reject a pending request; returns it and how many credentials
     changed. The one who asked cannot decide."""
@@ -119,6 +148,8 @@ def decide(deps: Deps, staff: Staff, request_id: str, *, approve: bool) -> tuple
             raise Forbidden("Otra persona de su institución debe aprobar o rechazar esta solicitud.",
                             "Another person of your institution must approve or reject this request.",
                             code="second_person_required")
+        if approve:
+            _require_independent(session, deps, staff, request)
         changed = 0
         if approve:
             changed = creds.revoke_batch(session, deps, staff.institution.id or 0, request.target, request.reason)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     nonce_rate_limit_per_minute: int = 30  # per client address on the nonce endpoint (a wallet needs one)
     max_live_nonces: int = 10_000  # unexpired c_nonces per institution; past it the endpoint answers 503
     worker_enabled: bool = True
+    # One person's one-by-one revocations per hour before a second person must act (security.md #151).
+    revocations_per_hour: int = 20
     # Outside development /metrics answers only a loopback client or "Authorization: Bearer <token>".
     metrics_token: str | None = None
 

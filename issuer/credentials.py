@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -19,7 +19,7 @@ from credcore.errors import IssuanceError
 from credcore.issue import expiry_for, issue_credential
 from credcore.status_list import INVALID, SUSPENDED, VALID
 from issuer import audit
-from issuer.db.models import Credential, Institution, Offer, StatusListRow
+from issuer.db.models import AuditEvent, Credential, Institution, Offer, StatusListRow
 from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from issuer.institutions import active_key, issuer_id
@@ -241,6 +241,26 @@ def checked_reason(reason: str | None) -> str:
     return reason
 
 
+def _within_revocation_budget(session: Session, deps: Deps, staff: Staff) -> None:
+    """One person revokes at most ``revocations_per_hour`` credentials one by one (security.md
+    #151): past that, a second person must act — revoking a whole batch one call at a time would
+    otherwise skip the two-person rule."""
+    since = deps.now() - 3600
+    done = int(session.exec(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.institution_id == staff.institution.id, AuditEvent.actor == staff.actor,
+        AuditEvent.action == "credential.revoke", AuditEvent.outcome == "ok", col(AuditEvent.at) >= since)).one())
+    limit = deps.settings.revocations_per_hour
+    if done >= limit:
+        raise Forbidden(
+            f"Ya revocó {done} credenciales en la última hora. Para revocar más, pida a otra persona de su "
+            "institución que lo haga, o solicite la revocación del lote en la consola (Lotes → Revocar el lote) "
+            "para que otra persona la apruebe.",
+            f"You have revoked {done} credentials in the last hour. To revoke more, ask another person of your "
+            "institution to do it, or request the batch's revocation in the console (Batches → Revoke the batch) "
+            "for another person to approve.",
+            code="second_person_required")
+
+
 def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, reason: str) -> Credential:
     """Revoke (final), suspend, or reinstate (only from suspended); committed before returning."""
     staff.require("status")
@@ -250,6 +270,8 @@ def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, rea
     allowed_from, target = TRANSITIONS[action]
     with deps.session() as session:
         record = get_scoped(session, staff, credential_id)
+        if action == "revoke":
+            _within_revocation_budget(session, deps, staff)
         if record.status not in allowed_from:
             audit.record(session, at=deps.now(), actor=staff.actor, action=f"credential.{action}",
                          institution_id=staff.institution.id, target=record.id, outcome="refused")

@@ -90,7 +90,7 @@ def matches(if_none_match: str | None, tag: str) -> bool:
 
 
 @router.get("/i/{slug}/status/{number}", responses={304: {"description": "unchanged (If-None-Match)"}})
-def status_list(slug: str, number: Annotated[int, Path(ge=0, le=MAX_INT)], deps: DepsDep,
+def status_list(slug: str, number: Annotated[int, Path(ge=-MAX_INT, le=MAX_INT)], deps: DepsDep,
                 if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """The signed status list. ``ttl`` says when a verifier should ask again (a revocation reaches
     every verifier within ``ttl`` plus the HTTP cache time); ask with ``If-None-Match`` and an

@@ -3,7 +3,9 @@ a phone is lost. Wallet cards and printed PDFs show them (issuer metadata ``x-pu
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import select
 
@@ -24,7 +26,7 @@ def _page(request: Request, console: Console, values: dict[str, str], *, errors:
 
 
 @router.get("/admin/contact")
-def contact_page(request: Request, console: ConsoleDep, saved: int = 0) -> Response:
+def contact_page(request: Request, console: ConsoleDep, saved: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
     console.require("manage")
     institution = console.staff.institution
     return _page(request, console, {name: getattr(institution, name) or "" for name in FIELDS}, saved=bool(saved))
