@@ -130,6 +130,7 @@ def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | walle
 
     from puente.demo import make_app
     from servicekit.shared_store import require_shared
+    from servicekit.slow_clients import server_options
 
     if service not in ("issuer", "verifier", "wallet"):
         raise typer.BadParameter("servicios disponibles / available services: issuer, verifier, wallet")
@@ -143,11 +144,12 @@ def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | walle
         raise typer.Exit(2) from None
     default_port = {"issuer": 8001, "verifier": 8002, "wallet": 8003}[service]
     if application is not None:
-        uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False)
+        uvicorn.run(application, host=host, port=port or default_port, log_level="warning", access_log=False,
+                    **server_options())
     else:
         os.environ["PUENTE_WORKERS"] = str(workers)  # every worker process checks it again in create_app
         uvicorn.run(f"puente.demo:{service}_app", factory=True, workers=workers, host=host,
-                    port=port or default_port, log_level="warning", access_log=False)
+                    port=port or default_port, log_level="warning", access_log=False, **server_options())
 
 
 @app.command()

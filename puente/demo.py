@@ -52,7 +52,10 @@ def issuer_app() -> Any:
 def _serve(service: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(make_app(service), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    from servicekit.slow_clients import server_options
+
+    uvicorn.run(make_app(service), host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                **server_options())
 
 
 def run_demo(settings: Settings) -> None:

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from credcore.encoding import nested_deeper_than
 from credcore.ports import SharedStore, SharedStoreUnavailable
 from servicekit.shared_store import MemoryStore
+from servicekit.slow_clients import install_repeat_filter
 
 LOG = logging.getLogger("puente")
 MAX_JSON_NESTING = 64  # deeper JSON bodies are refused before any parser sees them (security.md #141)
@@ -48,6 +49,8 @@ def configure_logging(level: int = logging.INFO) -> None:
         root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    # A flood of identical records (a client loop, "too many open files") is counted, not written.
+    install_repeat_filter(root, logging.getLogger("asyncio"), logging.getLogger("uvicorn.error"))
 
 
 class Metrics:
