@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from bench import batch, issue, qr_size, scan, verify, verify_http
+from bench import batch, issue, qr_size, scan, shared_state, verify, verify_http
 
 # (result name, goal, "min" = at least the goal, "max" = at most the goal)
 GOALS: tuple[tuple[str, float, str], ...] = (
@@ -48,8 +48,9 @@ def benchmarks(quick: bool) -> list[Callable[[], Mapping[str, float | str]]]:
             lambda: batch.run(rows=40),
             lambda: verify_http.run(rounds=1, seconds=0.5, quick=True),
             lambda: scan.run(per_cell=1, goal_frames=2),
+            lambda: shared_state.run(rounds=1, count=200),
         ]
-    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run]
+    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run, shared_state.run]
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
