@@ -121,10 +121,15 @@ class CredentialType:
     def validate(self, claims: Any, *, today: date, lang: str = "es") -> None:
         """Issuance check: the whole schema, formats, and dates that must not be in the future."""
         errors = _schema_errors(self.validator, self.schema, claims, lang, skip_required=False)
-        if not errors and isinstance(claims, dict):
+        if isinstance(claims, dict):  # every mistake at once: the dates too when other fields are wrong
+            wrong = {error.field for error in errors}
             for name in self.rules.get("not_in_future", []):
                 value = claims.get(name)
-                if isinstance(value, str) and date.fromisoformat(value) > today:
+                try:
+                    later = name not in wrong and isinstance(value, str) and date.fromisoformat(value) > today
+                except ValueError:
+                    later = False  # not a date: the schema check reports it
+                if later:
                     errors.append(FieldError(name, "future_date", field_message("future_date", lang)))
         if errors:
             raise IssuanceError(

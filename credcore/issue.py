@@ -19,6 +19,7 @@ from credcore.credential_types import CredentialType
 from credcore.disclosure import Disclosure
 from credcore.errors import IssuanceError
 from credcore.keys import SigningKey, public_key_from_jwk
+from credcore.messages import field_message
 from credcore.sdjwt import RandomBytes, SdJwt, conceal_claims
 
 SD_JWT_VC_TYP = "dc+sd-jwt"
@@ -45,7 +46,8 @@ def end_of_day_in_colombia(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=COLOMBIA).timestamp())
 
 
-def expiry_for(ctype: CredentialType, claims: dict[str, Any], now: int, valid_until: int | None) -> int:
+def expiry_for(ctype: CredentialType, claims: dict[str, Any], now: int, valid_until: int | None,
+               lang: str = "es") -> int:
     """``exp``: the officer's ``valid_until``, else the type's expiry claim, else its default period."""
     if valid_until is not None:
         exp = valid_until
@@ -56,7 +58,7 @@ def expiry_for(ctype: CredentialType, claims: dict[str, Any], now: int, valid_un
     if exp <= now:
         raise IssuanceError("the credential would already be expired", code="valid_until_invalid",
                             errors=[{"field": "valid_until", "code": "past",
-                                     "message": "La fecha de vencimiento ya pasó. / The expiry date has passed."}])
+                                     "message": field_message("past", lang)}])
     return exp
 
 
@@ -89,7 +91,7 @@ def issue_credential(
     """
     now = clock.now()
     ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
-    exp = expiry_for(ctype, claims, now, valid_until)
+    exp = expiry_for(ctype, claims, now, valid_until, lang)
     payload: dict[str, Any] = {"iss": issuer, "vct": ctype.vct, "iat": now, "exp": exp}
     if holder_jwk is not None and not paper:
         payload["cnf"] = _cnf(holder_jwk)

@@ -151,6 +151,7 @@ _FIELD_MESSAGES: dict[str, tuple[str, str]] = {
     "additionalProperties": ("Este dato no pertenece a este tipo de credencial.",
                              "This field does not belong to this credential type."),
     "future_date": ("La fecha no puede estar en el futuro.", "The date cannot be in the future."),
+    "past": ("La fecha de vencimiento ya pasó.", "The expiry date has passed."),
 }
 
 

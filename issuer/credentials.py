@@ -21,6 +21,7 @@ from credcore.status_list import INVALID, SUSPENDED, VALID
 from issuer import audit
 from issuer.db.models import AuditEvent, Credential, Institution, Offer, StatusListRow
 from issuer.deps import Deps
+from issuer.documents import normalize_claims, search_forms
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from issuer.institutions import active_key, issuer_id
 from issuer.staff import Staff
@@ -62,12 +63,24 @@ def prepare(deps: Deps, staff_institution: Institution, type_id: str, claims: An
     if not isinstance(claims, dict):
         raise Invalid("Los datos deben ser un objeto.", "Claims must be an object.", code="claims_invalid")
     now = deps.now()
+    claims = normalize_claims(claims)  # "V-12.345.678" is "V-12345678" (issuer/documents.py)
+    errors: list[dict[str, str]] = []
+    code = "claims_invalid"
     try:
         ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
-        exp = expiry_for(ctype, claims, now, valid_until)
     except IssuanceError as exc:
+        errors += exc.errors
+    try:  # checked too when the claims have mistakes: every error is shown at once
+        exp = expiry_for(ctype, claims, now, valid_until, lang=lang)
+    except IssuanceError as exc:
+        errors += exc.errors
+        code = code if len(errors) > len(exc.errors) else exc.code
+    except (ValueError, TypeError):
+        if not errors:
+            raise
+    if errors:
         raise Invalid("Los datos no cumplen el tipo de credencial.", "The claims do not match the credential type.",
-                      code=exc.code, errors=exc.errors) from exc
+                      code=code, errors=errors)
     return Prepared(ctype, claims, exp)
 
 
@@ -215,7 +228,8 @@ def search(session: Session, deps: Deps, staff: Staff, *, type_id: str | None, s
             raise Invalid("Estado desconocido.", "Unknown status.", code="unknown_status")
         query = query.where(Credential.status == codes[status])
     if document_number:
-        query = query.where(Credential.document_hash == deps.box.search_hash(document_number))
+        hashes = [deps.box.search_hash(form) for form in search_forms(document_number)]
+        query = query.where(col(Credential.document_hash).in_(hashes))
     if created_from is not None:
         query = query.where(Credential.created_at >= created_from)
     if created_before is not None:

@@ -20,6 +20,7 @@ from issuer import idempotency
 from issuer.api.common import IssuerRoute
 from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, day_start, form_text, redirect, render
 from issuer.db.models import AuditEvent, Credential, Offer
+from issuer.documents import NORMALISED_CLAIMS, format_hint, html_pattern
 from issuer.errors import Invalid, NotFound, ServiceError
 from issuer.oid4vci import find_offer_for, offer_uri
 from servicekit import qr_image
@@ -58,10 +59,12 @@ def accredited_type(console: Console, type_id: str) -> CredentialType:
 
 
 def form_fields(ctype: CredentialType, lang: str, values: dict[str, str],
-                errors: dict[str, str]) -> list[dict[str, Any]]:
-    """One input per claim from the JSON Schema: kind, limits and pattern, with es/en labels and
-    descriptions from the type metadata."""
+                errors: dict[str, str], today: date | None = None) -> list[dict[str, Any]]:
+    """One input per claim from the JSON Schema: kind, limits and pattern (valid under the browser's
+    ``v`` flag), with es/en labels, descriptions from the type metadata and the format in words;
+    dates that cannot be in the future carry ``max`` (today in Colombia)."""
     required = set(ctype.schema.get("required", []))
+    not_in_future = set(ctype.rules.get("not_in_future", []))
     descriptions = {tuple(c.get("path", [])): c for c in ctype.metadata.get("claims", [])}
     fields = []
     for name, schema in ctype.schema.get("properties", {}).items():
@@ -72,11 +75,14 @@ def form_fields(ctype: CredentialType, lang: str, values: dict[str, str],
             kind = "number"
         elif schema.get("format") == "date":
             kind = "date"
+        words = format_hint(schema, lang)
         fields.append({
-            "name": name, "label": ctype.label(name, lang), "hint": hint or schema.get("description", ""),
+            "name": name, "label": ctype.label(name, lang),
+            "hint": " ".join(filter(None, [hint or schema.get("description", ""), words])),
             "kind": kind, "required": name in required, "maxlength": schema.get("maxLength"),
-            "pattern": schema.get("pattern", "").removeprefix("^").removesuffix("$") or None,
-            "min": schema.get("minimum"), "max": schema.get("maximum"),
+            "pattern": html_pattern(schema.get("pattern", "")), "normalize": name in NORMALISED_CLAIMS,
+            "min": schema.get("minimum"),
+            "max": today.isoformat() if kind == "date" and name in not_in_future and today else schema.get("maximum"),
             "value": values.get(name, ""), "error": errors.get(name),
         })
     return fields
@@ -111,7 +117,9 @@ def _issue_page(request: Request, console: Console, ctype: CredentialType, value
                 errors: dict[str, str], *, form_id: str, status: int = 200, error: str | None = None) -> Response:
     return render(request, "issue_form.html", {
         "ctype": ctype, "type_name": ctype.name(console.lang), "form_id": form_id, "error": error,
-        "fields": form_fields(ctype, console.lang, values, errors), "valid_until": values.get("valid_until", ""),
+        "fields": form_fields(ctype, console.lang, values, errors,
+                              today=datetime.fromtimestamp(console.deps.now(), COLOMBIA).date()),
+        "valid_until": values.get("valid_until", ""),
         "valid_until_error": errors.get("valid_until"),
     }, console=console, status=status)
 
@@ -131,7 +139,8 @@ def _valid_until(text: str) -> int | None:
     except ValueError:
         raise Invalid("Fecha inválida.", "Invalid date.", code="valid_until_invalid",
                       errors=[{"field": "valid_until", "code": "format",
-                               "message": "Use el formato AAAA-MM-DD. / Use the format YYYY-MM-DD."}]) from None
+                               "message": "Use el formato AAAA-MM-DD.", "message_en": "Use the format YYYY-MM-DD."}]
+                      ) from None
     return int(datetime.combine(day, time(23, 59, 59), COLOMBIA).timestamp())
 
 
@@ -142,8 +151,23 @@ def issue(request: Request, type_id: str, console: ConsoleDep, form: FormDep) ->
     values = {name: form_text(form, name, 1000) for name in [*ctype.claim_names, "valid_until"]}
     form_id = form_text(form, "form_id", 64) or secrets.token_urlsafe(24)
     claims = claims_from_form(ctype, values)
+    # Every mistake of the form at once: the date, then the whole claims check (nothing is stored).
+    problems: list[dict[str, str]] = []
+    valid_until = None
     try:
         valid_until = _valid_until(values["valid_until"])
+    except Invalid as exc:
+        problems += [{**e, "message": e["message_en"] if console.lang == "en" else e["message"]} for e in exc.errors]
+    try:
+        creds.prepare(console.deps, console.staff.institution, type_id, claims, valid_until, console.lang)
+    except Invalid as exc:
+        problems += exc.errors
+    if problems:
+        errors = {e["field"].split("/")[0]: e["message"] for e in problems}
+        return _issue_page(request, console, ctype, values, errors, form_id=form_id, status=422,
+                           error=console.tr("Revise los datos marcados: hay {n} por corregir.",
+                                            "Check the marked fields: {n} to correct.").format(n=len(errors)))
+    try:
         claimed = idempotency.begin(console.deps, console.staff, f"console-{form_id}",
                                     {"type": type_id, "claims": claims, "valid_until": valid_until})
     except ServiceError as exc:

@@ -27,11 +27,19 @@ document.querySelectorAll("form.issue-form").forEach((form) => {
     if (v.valueMissing) return es ? "Falta este dato obligatorio." : "This field is required.";
     if (v.patternMismatch) return es ? "El formato no es válido." : "The format is not valid.";
     if (v.tooLong) return es ? "Es demasiado largo." : "It is too long.";
+    if (v.rangeOverflow && input.type === "date") return es ? "La fecha no puede ser posterior a hoy." : "The date cannot be after today.";
     if (v.rangeUnderflow || v.rangeOverflow) return es ? "Está fuera del rango permitido." : "It is out of the allowed range.";
     if (v.badInput || v.typeMismatch || v.stepMismatch) return es ? "El valor no es válido." : "The value is not valid.";
     return "";
   };
+  // Document numbers as officers type them ("V-12.345.678"), written the way the server stores them
+  // (issuer/documents.py): no spaces or dots, capitals, a V/E prefix joined to the number.
+  const normalize = (input) => {
+    if (input.dataset.normalize !== "document" || !input.value) return;
+    input.value = input.value.replace(/[\s.]+/g, "").toUpperCase().replace(/^([VE])-?(?=[0-9])/, "$1");
+  };
   const show = (input) => {
+    normalize(input);
     const error = document.getElementById("e-" + input.name);
     if (!error) return true;
     const text = message(input);
