@@ -153,13 +153,18 @@ def serving_web_common() -> Iterator[str]:
 
 
 @contextmanager
-def chromium_page() -> Iterator[Any]:
-    """A Chromium page on the origin that serves /common/ (Debian's Chromium, TESTING.md)."""
+def chromium_page(playwright: Any = None) -> Iterator[Any]:
+    """A Chromium page on the origin that serves /common/ (Debian's Chromium, TESTING.md), from
+    ``playwright`` or from a Playwright of its own (one per thread: tests pass theirs)."""
     if not CHROMIUM.exists():
         raise BenchmarkError(f"the scan benchmark needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    if playwright is None:
+        from playwright.sync_api import sync_playwright
 
-    with serving_web_common() as base, sync_playwright() as playwright:
+        with sync_playwright() as own, chromium_page(own) as page:
+            yield page
+        return
+    with serving_web_common() as base:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run", "--disable-sync"])

@@ -21,7 +21,7 @@ from bench import scan
 from bench.scan_frames import Code, Shot, render_frame, symbol_image
 from credcore import qr
 from servicekit import qr_image
-from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier, require_browser
+from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier
 from tests.verifier.conftest import Live
 
 pytestmark = pytest.mark.browser
@@ -30,8 +30,9 @@ WASM = "zxing_reader.wasm"
 FIRST_LOAD_BUDGET = 150 * 1024  # bytes over the wire before the page is interactive (as the wallet's)
 SCANNER = "import('/common/scan/scanner.js')"
 
-# A test-only BarcodeDetector, as Android Chrome has: it reads with the vendored jsQR on the page's
-# thread, so the page's native path (detect() on the camera's crop, rawValue) runs on real pixels.
+# A test-only BarcodeDetector, as Android Chrome has: it reads on the page's thread with the vendored
+# jsQR (plain, then sharpened: decode.js), so the page's native path (detect() on the camera's crop,
+# rawValue) runs on real pixels without loading zxing-wasm.
 FAKE_BARCODE_DETECTOR = """
 window.__nativeCalls = 0;
 window.BarcodeDetector = class {
@@ -40,14 +41,15 @@ window.BarcodeDetector = class {
   async detect(source) {
     window.__nativeCalls += 1;
     await import('/common/vendor/jsQR.js');
+    const decode = await import('/common/scan/decode.js');
     const canvas = document.createElement('canvas');
     canvas.width = source.width;
     canvas.height = source.height;
     const context = canvas.getContext('2d');
     context.drawImage(source, 0, 0);
     const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
-    const code = self.jsQR(pixels.data, pixels.width, pixels.height);
-    return code ? [{ rawValue: code.data, format: 'qr_code' }] : [];
+    const read = await decode.decodeImage(decode.jsqrReader(self.jsQR), pixels);
+    return read.text ? [{ rawValue: read.text, format: 'qr_code' }] : [];
   }
 };
 """
@@ -217,14 +219,13 @@ def test_first_load_fits_the_budget_and_zxing_wasm_comes_after(chromium: Chromiu
     _no_errors(log)
 
 
-def test_bench_frames_through_the_pages_decoder() -> None:
+def test_bench_frames_through_the_pages_decoder(_playwright: Any) -> None:
     """A bounded subset of `make bench`'s scan benchmark: seeded camera-like frames of a fresh live QR
     (version 21-22), decoded in Chromium by the page's decoder (web_common/scan/decode.js) as the
     camera hands it the centre crop; each read must give exactly the code's text."""
-    require_browser()
     codes = scan.project_codes()
     frames = scan.all_frames(codes, [scan.Cell("live", 420, 8), scan.Cell("live", 560, 4)])
-    with scan.chromium_page() as page:
+    with scan.chromium_page(_playwright) as page:
         rows = scan.decode_all(page, frames)
     at_420 = [row["page_zxing_wasm"] for frame, row in zip(frames, rows, strict=True) if frame.side == 420]
     at_560 = [row["page_zxing_wasm"] for frame, row in zip(frames, rows, strict=True) if frame.side == 560]

@@ -1,4 +1,7 @@
-// The live offline QR (PT1): a fresh key-binding JWT every 30 seconds, the screen kept awake.
+// The live offline QR (PT1): a fresh key-binding JWT every 30 seconds, shown at its best for a cheap
+// phone camera at arm's length: as wide as the screen (quiet zone included), whole device pixels per
+// module with no smoothing (qr_render.js), the screen kept awake (Screen Wake Lock, taken again when
+// the page comes back), and advice to turn the brightness up.
 
 import { t } from '../i18n.js';
 import { encode } from '../../common/pt1.js';
@@ -62,8 +65,8 @@ async function refreshQr() {
     const presentation = await present(qr.sdJwt, qr.names, qr.key, nowSeconds());
     const text = await encode(presentation);
     if (state.qr !== qr) return;
-    const width = Math.min(window.innerWidth - 24, window.innerHeight - 190, 640);
-    canvas.dataset.version = drawQr(canvas, text, Math.max(width, 200));
+    qr.text = text;
+    drawSized(canvas, text);
     canvas.dataset.generation = String(++qr.generation);
     qr.deadline = Date.now() + QR_REFRESH_SECONDS * 1000;
     tickQr();
@@ -71,6 +74,16 @@ async function refreshQr() {
     setText('qr-error', t(error && error.message === 'too_large' ? 'qr.tooLarge' : 'error.generic'));
   }
 }
+
+/** Full width (the canvas carries its own quiet zone), but short enough that the whole code shows. */
+function drawSized(canvas, text) {
+  const width = Math.min(window.innerWidth, window.innerHeight - 150);
+  canvas.dataset.version = drawQr(canvas, text, Math.max(width, 200));
+}
+
+window.addEventListener('resize', () => {
+  if (state.qr && state.qr.text) drawSized($('qr-canvas'), state.qr.text);
+});
 
 function tickQr() {
   const qr = state.qr;
@@ -91,13 +104,28 @@ export function stopQr() {
   state.wakeLock = null;
 }
 
+/** Keeps the screen on while the QR shows; where the browser cannot, asks the holder to touch it. */
 async function keepAwake() {
+  const screen = $('screen-qr');
+  let lock = null;
   try {
-    if ('wakeLock' in navigator) state.wakeLock = await navigator.wakeLock.request('screen');
+    if ('wakeLock' in navigator) lock = await navigator.wakeLock.request('screen');
   } catch {
-    // not allowed here: the screen may dim
+    // not allowed here (or not now): the screen may dim
   }
+  if (!state.qr) {
+    if (lock) lock.release().catch(() => {});
+    return;
+  }
+  state.wakeLock = lock;
+  screen.dataset.wakeLock = lock ? 'on' : 'off';
+  $('qr-awake').hidden = Boolean(lock);
 }
+
+// The browser drops the wake lock whenever the page is hidden: take it again when it comes back.
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && state.qr && (!state.wakeLock || state.wakeLock.released)) keepAwake();
+});
 
 export function clearQr() {
   const canvas = $('qr-canvas');
