@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     wallet_origin: str = "http://127.0.0.1:8003"
     # base64url of 32 random bytes; in development a generated var/master.key (mode 0600) is used.
     master_key: str | None = None
+    # Master-key rotation (security.md #153): earlier master keys, comma-separated, still open what
+    # they sealed until `puente keys rotate-master` has re-sealed everything; keyed hashes (API keys,
+    # codes, document numbers) keep the original master key as PUENTE_HASH_KEY.
+    old_master_keys: str | None = None
+    hash_key: str | None = None
     signing_alg: Literal["ES256", "EdDSA"] = "ES256"
     offer_ttl_seconds: int = 30 * 86_400  # the offer (and its PDF) can be redeemed for 30 days
     pre_authorized_code_ttl_seconds: int = 600

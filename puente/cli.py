@@ -287,6 +287,20 @@ def keys_rotate(institution: Annotated[str, typer.Option()]) -> None:
     console.print(f"nueva clave / new key: {rotate_key(_deps(), institution)}")
 
 
+@keys_app.command("rotate-master")
+def keys_rotate_master() -> None:
+    """Vuelve a sellar todo con PUENTE_MASTER_KEY; las anteriores en PUENTE_OLD_MASTER_KEYS. Se puede
+    reanudar / re-seal everything with PUENTE_MASTER_KEY, old keys in PUENTE_OLD_MASTER_KEYS; resumable."""
+    from issuer.rekey import remaining, rotate_master
+
+    deps = _deps()
+    counts = rotate_master(deps, lambda name, done: console.print(f"{name}: {done}"))
+    left = remaining(deps)
+    console.print(f"vueltos a sellar / re-sealed: {sum(counts.values())}; pendientes / left: {left}")
+    if left:
+        raise typer.Exit(1)
+
+
 @keys_app.command("compromised")
 def keys_compromised(kid: str, institution: Annotated[str, typer.Option()]) -> None:
     """Marca una clave como comprometida: todo lo que firmó deja de verificar / mark a key compromised."""
