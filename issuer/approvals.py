@@ -104,7 +104,7 @@ INDEPENDENT_AFTER = 7 * 86_400  # an account the asker created or reset this rec
 
 
 def _require_independent(session: Session, deps: Deps, staff: Staff, request: ApprovalRequest) -> None:
-    """The approver must be another person in fact (security.md #151), not an account the asker
+    """The approver must be another person in fact (security.md #161), not an account the asker
     made for the occasion: a console user who existed before the request, has finished their own
     first sign-in (their own password; TOTP for admins), and whom the asker did not create or
     reset in the last 7 days."""

@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     wallet_origin: str = "http://127.0.0.1:8003"
     # base64url of 32 random bytes; in development a generated var/master.key (mode 0600) is used.
     master_key: str | None = None
-    # Master-key rotation (security.md #153): earlier master keys, comma-separated, still open what
+    # Master-key rotation (security.md #163): earlier master keys, comma-separated, still open what
     # they sealed until `puente keys rotate-master` has re-sealed everything; keyed hashes (API keys,
     # codes, document numbers) keep the original master key as PUENTE_HASH_KEY.
     old_master_keys: str | None = None
@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     nonce_rate_limit_per_minute: int = 30  # per client address on the nonce endpoint (a wallet needs one)
     max_live_nonces: int = 10_000  # unexpired c_nonces per institution; past it the endpoint answers 503
     worker_enabled: bool = True
-    # One person's one-by-one revocations per hour before a second person must act (security.md #151).
+    # One person's one-by-one revocations per hour before a second person must act (security.md #161).
     revocations_per_hour: int = 20
     # Outside development /metrics answers only a loopback client or "Authorization: Bearer <token>".
     metrics_token: str | None = None

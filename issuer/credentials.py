@@ -257,7 +257,7 @@ def checked_reason(reason: str | None) -> str:
 
 def _within_revocation_budget(session: Session, deps: Deps, staff: Staff) -> None:
     """One person revokes at most ``revocations_per_hour`` credentials one by one (security.md
-    #151): past that, a second person must act — revoking a whole batch one call at a time would
+    #161): past that, a second person must act — revoking a whole batch one call at a time would
     otherwise skip the two-person rule."""
     since = deps.now() - 3600
     done = int(session.exec(select(func.count()).select_from(AuditEvent).where(

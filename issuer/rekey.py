@@ -1,5 +1,5 @@
 """``puente keys rotate-master``: re-seal every sealed value with the current master key
-(security.md #153). Values already sealed with it are left alone, and each page of rows is
+(security.md #163). Values already sealed with it are left alone, and each page of rows is
 re-sealed and committed in one transaction, so the job is resumable: killed at any moment (even
 ``kill -9``), a page is either fully re-sealed or untouched, every value still opens with the
 current or an old key, and a second run finishes the job."""

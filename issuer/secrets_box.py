@@ -23,7 +23,7 @@ from credcore.errors import CredentialError
 from issuer.config import Settings
 
 NONCE_BYTES = 12
-# A sealed value names the master key that sealed it (security.md #153): MAGIC, an 8-byte key id,
+# A sealed value names the master key that sealed it (security.md #163): MAGIC, an 8-byte key id,
 # the nonce, the ciphertext. Values sealed before key ids existed are nonce + ciphertext.
 MAGIC = b"PK1\x00"
 KEY_ID_BYTES = 8

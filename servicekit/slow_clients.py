@@ -1,4 +1,4 @@
-"""Slow and flooding clients must not exhaust a service (security.md #152).
+"""Slow and flooding clients must not exhaust a service (security.md #162).
 
 - :class:`HeaderTimeoutProtocol`: uvicorn's h11 protocol with a deadline for every request's
   headers. A connection whose request line and headers are not complete ``HEADER_TIMEOUT`` seconds

@@ -1,4 +1,4 @@
-"""security.md #152: slow clients do not exhaust a service. 500 connections that never finish
+"""security.md #162: slow clients do not exhaust a service. 500 connections that never finish
 their request headers are closed within 15 s — by the service as ``puente serve`` runs it, and by
 the reverse proxy of deploy/haproxy.cfg in front of it — while ``/healthz`` keeps answering; a
 flood of identical log records is held back."""

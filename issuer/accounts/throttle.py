@@ -1,6 +1,6 @@
 """Sign-in throttling with growing delays. Failures are counted per user *name* (whether or not
 such a user exists: neither the message nor the lockout tells an attacker which names exist, #111),
-per (name, client) and, more slowly, per name across all clients (#150)."""
+per (name, client) and, more slowly, per name across all clients (#160)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _name_key(deps: Deps, name: str) -> str:
 
 @dataclass(frozen=True)
 class Gate:
-    """The two counters of one sign-in attempt (security.md #150): this (name, client) pair,
+    """The two counters of one sign-in attempt (security.md #160): this (name, client) pair,
     locked after 5 failures as before, and the name across every client, which locks only after
     ``NAME_LOCK_AFTER`` failures and then only holds back clients that have failed themselves —
     so guessing from anywhere stays slow, and the person with the password signing in from their

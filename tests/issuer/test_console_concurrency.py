@@ -30,5 +30,5 @@ def test_parallel_guesses_are_counted_one_by_one(deployment: Deployment) -> None
     assert sorted(waits) == [0, 0, 0, 0, 30, 30, 30, 30]
     with deployment.deps.session() as session:
         rows = session.exec(select(LoginThrottle)).all()
-    # Two counters, each at 5: this (name, client) pair and the name across clients (#150).
+    # Two counters, each at 5: this (name, client) pair and the name across clients (#160).
     assert [row.failures for row in rows] == [5, 5]

@@ -1,4 +1,4 @@
-"""security.md #150: a known user name cannot be locked out by anyone. Five guesses at
+"""security.md #160: a known user name cannot be locked out by anyone. Five guesses at
 ``admin.sena`` from anywhere used to lock the real admin out; now failures are counted per
 (name, client) as hard as before, plus a slower limit per name across all clients that holds back
 only clients that have failed — the admin with password and TOTP on their own device gets in."""

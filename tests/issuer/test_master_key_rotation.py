@@ -1,4 +1,4 @@
-"""security.md #153: the master key can be rotated. Every sealed value names its key; old keys
+"""security.md #163: the master key can be rotated. Every sealed value names its key; old keys
 still open what they sealed; ``puente keys rotate-master`` re-seals everything with the new key,
 and killed with SIGKILL half-way it loses nothing: a second run finishes the job."""
 

@@ -1,4 +1,4 @@
-"""security.md #151: the two-person rule is done by two people. (a) An admin who asks for a batch
+"""security.md #161: the two-person rule is done by two people. (a) An admin who asks for a batch
 revocation cannot approve it through an account they made (or reset) for the occasion, nor through
 one created after the request or not yet signed in by its owner. (b) One API key cannot revoke a
 whole batch one call at a time: past ``revocations_per_hour`` (20) a second person must act."""
