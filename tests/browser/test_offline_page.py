@@ -190,6 +190,9 @@ def test_first_load_fits_150_kb_compressed(chromium: Chromium, live: Live, offli
     shell = re.findall(r'^\s+"(/[^"]*)",$', (WEB_DIR / "sw.js").read_text("utf-8"), re.M)
     paths = {urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query else "") for url in seen
              if url.startswith(offline_verifier.url)} | set(shell)
+    fetched = {p.split("?")[0] for p in paths - set(shell)}
+    missing = {p for p in fetched if not p.startswith(("/api/", DEFERRED, "/sw.js"))}
+    assert not missing, f"the service worker does not keep {missing}: the page would not open offline"
     sizes, later = {}, {}
     for path in sorted(paths):
         body = httpx.get(f"{offline_verifier.url}{path}", timeout=10).content
