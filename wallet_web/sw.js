@@ -9,19 +9,23 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v6';
+const VERSION = 'puente-wallet-v7';
 const SHELL = [
   '/',
   '/index.html',
   '/css/wallet.css',
   '/js/app.js',
   '/common/bytes.js',
+  '/common/inflate.js',
+  '/common/json_strict.js',
   '/common/scan/decode.js',
   '/common/scan/scanner.js',
   '/common/jose.js',
   '/common/pt1.js',
   '/common/qr-format-tables.json',
   '/common/sdjwt.js',
+  '/common/verify/errors.js',
+  '/common/verify/jose.js',
   '/js/backup.js',
   '/js/cards.js',
   '/js/copies.js',
