@@ -14,6 +14,7 @@ from rich.console import Console
 
 from credcore.clock import FixedClock, SystemClock
 from puente.cli_batch import batch_app
+from puente.cli_verifier import verifier_client_app
 from puente.offline import UsageError, load_status_lists, load_trust_list, read_input, verify_offline
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(trust_app, name="trust-list")
 app.add_typer(audit_app, name="audit")
 app.add_typer(batch_app, name="batch")
+app.add_typer(verifier_client_app, name="verifier-client")
 console = Console(stderr=True)
 
 

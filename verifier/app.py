@@ -16,6 +16,7 @@ from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_log
 from servicekit.shared_store import open_store, require_shared
 from verifier import errors
 from verifier.api import offline_api, oid4vp_api, verify_api
+from verifier.clients import ClientRegistry, PageTokens
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
 from verifier.oid4vp.secure import load_identity
@@ -24,7 +25,7 @@ from verifier.status_cache import StatusCache
 from verifier.trust_cache import Refresher, TrustCache, load_registry_key
 from verifier.web import page as scanning_page
 
-LIMITED_PREFIXES = ("/api/v1/verify", "/api/v1/presentation-requests", "/vp/")
+LIMITED_PREFIXES = ("/api/v1/verify", "/api/v1/presentation-requests", "/api/v1/page-token", "/vp/")
 
 
 def _limited(method: str, path: str) -> str | None:
@@ -68,6 +69,8 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app = FastAPI(title="Puente verifier", version="0.1.0", lifespan=lifespan,
                   description="Verificación de credenciales / credential verification")
     app.state.service = service
+    app.state.verifier_clients = ClientRegistry(settings.clients_path)
+    app.state.page_tokens = PageTokens(service.store)
     app.state.metrics = metrics
     app.include_router(verify_api.router)
     app.include_router(oid4vp_api.router)

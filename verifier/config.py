@@ -52,12 +52,25 @@ class VerifierSettings(BaseSettings):
     workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
     open_requests_max: int = 10_000
     open_requests_per_client: int = 50  # one client filling its quota never stops another
+    # Who may create presentation requests: verifier clients (API keys from `puente
+    # verifier-client create`, kept as digests in this file) and the scanning page (page tokens).
+    # Required in production; None = required only when PUENTE_ENV=production.
+    verifier_clients_file: Path | None = None
+    require_client_credentials: bool | None = None
     # Outside development /metrics answers only a loopback client or "Authorization: Bearer <token>".
     metrics_token: str | None = None
 
     @property
     def base_url(self) -> str:
         return self.public_verifier_url.rstrip("/")
+
+    @property
+    def clients_path(self) -> Path:
+        return Path(self.verifier_clients_file or Path(self.var_dir) / "verifier-clients.json")
+
+    @property
+    def clients_required(self) -> bool:
+        return self.env == "production" if self.require_client_credentials is None else self.require_client_credentials
 
     @property
     def trust_cache_file(self) -> Path:

@@ -23,6 +23,14 @@ from verifier.oid4vp import PresetUnavailable, QuotaExceeded, ResponseRejected, 
 WALLET_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 
 
+class ClientCredentialRequired(Exception):
+    """Creating a presentation request needs a verifier client's key or a page token."""
+
+
+class ClientCredentialInvalid(Exception):
+    """An unknown or revoked client key, or a page token that is expired, altered or not this page's."""
+
+
 class BodyNotJson(Exception):
     """A JSON endpoint got a body that is not JSON."""
 
@@ -58,6 +66,16 @@ PROBLEMS: dict[type[Exception], Problem] = {
                            "o venzan.",
                            "This client already has the most open requests allowed; wait until they are answered "
                            "or expire.", retry_after=30),
+    ClientCredentialRequired: Problem(
+        401, "client_credential_required",
+        "Para crear una solicitud se necesita la clave de un cliente verificador (puente verifier-client create) "
+        "o el token de la página de verificación.",
+        "Creating a request needs a verifier client's key (puente verifier-client create) or the scanning "
+        "page's token."),
+    ClientCredentialInvalid: Problem(
+        401, "client_credential_invalid",
+        "La clave del cliente verificador o el token de la página no es válido (desconocido, revocado o vencido).",
+        "The verifier client's key or the page token is not valid (unknown, revoked or expired)."),
     UnknownRequest: Problem(404, "not_found", "Solicitud desconocida o vencida.", "Unknown or expired request."),
     CredentialError: Problem(503, None, "", ""),
     SharedStoreUnavailable: Problem(
@@ -87,6 +105,8 @@ def problem_for(exc: Exception, lang: str) -> Response:
     elif isinstance(exc, BodyNotJson | PresetUnavailable):
         detail = str(exc) or None
     response = problem(spec.status, code, title, detail, **extra)
+    if spec.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="presentation-requests"'
     if spec.retry_after is not None:
         response.headers["Retry-After"] = str(spec.retry_after)
     return response

@@ -102,4 +102,9 @@ class WalletAccepted(Open):
     """``{}``: the answer was processed; the frontend reads the verdict."""
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (404, 413, 422, 429, 503)}
+class PageToken(Open):
+    token: str
+    expires_at: UnixTime
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 404, 413, 422, 429, 503)}

@@ -23,9 +23,25 @@ from credcore.encoding import loads_strict
 from credcore.errors import CredentialError
 from servicekit import qr_image
 from verifier import oid4vp
-from verifier.api.models import PROBLEMS, PresentationRequestCreated, PresentationStatus, WalletAccepted, WalletError
+from verifier.api.models import (
+    PROBLEMS,
+    PageToken,
+    PresentationRequestCreated,
+    PresentationStatus,
+    WalletAccepted,
+    WalletError,
+)
+from verifier.clients import KEY_PREFIX, PAGE_COOKIE, PageTokens
 from verifier.deps import Bearer, Lang, Service
-from verifier.errors import WALLET_HEADERS, BodyNotJson, UnknownRequest, WalletRequestGone
+from verifier.errors import (
+    WALLET_HEADERS,
+    BodyNotJson,
+    ClientCredentialInvalid,
+    ClientCredentialRequired,
+    UnknownRequest,
+    WalletRequestGone,
+)
+from verifier.service import VerifierService
 
 router = APIRouter(tags=["openid4vp"])
 NO_STORE = {"Cache-Control": "no-store"}
@@ -44,19 +60,50 @@ _CREATE_BODY = {
 _WALLET_ERRORS: dict[int | str, dict[str, Any]] = {400: {"model": WalletError}, 404: {"model": WalletError}}
 
 
+def requester(request: Request, service: VerifierService, credential: str | None) -> str:
+    """Who asks, for the quota of open requests: a verifier client (its key), or the scanning page
+    (its token and cookie; counted by address), or, where credentials are not required
+    (development, tests), the address. Raises when a credential is wrong or missing."""
+    state = request.app.state
+    address = f"addr:{request.client.host}" if request.client is not None else "addr:"
+    if credential and credential.startswith(KEY_PREFIX):
+        client = state.verifier_clients.authenticate(credential)
+        if client is None:
+            raise ClientCredentialInvalid(credential[:8])
+        return f"client:{client.id}"
+    if credential and credential.startswith("pt."):
+        if state.page_tokens.check(credential, request.cookies.get(PAGE_COOKIE), service.clock.now()) is None:
+            raise ClientCredentialInvalid("page token")
+        return address
+    if credential or service.settings.clients_required:
+        raise ClientCredentialInvalid("credential") if credential else ClientCredentialRequired()
+    return address
+
+
+@router.post("/api/v1/page-token", response_model=PageToken, responses={429: PROBLEMS[429]})
+def page_token(service: Service) -> Response:
+    """A token for the scanning page to create presentation requests with, valid 10 minutes and
+    only together with the cookie set here."""
+    now = service.clock.now()
+    token, page, expires = PageTokens(service.store).issue(now)
+    response = JSONResponse({"token": token, "expires_at": expires}, headers=NO_STORE)
+    response.set_cookie(PAGE_COOKIE, page, max_age=expires - now, path="/api/v1/presentation-requests",
+                        httponly=True, samesite="strict", secure=service.settings.base_url.startswith("https://"))
+    return response
+
+
 @router.post("/api/v1/presentation-requests", status_code=201, openapi_extra={"requestBody": _CREATE_BODY},
              response_model=PresentationRequestCreated,
-             responses={status: PROBLEMS[status] for status in (413, 422, 429, 503)})
-async def create_presentation_request(request: Request, service: Service) -> Response:
+             responses={status: PROBLEMS[status] for status in (401, 413, 422, 429, 503)})
+async def create_presentation_request(request: Request, service: Service, credential: Bearer) -> Response:
     """Start a presentation request; the response holds the only copy of the result token."""
     try:
         body = loads_strict(await request.body())
     except CredentialError:
         raise BodyNotJson("the body must be JSON") from None
+    owner = requester(request, service, credential)
     types = service.trust.current().types
     query = oid4vp.query_from_body(body, types)
-    # Each client (its address, as the balancer reports it) has its own quota of open requests.
-    owner = f"addr:{request.client.host}" if request.client is not None else ""
     tx, token = oid4vp.create_transaction(service, query, owner)
     base = f"/api/v1/presentation-requests/{tx.id}"
     created = {"id": tx.id, "status": tx.status, "result_token": token, "expires_at": tx.expires_at,
