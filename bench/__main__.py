@@ -48,7 +48,7 @@ def benchmarks(quick: bool) -> list[Callable[[], Mapping[str, float | str]]]:
             lambda: batch.run(rows=40),
             lambda: verify_http.run(rounds=1, seconds=0.5, quick=True),
             lambda: scan.run(per_cell=1, goal_frames=2),
-            lambda: shared_state.run(rounds=1, count=200),
+            lambda: shared_state.run(rounds=1, count=200, per_round=5),
         ]
     return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run, shared_state.run]
 
