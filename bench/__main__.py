@@ -17,9 +17,12 @@ from bench import batch, issue, qr_size, scan, shared_state, verify, verify_http
 # (result name, goal, "min" = at least the goal, "max" = at most the goal)
 GOALS: tuple[tuple[str, float, str], ...] = (
     ("verify_vs_reference", verify.GOAL, "min"),
+    ("verify_vs_signature_floor", verify.GOAL_FLOOR, "min"),
     ("qr_version_live", qr_size.GOAL_LIVE, "max"),
     ("qr_version_paper", qr_size.GOAL_PAPER, "max"),
+    ("issue_vs_reference", issue.GOAL, "min"),
     ("batch_issue_per_s", batch.GOAL, "min"),
+    ("batch_vs_credcore", batch.GOAL_VS_CREDCORE, "min"),
     ("verify_http_vs_bare_hello", verify_http.GOAL_VERIFY, "min"),
     ("hello_vs_bare_hello", verify_http.GOAL_HELLO, "min"),
     ("scan_live_420_page", scan.GOAL, "min"),

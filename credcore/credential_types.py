@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -66,11 +67,32 @@ class CredentialType:
         return {name: jsonschema.Draft202012Validator(sub, format_checker=_FORMAT_CHECKER)
                 for name, sub in self.schema.get("properties", {}).items()}
 
-    def _fast_disclosed_check(self, claims: dict[str, Any]) -> bool:
+    @cached_property
+    def _property_checks(self) -> dict[str, Callable[[Any], bool]] | None:
+        """Per-claim checks: a plain Python function for the subschemas made only of the keywords
+        :func:`compile_property` knows (all of Puente's), the jsonschema validator otherwise."""
         validators = self._property_validators
         if validators is None:
+            return None
+        properties = self.schema.get("properties", {})
+        return {name: compile_property(properties[name]) or validator.is_valid
+                for name, validator in validators.items()}
+
+    def _fast_full_check(self, claims: Any) -> bool:
+        """True only if the whole schema accepts ``claims`` (a closed, flat object: every required
+        claim present, no other, each value valid); False means "ask jsonschema for the errors"."""
+        checks = self._property_checks
+        if checks is None or self.schema.get("type") != "object" or not isinstance(claims, dict):
+            return False
+        required = self.schema.get("required", [])
+        return all(name in claims for name in required) and all(
+            name in checks and checks[name](value) for name, value in claims.items())
+
+    def _fast_disclosed_check(self, claims: dict[str, Any]) -> bool:
+        checks = self._property_checks
+        if checks is None:
             return bool(self.disclosed_validator.is_valid(claims))
-        return all(name in validators and validators[name].is_valid(value) for name, value in claims.items())
+        return all(name in checks and checks[name](value) for name, value in claims.items())
 
     @property
     def rules(self) -> dict[str, Any]:
@@ -120,7 +142,8 @@ class CredentialType:
 
     def validate(self, claims: Any, *, today: date, lang: str = "es") -> None:
         """Issuance check: the whole schema, formats, and dates that must not be in the future."""
-        errors = _schema_errors(self.validator, self.schema, claims, lang, skip_required=False)
+        valid = self._fast_full_check(claims)
+        errors = [] if valid else _schema_errors(self.validator, self.schema, claims, lang, skip_required=False)
         if isinstance(claims, dict):  # every mistake at once: the dates too when other fields are wrong
             wrong = {error.field for error in errors}
             for name in self.rules.get("not_in_future", []):
@@ -161,6 +184,46 @@ class CredentialType:
                 f"disclosed claim {errors[0].field!r} does not match the type: {errors[0].message}",
                 code="claims_invalid",
             )
+
+
+_ANNOTATIONS = frozenset({"title", "description", "examples", "$comment"})
+_STRING_KEYWORDS = frozenset({"type", "minLength", "maxLength", "pattern", "format"}) | _ANNOTATIONS
+_INTEGER_KEYWORDS = frozenset({"type", "minimum", "maximum"}) | _ANNOTATIONS
+
+
+def compile_property(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A function giving exactly ``Draft202012Validator(schema).is_valid(value)`` for a string or
+    integer subschema of only these keywords, or None (the caller keeps jsonschema). Patterns are
+    searched with ``re`` as jsonschema does; ``format`` asks jsonschema's own format checker."""
+    kind = schema.get("type")
+    if kind == "string" and not set(schema) - _STRING_KEYWORDS:
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        pattern = re.compile(schema["pattern"]).search if "pattern" in schema else None
+        fmt = schema.get("format")
+        if not isinstance(low, int) or not (high is None or isinstance(high, int)) or not (
+                fmt is None or isinstance(fmt, str)):
+            return None
+
+        def check_string(value: Any) -> bool:
+            return (isinstance(value, str) and low <= len(value) and (high is None or len(value) <= high)
+                    and (pattern is None or pattern(value) is not None)
+                    and (fmt is None or _FORMAT_CHECKER.conforms(value, fmt)))
+
+        return check_string
+    if kind == "integer" and not set(schema) - _INTEGER_KEYWORDS:
+        minimum, maximum = schema.get("minimum"), schema.get("maximum")
+        if not all(bound is None or (isinstance(bound, int) and not isinstance(bound, bool))
+                   for bound in (minimum, maximum)):
+            return None
+
+        def check_integer(value: Any) -> bool:
+            if isinstance(value, bool) or not (isinstance(value, int) or (
+                    isinstance(value, float) and value.is_integer())):
+                return False
+            return (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+
+        return check_integer
+    return None
 
 
 def _without_required(node: Any) -> Any:

@@ -94,8 +94,13 @@ class _Concealer:
     sd_alg: str
     disclosures: list[Disclosure] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        # Exact paths are looked up in a set; only patterns with an "any index" (None) are matched.
+        self._exact = frozenset(p for p in self.patterns if None not in p)
+        self._wildcards = tuple(p for p in self.patterns if None in p)
+
     def is_concealed(self, path: Path) -> bool:
-        return any(_matches(p, path) for p in self.patterns)
+        return path in self._exact or any(_matches(p, path) for p in self._wildcards)
 
     def disclose(self, name: str | None, value: Any) -> str:
         disclosure = create_disclosure(new_salt(self.random_bytes), name, value)
