@@ -41,6 +41,10 @@ DEMO_INSTITUTIONS = (
     ("comparte", "Comparte por una Vida (ONG)", ["skills-certification"]),
 )
 
+# Demo users' names as a greeting reads them ("Hola, Oficial de demostración"), not the institution's.
+DEMO_NAMES = {"admin": "Administración de demostración", "oficial": "Oficial de demostración",
+              "auditor": "Auditoría de demostración"}
+
 # Where holders turn (example values for the demo; admins set the real ones in the console).
 DEMO_CONTACTS = {
     "sena": ("+57 601 736 0000", "ayuda@sena.example", "https://sena.example/ayuda"),
@@ -84,7 +88,7 @@ def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
             for role, prefix in (("admin", "admin"), ("officer", "oficial"), ("auditor", "auditor")):
                 password = "-".join(secrets.token_hex(3) for _ in range(3))
                 user = accounts.create_user(session, deps, inst, username=f"{prefix}.{slug}",
-                                            display_name=f"{prefix.title()} {name}"[:100], role=role,
+                                            display_name=DEMO_NAMES[prefix], role=role,
                                             password=password, actor=ACTOR)
                 user.must_change_password = False
                 session.add(user)

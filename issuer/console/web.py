@@ -26,6 +26,7 @@ from credcore.resources import package_dir
 from issuer import accounts
 from issuer.accounts import Current
 from issuer.api.common import DATABASE_UNAVAILABLE
+from issuer.console import words
 from issuer.deps import Deps
 from issuer.errors import Invalid, ServiceError
 from issuer.staff import Staff
@@ -111,10 +112,7 @@ def session_token(request: Request) -> str | None:
 
 def _when(lang: str) -> Callable[[int | None], str]:
     def when(seconds: int | None) -> str:
-        if not seconds:
-            return "—"
-        moment = datetime.fromtimestamp(seconds, UTC).astimezone(COLOMBIA)
-        return moment.strftime("%Y-%m-%d %H:%M") + " (COT)"
+        return words.human_when(seconds, lang)  # one human format per language (console, PDF, wallet)
 
     return when
 
@@ -163,6 +161,8 @@ def base_context(request: Request, lang: str, console: Console | None = None) ->
         return en if lang == "en" else es
 
     context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "when": _when(lang), "day": _day,
+                               "action_label": lambda action: words.action_label(action, lang),
+                               "actor_label": lambda actor: words.actor_label(actor, lang),
                                "console": console, "path": request.url.path,
                                "query": str(request.url.query)}
     if console is not None:

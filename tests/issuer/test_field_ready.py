@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pypdfium2
 
+from credcore import messages as credcore_messages
 from issuer.batches import BatchWorker
+from puente.operator import seed
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, csrf_of, make_user
 from tests.support import example_claims
@@ -160,3 +165,110 @@ def test_the_issue_form_shows_every_mistake_at_once_and_dates_carry_max(deployme
     assert "hay 4 por corregir" in result.text
     assert "La fecha de vencimiento ya pasó." in result.text and "The expiry date" not in result.text
     assert "La fecha no puede estar en el futuro." in result.text
+
+
+# ----------------------------------------------------------------------------- (10) Spanish only, (11) small things
+
+ROOT = Path(__file__).resolve().parents[2]
+_PAIR = re.compile(r'''tr\(\s*(["'])((?:(?!\1).)+)\1\s*,\s*(["'])((?:(?!\3).)+)\3\s*\)''')
+_RAW_ACTION = re.compile(r"\b(?:credential|offer|batch|approval|console|staff_user|api_key|key|institution)\.[a-z_]+\b")
+
+
+def english_catalog() -> set[str]:
+    """The English side of every Spanish/English pair the console and the issuer show (templates,
+    pages, messages), where it differs from the Spanish and is a phrase rather than a word."""
+    sources = [*ROOT.glob("issuer/console/templates/*.html"), *ROOT.glob("issuer/console/*.py"),
+               *ROOT.glob("issuer/*.py"), ROOT / "credcore/messages.py"]
+    english = {en for path in sources for _, es, _, en in _PAIR.findall(path.read_text()) if en != es}
+    english |= {en for es, en in credcore_messages._FIELD_MESSAGES.values()}
+    return {text for text in english if len(text.split()) >= 3 and "{" not in text}
+
+
+class _Visible(HTMLParser):
+    """The text a person reads: no scripts or styles; ``<code>`` kept apart (technical identifiers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.code: list[str] = []
+        self._skip = 0
+        self._in_code = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("script", "style")
+        self._in_code += tag == "code"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("script", "style")
+        self._in_code -= tag == "code"
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            (self.code if self._in_code else self.text).append(data)
+
+
+def visible(html: str) -> tuple[str, str]:
+    parser = _Visible()
+    parser.feed(html)
+    return " ".join(" ".join(parser.text).split()), " ".join(parser.code)
+
+
+def test_every_console_page_in_spanish_has_no_english_sentence_or_raw_code(deployment: Deployment) -> None:
+    english = english_catalog()
+    assert len(english) > 150  # the catalog really was read
+    officer = Browser.new(deployment)
+    officer.sign_in(make_user(deployment))
+    credential_id = _issue_in_console(officer)
+    suspended = deployment.client.post(f"/api/v1/credentials/{credential_id}/suspend",
+                                       json={"reason": "prueba de suspensión"}, headers=deployment.auth())
+    assert suspended.status_code == 200, suspended.text
+    admin = Browser.new(deployment)
+    admin.sign_in(make_user(deployment, role="admin"))
+    pages = [(officer, ["/console", "/console/issue/skills-certification", f"/console/credentials/{credential_id}",
+                       f"/console/credentials/{credential_id}/offer", "/console/credentials", "/console/batches",
+                       "/console/batches/new", "/console/password", "/console/approvals"]),
+             (admin, ["/console/audit", "/console/admin/users", "/console/admin/api-keys", "/console/admin/keys",
+                     "/console/admin/types", "/console/admin/contact"]),
+             (Browser.new(deployment), ["/", "/console/login"])]
+    checked = 0
+    for browser, paths in pages:
+        for path in paths:
+            response = browser.get(path)
+            assert response.status_code == 200, path
+            text, code = visible(response.text)
+            assert [sentence for sentence in english if sentence in text] == [], path
+            assert _RAW_ACTION.findall(text) == [], path
+            checked += 1
+    history = officer.get(f"/console/credentials/{credential_id}").text
+    text, code = visible(history)
+    assert "Credencial emitida" in text and "Suspendida" in text and _RAW_ACTION.findall(code) == []
+    assert re.search(r"\d{1,2} de [a-z]+ de 20\d\d, \d\d:\d\d", text) and "(COT)" not in history
+    assert checked == 17
+
+
+def test_the_issuer_answers_its_address_with_a_landing_page(deployment: Deployment) -> None:
+    page = deployment.client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    for link in ('href="/console"', 'href="/docs"', 'href="/trust-list"'):
+        assert link in page.text
+    assert deployment.client.get("/docs").status_code == 200
+
+
+def test_the_menu_highlights_issuing_after_an_issue_and_the_greeting_names_the_person(deployment: Deployment) -> None:
+    officer = Browser.new(deployment)
+    user = make_user(deployment)
+    officer.sign_in(user)
+    form = officer.get("/console/issue/skills-certification")
+    data = {**{k: str(v) for k, v in example_claims("skills-certification").items()}, "form_id": "formulario-menu-0001"}
+    result = officer.post("/console/issue/skills-certification", data, csrf=csrf_of(form.text))
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">', result.text)
+    assert current == ["/console/issue"]
+    again = officer.get(result.url.path)  # the same offer page opened from the credential: finding
+    assert re.findall(r'<a href="([^"]+)" aria-current="page">', again.text) == ["/console/credentials"]
+    # The demo's users are greeted by a name, not by "Oficial SENA - Servicio…".
+    created = seed(deployment.deps, None)
+    demo = next(row for row in created if row.get("username") == "oficial.comparte")
+    person = Browser.new(deployment)
+    home = person.post("/console/login", {"username": demo["username"], "password": demo["password"]},
+                       csrf_from="/console/login")
+    assert "<h1>Hola, Oficial de demostración</h1>" in home.text

@@ -404,7 +404,7 @@ function renderReport(report, reportLang, scannedText, offline) {
     text($("scanned"), preview);
     $("scanned-block").hidden = false;
   }
-  renderChecks(report.checks, reportLang);
+  renderChecks(report.checks, reportLang, report.error);
 }
 
 /** "3 h", "20 min": how old something is, in the page's language. */
@@ -515,7 +515,7 @@ function renderClaims(report, reportLang) {
   $("claims-block").hidden = false;
 }
 
-function renderChecks(checks, reportLang) {
+function renderChecks(checks, reportLang, error) {
   if (!Array.isArray(checks) || checks.length === 0) return;
   const list = $("checks");
   for (const check of checks) {
@@ -526,8 +526,10 @@ function renderChecks(checks, reportLang) {
     text(label, String(check.label || check.name || ""), reportLang);
     const outcome = document.createElement("span");
     outcome.className = "check-outcome";
-    const code = check.ok === true || !check.code ? "" : ` (${check.code})`;
-    text(outcome, `${t(state.lang, check.ok === true ? "checkOk" : "checkFailed")}${code}`);
+    // A failed check says why in words (the report's message for its code), never the raw code.
+    const why = check.ok !== true && error && check.code === error.code && typeof error.message === "string"
+      ? `: ${error.message}` : "";
+    text(outcome, `${t(state.lang, check.ok === true ? "checkOk" : "checkFailed")}${why}`, why ? reportLang : undefined);
     item.append(label, outcome);
     list.append(item);
   }
