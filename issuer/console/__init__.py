@@ -21,7 +21,7 @@ from issuer.console import (
 
 def router() -> APIRouter:
     combined = APIRouter()
-    for module in (static, auth_pages, credential_pages, batch_pages, approval_pages, admin_pages, contact_pages, landing,
-                   audit_pages):
+    for module in (static, auth_pages, credential_pages, batch_pages, approval_pages, admin_pages, contact_pages,
+                   landing, audit_pages):
         combined.include_router(module.router)
     return combined
