@@ -1,23 +1,27 @@
 // Compact JWS (RFC 7515) for the wallet: ES256 signing with the holder's non-extractable WebCrypto
-// key, and strict verification of issuer signatures with keys the wallet fetched itself (never a key
-// named by the token). WebCrypto's ECDSA signature is raw r||s, which is exactly JWS ES256.
+// key, and verification of issuer signatures with keys the wallet fetched itself (never a key named
+// by the token). Parsing and verification are the scanning page's (verify/jose.js, the core's rules:
+// strict JSON, exact alg allow-list, the key's one algorithm), so both front ends check a JWS one
+// way; this module gives the wallet plain objects. WebCrypto's ECDSA signature is raw r||s, as JWS ES256.
 
-import { FormatError, ascii, b64urlDecode, b64urlEncode, utf8, utf8Decode } from './bytes.js';
+import { FormatError, ascii, b64urlDecode, b64urlEncode, utf8 } from './bytes.js';
+import { parseObject, toPlain } from './json_strict.js';
+import { CannotCheck, CredentialError } from './verify/errors.js';
+import { publicKeyFromJwk, verifySignature } from './verify/jose.js';
 
 const ES256 = { name: 'ECDSA', namedCurve: 'P-256' };
 const ES256_SIGN = { name: 'ECDSA', hash: 'SHA-256' };
 const MAX_TOKEN = 64 * 1024;
 
-/** JSON from UTF-8 bytes, which must be an object; objects come back as they are parsed (untrusted). */
+/** Strict JSON (json_strict.js) from UTF-8 bytes, which must be an object: a plain object without a prototype. */
 export function parseJsonObject(bytes) {
   let value;
   try {
-    value = JSON.parse(utf8Decode(bytes));
+    value = parseObject(bytes);
   } catch {
-    throw new FormatError('not JSON');
+    throw new FormatError('not a JSON object');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new FormatError('not a JSON object');
-  return value;
+  return toPlain(value);
 }
 
 export const own = (object, name) => Object.prototype.hasOwnProperty.call(object, name);
@@ -50,33 +54,24 @@ export async function generateHolderKey() {
   return { privateKey: pair.privateKey, publicJwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } };
 }
 
-function publicJwkAlgorithm(jwk) {
-  if (jwk.kty === 'EC' && jwk.crv === 'P-256' && typeof jwk.x === 'string' && typeof jwk.y === 'string') {
-    return { alg: 'ES256', importAlg: ES256, verifyAlg: ES256_SIGN, clean: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } };
-  }
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519' && typeof jwk.x === 'string') {
-    return { alg: 'EdDSA', importAlg: { name: 'Ed25519' }, verifyAlg: { name: 'Ed25519' }, clean: { kty: 'OKP', crv: 'Ed25519', x: jwk.x } };
-  }
-  return null;
-}
-
 /**
  * Verify a parsed JWS with one of `keys` (a JWKS `keys` array): the key is chosen by the header's
- * `kid`, its algorithm must equal the header's `alg` (never `none`, never HMAC), and a private key
- * member disqualifies it. Returns true, false, or null when this browser cannot check that algorithm.
+ * `kid`, imported and checked as the scanning page does (verify/jose.js: no private member, its alg
+ * must fit, the header alg must be the key's). Returns true, false, or null when this browser
+ * cannot check that algorithm.
  */
 export async function verifyWithKeys(jws, keys) {
   const { alg, kid } = jws.header;
   if (typeof alg !== 'string' || typeof kid !== 'string' || !Array.isArray(keys)) return false;
   const jwk = keys.find((k) => k && typeof k === 'object' && k.kid === kid);
-  if (!jwk || own(jwk, 'd')) return false;
-  const kind = publicJwkAlgorithm(jwk);
-  if (!kind || kind.alg !== alg || (jwk.alg !== undefined && jwk.alg !== alg)) return false;
-  let key;
+  if (!jwk) return false;
   try {
-    key = await crypto.subtle.importKey('jwk', kind.clean, kind.importAlg, false, ['verify']);
+    const key = await publicKeyFromJwk(parseObject(JSON.stringify(jwk)), true);
+    await verifySignature({ header: new Map([['alg', alg]]), signature: jws.signature, signingInput: jws.signingInput }, key);
+    return true;
   } catch (error) {
-    return error && error.name === 'NotSupportedError' ? null : false;
+    if (error instanceof CannotCheck) return null;
+    if (error instanceof CredentialError || error instanceof FormatError) return false;
+    throw error;
   }
-  return crypto.subtle.verify(kind.verifyAlg, key, jws.signature, jws.signingInput);
 }

@@ -65,5 +65,5 @@ def test_every_module_the_wallet_imports_from_common_is_in_the_offline_shell() -
             continue
         seen.add(url)
         todo.extend(_static_imports(url))
-    assert "/common/inflate.js" in seen
+    assert "/common/inflate.js" in seen and "/common/verify/jose.js" in seen
     assert seen - shell == set()
