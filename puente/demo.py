@@ -58,6 +58,29 @@ def _serve(service: str, port: int) -> None:
                 **server_options())
 
 
+READY_URLS = ("http://127.0.0.1:8001/readyz", "http://127.0.0.1:8002/readyz", "http://127.0.0.1:8003/healthz")
+
+
+def wait_until_ready(urls: tuple[str, ...] | list[str], timeout: float, pause: float = 0.25) -> list[str]:
+    """Poll each URL until it answers 200 or ``timeout`` seconds pass; the URLs still not ready."""
+    import time
+
+    import httpx
+
+    waiting, deadline = list(urls), time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while waiting and time.monotonic() < deadline:
+            for url in list(waiting):
+                try:
+                    if client.get(url).status_code == 200:
+                        waiting.remove(url)
+                except httpx.HTTPError:
+                    pass
+            if waiting:
+                time.sleep(pause)
+    return waiting
+
+
 def run_demo(settings: Settings) -> None:
     from puente.operator import migrate, open_deps, registry_public_jwk, seed
 
@@ -74,6 +97,22 @@ def run_demo(settings: Settings) -> None:
     os.environ.setdefault("PUENTE_VP_KEY_FILE", str(key))
     keys: list[dict[str, Any]] = json.loads(keys_file.read_text()) if keys_file.exists() else []
     offer = demo_offer(deps)
+    processes = [multiprocessing.Process(target=_serve, args=(name, port), daemon=True) for name, port, _ in SERVICES]
+    for process in processes:
+        process.start()
+
+    def stop(*_: Any) -> None:
+        for process in processes:
+            process.terminate()
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    # The addresses are printed once every service answers ready (the verifier holds the trust list).
+    late = wait_until_ready(READY_URLS, timeout=90.0)
+    if late:
+        print("No responde / not answering: " + ", ".join(late), file=sys.stderr, flush=True)
+        stop()
     print("\nPuente — demostración / demo\n")
     for _name, port, what in SERVICES:
         print(f"  http://127.0.0.1:{port}/   {what}")
@@ -91,17 +130,6 @@ def run_demo(settings: Settings) -> None:
     print(f"  {offer['wallet_link']}")
     print(f"  tx_code: {offer['tx_code']}")
     print("\nCtrl-C para salir / to stop\n", flush=True)
-    processes = [multiprocessing.Process(target=_serve, args=(name, port), daemon=True) for name, port, _ in SERVICES]
-    for process in processes:
-        process.start()
-
-    def stop(*_: Any) -> None:
-        for process in processes:
-            process.terminate()
-        sys.exit(0)
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     for process in processes:
         process.join()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,7 +138,20 @@ class Refresher:
     def stop(self) -> None:
         self._stop.set()
 
+    def waits(self) -> Iterator[float]:
+        """Seconds before each next refresh: while no list is held (a first start, before the issuer
+        answers), 0.5 s doubling up to 10 s; once one is held, the configured interval."""
+        missing = 0.5
+        while True:
+            if self.cache.trust_list is not None:
+                missing = 0.5
+                yield float(self.interval)
+            else:
+                yield min(missing, float(self.interval), 10.0)
+                missing *= 2
+
     def _run(self) -> None:
+        waits = self.waits()
         while not self._stop.is_set():
             self.cache.refresh()
-            self._stop.wait(self.interval if self.cache.trust_list is not None else min(self.interval, 10))
+            self._stop.wait(next(waits))

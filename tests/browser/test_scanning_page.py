@@ -91,7 +91,9 @@ def test_camera_scan_of_a_wallet_qr_shows_a_green_result(chromium: Chromium, liv
     panel = _result(page, "ok")
     assert panel.locator("#result-kicker").text_content() == "VÁLIDA"
     assert panel.locator("#result-title").text_content() == "Credencial verificada"
-    assert "verificado" in panel.locator("#holder-verified").text_content()
+    proven = panel.locator("#holder-verified").text_content()
+    assert "verificado" in proven and "Titular verificado" not in proven  # what was proven, and what was not
+    assert "llave con la que se emitió" in proven and "compare el nombre con un documento de identidad" in proven
     assert page.locator("#holder-notice").is_hidden()
     assert page.locator("#result-announce").text_content().startswith("VÁLIDA. Credencial verificada. ")
     facts = _dd_texts(page, "facts")
