@@ -522,6 +522,7 @@ function renderChecks(checks, reportLang, error) {
     if (!check || typeof check !== "object") continue;
     const item = document.createElement("li");
     item.className = check.ok === true ? "check-ok" : "check-bad";
+    if (check.ok !== true && typeof check.code === "string") item.dataset.code = check.code;
     const label = document.createElement("span");
     text(label, String(check.label || check.name || ""), reportLang);
     const outcome = document.createElement("span");
