@@ -5,7 +5,7 @@ future is refused before sending; every mistake shows at once."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import Chromium
+from tests.browser.conftest import Chromium, screenshot
 from tests.browser.test_console import TABLET, Console, console, sign_in  # noqa: F401  (console: the fixture)
 from tests.support import example_claims
 
@@ -27,6 +27,8 @@ def test_the_issue_form_reads_document_numbers_as_written_and_checks_formats(chr
     page.locator("#f-document_number").blur()
     assert page.locator("#f-document_number").input_value() == "V12345678"
     assert page.locator("#e-document_number").is_hidden()
+    page.locator("#f-document_number").scroll_into_view_if_needed()
+    screenshot(page, "console-document-number.png")
     # Three mistakes: all shown at once when sending, nothing sent.
     for name, value in example_claims("skills-certification").items():
         if name != "document_number":

@@ -226,6 +226,7 @@ def test_the_first_offer_screen_names_the_institution_with_its_server_beneath(br
     host_box = wallet.page.locator("#offer-host").bounding_box()
     assert name_box and host_box and host_box["y"] > name_box["y"]  # the host beneath the name
     assert "acreditada" in wallet.visible("#offer-from-trust").inner_text()
+    wallet.screenshot("wallet-offer-360.png")
     assert wallet.page.locator("#offer-step-accept").is_hidden()  # nothing redeemed yet: the code comes next
     wallet.confirm_offer(created["offer"]["tx_code"])
     wallet.visible("#cards .card")
@@ -290,6 +291,7 @@ def test_an_offer_link_on_a_shared_phone_asks_for_whom_first(browsers: Browsers,
     assert wallet.visible("#profiles-title").inner_text() == "¿Para quién es esta credencial?"
     assert "oferta de credencial" in wallet.visible("#profiles-offer").inner_text()
     assert layout_problems(wallet, "profiles") == []
+    wallet.screenshot("wallet-for-whom-360.png")
     wallet.choose_profile("Luis")
     assert "oferta" in wallet.visible("#unlock-offer").inner_text()
     wallet.page.fill("#unlock-pin", wallet_support.PIN)
@@ -343,10 +345,13 @@ def test_a_revoked_card_is_unmistakable_names_the_contact_and_asks_before_showin
         "n => [getComputedStyle(n).backgroundColor, getComputedStyle(n).borderTopColor]")
     assert colours == ["rgb(244, 244, 244)", "rgb(164, 22, 26)"]  # grey with a red frame, not green
     assert layout_problems(wallet, "home") == []
+    wallet.screenshot("wallet-revoked-360.png")
     wallet.open_card()
     assert "ayuda@sena.example" in wallet.visible("#cred-contact").inner_text()
     wallet.page.click("#show-qr")
     assert "revocada" in wallet.visible("#cred-show-question").inner_text()
+    wallet.page.locator("#cred-show-confirm").scroll_into_view_if_needed()
+    wallet.screenshot("wallet-revoked-confirm-360.png")
     assert wallet.page.locator("#screen-qr").is_hidden()
     assert layout_problems(wallet, "credential") == []
     wallet.page.click("#cred-show-no")
