@@ -10,7 +10,9 @@
 // when it is first fetched rather than with the page, so that it never weighs on a first visit.
 
 const VERSION = "puente-scanner-v1";
-const LATER = "/common/vendor/zxing_wasm/";
+// Decoders the page loads only when it needs them (web_common/scan/scanner.js: none where the
+// browser reads QR codes natively): kept when first fetched, never downloaded just to be kept.
+const LATER = ["/common/vendor/zxing_wasm/", "/common/scan/worker.js", "/common/vendor/jsQR.js"];
 const SHELL = [
   "/",
   "/app.js",
@@ -22,10 +24,8 @@ const SHELL = [
   "/scan.svg",
   "/image.svg",
   "/manifest.webmanifest",
-  "/common/vendor/jsQR.js",
   "/common/scan/scanner.js",
   "/common/scan/decode.js",
-  "/common/scan/worker.js",
   "/common/bytes.js",
   "/common/inflate.js",
   "/common/json_strict.js",
@@ -73,7 +73,7 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   const key = request.mode === "navigate" ? "/" : url.pathname;
   // The API and anything else go to the network untouched.
-  if (!SHELL.includes(key) && !key.startsWith(LATER)) return;
+  if (!SHELL.includes(key) && !LATER.some((prefix) => key.startsWith(prefix))) return;
   event.respondWith((async () => {
     const cache = await caches.open(VERSION);
     const cached = await cache.match(key);
