@@ -70,6 +70,8 @@ def _replay(session: Session, deps: Deps, staff: Staff, existing: IdempotencyRec
         raise Invalid("Esta Idempotency-Key ya se usó con otra solicitud.",
                       "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused")
     if existing.state == "done" and existing.response is not None:
+        if "sealed" not in existing.response:  # stored in clear before answers were sealed; gone within a day
+            return {"status": existing.status_code, "body": existing.response}
         sealed = b64url_decode(existing.response["sealed"])
         return {"status": existing.status_code, "body": json.loads(deps.box.open(sealed, _context(existing)))}
     if existing.created_at > deps.now() - ABANDONED_AFTER:
