@@ -2,6 +2,8 @@
 # Two stages: the first builds the wheel (code plus its package data: schemas/, wallet_web/,
 # web_common/, templates, static files) and installs it with the locked dependencies into a venv;
 # the second copies only that venv and runs as an unprivileged user. No source tree, no `-e`.
+# /app/var and /app/clients exist owned by that user, so the named volumes compose mounts there start
+# out writable by it.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -17,7 +19,7 @@ RUN pip wheel --no-deps --wheel-dir /dist /src \
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --user-group --home-dir /app --create-home puente \
- && install -d -o puente -g puente /app/var
+ && install -d -o puente -g puente /app/var /app/clients
 COPY --from=build /opt/puente /opt/puente
 ENV PATH=/opt/puente/bin:$PATH PUENTE_ENV=production PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
