@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): run every benchmark and print one ``name: value`` line per
-result, then one ``<name>_goal: <goal> (met|not met)`` line per goal. Takes about 30 s on a
-2-core machine plus about 70 s for the scan benchmark in Chromium (more with PostgreSQL configured
-for the batch benchmark); ``--quick`` runs each benchmark with tiny counts (for the smoke test; its
+result, then one ``<name>_goal: <goal> (met|not met)`` line per goal (or the reason it has no
+number, e.g. ``skipped: wrk missing``). Takes about 30 s on a 2-core machine plus about 90 s of HTTP
+load under wrk and 70 s for the scan benchmark in Chromium (more with PostgreSQL configured for the
+batch benchmark); ``--quick`` runs each benchmark with tiny counts (for the smoke test; its
 numbers mean nothing)."""
 
 from __future__ import annotations
