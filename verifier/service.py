@@ -70,8 +70,8 @@ class VerifierService:
             if compact != compact.strip():
                 return text, False
             reference = status_list.reference(jws.parse(parse_compact(compact).issuer_jwt).claims())
-        except (CredentialError, ValueError, TypeError):
-            return text, False  # fails at the format step, before any network
+        except Exception:  # any defect fails verify's format step, before any network: verify reports it
+            return text, False
         if reference is None:
             return compact, False
         return compact, not self.status.is_fresh(reference[0])
