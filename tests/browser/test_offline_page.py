@@ -146,7 +146,8 @@ def test_offline_live_qr_revoked_forged_replayed_and_reload(chromium: Chromium, 
     _paste(page, live_qr)  # the camera's QR again, on this device: its nonce was used
     replayed = _result(page, "bad")
     page.click("#checks-block summary")
-    assert message("replayed", "es") in replayed.locator("#checks li.check-bad").text_content()
+    failed = replayed.locator("#checks li.check-bad")  # the reason in words, the code for machines (issue 15)
+    assert message("replayed", "es") in failed.text_content() and failed.get_attribute("data-code") == "replayed"
 
     page.reload(wait_until="load")  # offline: the service worker serves the page
     assert page.locator("h1").text_content() == "Verificar una credencial"
