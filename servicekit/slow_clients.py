@@ -80,6 +80,8 @@ class RepeatFilter(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:  # access logs and progress lines always pass
+            return True
         key = (record.name, record.levelno, record.msg, getattr(record, "error", None),
                getattr(record, "where", None), record.exc_info[0] if record.exc_info else None)
         window = int(time.time() // 60)
