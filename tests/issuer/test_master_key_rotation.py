@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlmodel import select
 
 from credcore.encoding import b64url_encode
@@ -110,8 +110,12 @@ def test_kill_9_half_way_loses_nothing_and_a_second_run_finishes(deployment: Dep
     rotating = _rotated(deployment, keep_old=True)
     job = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _resealed(rotating)[0] == 0 and job.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
+    started = text("SELECT 1 FROM batches WHERE substr(csv_sealed, 1, 12) = :prefix LIMIT 1")
+    with rotating.engine.connect() as connection:  # a cheap look, so the kill comes right after a page
+        while connection.execute(started, {"prefix": MAGIC + key_id(NEW)}).first() is None \
+                and job.poll() is None and time.monotonic() < deadline:
+            connection.rollback()
+            time.sleep(0.002)
     job.send_signal(signal.SIGKILL)
     job.wait()
     done, total = _resealed(rotating)
