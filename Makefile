@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy credcore puente issuer verifier
+	$(VENV)/bin/mypy credcore servicekit puente issuer verifier
 
 test: $(STAMP) $(INTEROP) lint typecheck
 	$(VENV)/bin/pytest -q

@@ -45,7 +45,7 @@ from issuer.config import Settings
 from issuer.db.engine import migrate
 from issuer.deps import build_deps
 from issuer.institutions import active_key, create_institution, registry_key
-from puente.operator import operator_staff
+from issuer.operator import operator_staff
 from tests.support import REFERENCE_DISCLOSED, example_claims
 from tests.verifier.conftest import ServerThread, free_port
 from verifier.app import build_service

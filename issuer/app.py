@@ -21,12 +21,14 @@ from issuer.api.common import (
     validation_error_response,
 )
 from issuer.config import Settings
-from issuer.console.web import Redirect, redirect
 from issuer.deps import Deps, build_deps
 from issuer.errors import ServiceError
 from issuer.oid4vci import OAuthError
 from issuer.secrets_box import MasterKeyError
-from puente.web import LOG, Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from servicekit.logs import LOG, configure_logging
+from servicekit.metrics import Metrics
+from servicekit.middleware import OperationsMiddleware
+from servicekit.ratelimit import RateLimiter
 from servicekit.shared_store import require_shared
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
@@ -81,12 +83,6 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     app.add_exception_handler(MasterKeyError, master_key_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
 
-    async def console_redirect(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, Redirect)
-        return redirect(exc.url)
-
-    app.add_exception_handler(Redirect, console_redirect)
-
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -119,7 +115,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
                        allow_headers=["Authorization", "Content-Type", "DPoP"], max_age=600)
     app.add_middleware(OperationsMiddleware, service="issuer", metrics=metrics,
                        limiter=RateLimiter(settings.rate_limit_per_minute, _budgets(settings), deps.store),
-                       limited=_limited,
+                       limited=_limited, back_link="/console/login",
                        max_body=settings.max_body_bytes,
                        body_limits={("POST", "/api/v1/batches"):
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD,

@@ -51,7 +51,8 @@ from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError, TooLarge
 from issuer.oid4vci import offer_uri
 from issuer.staff import Staff
-from puente.web import LOG, Metrics
+from servicekit.logs import LOG
+from servicekit.metrics import Metrics
 
 LEASE_SECONDS = 30
 VALID_UNTIL = "valid_until"

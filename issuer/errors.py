@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+LOG = logging.getLogger("puente")
+
+# The database cannot be reached (down, refusing connections, pool exhausted, locked): 503.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+
 
 class ServiceError(Exception):
     status = 400
@@ -57,3 +67,12 @@ class Unavailable(ServiceError):
 
 def not_found(what_es: str = "No encontrado.", what_en: str = "Not found.") -> NotFound:
     return NotFound(what_es, what_en)
+
+
+def database_unavailable(exc: Exception) -> Unavailable:
+    """The 503 a request gets when the database cannot be reached (security.md #138): the client may
+    retry, and nothing was half-done (every write is one transaction). The error's text holds SQL and
+    parameters: only its type is logged."""
+    LOG.warning("database unavailable", extra={"error": type(getattr(exc, "orig", None) or exc).__name__})
+    return Unavailable("La base de datos no está disponible; intente de nuevo más tarde.",
+                       "The database is unavailable; try again later.", code="database_unavailable")

@@ -49,8 +49,8 @@ def _settings() -> Any:
 
 
 def _deps() -> Any:
+    from issuer.operator import open_deps
     from issuer.secrets_box import MasterKeyError
-    from puente.operator import open_deps
 
     try:
         return open_deps(_settings())
@@ -94,7 +94,7 @@ def _fail(exc: Exception) -> None:
 @app.command()
 def migrate() -> None:
     """Crea o actualiza el esquema de la base de datos / create or upgrade the database schema."""
-    from puente.operator import migrate as run_migrations
+    from issuer.operator import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.database_url)
@@ -105,7 +105,7 @@ def migrate() -> None:
 def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are kept (development)")] = Path(
         "var/demo-keys.json")) -> None:
     """Instituciones de demostración con claves / demo institutions with API keys."""
-    from puente.operator import seed as run_seed
+    from issuer.operator import seed as run_seed
 
     settings = _settings()
     created = run_seed(_deps(), keys_file if settings.env == "development" else None)
@@ -169,7 +169,7 @@ def issue(institution: Annotated[str, typer.Option(help="institution slug")],
           valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
           lang: str = "es") -> None:
     """Emite una credencial / issue one credential; prints the offer and tx_code."""
-    from puente.operator import issue as run_issue
+    from issuer.operator import issue as run_issue
 
     try:
         result = run_issue(_deps(), institution, type, json.loads(claims.read_text("utf-8")), valid_until, lang)
@@ -182,7 +182,7 @@ def issue(institution: Annotated[str, typer.Option(help="institution slug")],
 def _status_command(action: str) -> Any:
     def command(credential_id: str, institution: Annotated[str, typer.Option()],
                 reason: Annotated[str, typer.Option()]) -> None:
-        from puente.operator import change_status
+        from issuer.operator import change_status
 
         try:
             status = change_status(_deps(), institution, credential_id, action, reason)
@@ -204,7 +204,7 @@ for _action in ("revoke", "suspend", "reinstate"):
 def apikey_create(institution: Annotated[str, typer.Option()], role: Annotated[str, typer.Option()],
                   name: Annotated[str, typer.Option()] = "staff") -> None:
     """Crea una clave (se muestra una sola vez) / create a key (shown once)."""
-    from puente.operator import new_api_key
+    from issuer.operator import new_api_key
 
     try:
         typer.echo(new_api_key(_deps(), institution, role, name))
@@ -227,7 +227,7 @@ def staff_create(institution: Annotated[str, typer.Option()], username: Annotate
                  ) -> None:
     """Crea un usuario de la consola; cambia su contraseña al entrar / create a console user, who
     changes the password at first sign-in (admins also enrol TOTP then)."""
-    from puente.operator import new_staff_user
+    from issuer.operator import new_staff_user
 
     password = _password("Contraseña inicial / initial password", password_stdin)
     try:
@@ -240,7 +240,7 @@ def staff_create(institution: Annotated[str, typer.Option()], username: Annotate
 @staff_app.command("disable")
 def staff_disable(username: str) -> None:
     """Desactiva un usuario y cierra sus sesiones / disable a user and end their sessions."""
-    from puente.operator import disable_staff_user
+    from issuer.operator import disable_staff_user
 
     try:
         disable_staff_user(_deps(), username)
@@ -256,7 +256,7 @@ def staff_reset(username: str,
                 ) -> None:
     """Contraseña temporal (y TOTP nuevo) para quien perdió el acceso / a temporary password (and a
     new TOTP enrolment) for someone who lost access; their sessions end."""
-    from puente.operator import reset_staff_user
+    from issuer.operator import reset_staff_user
 
     password = _password("Contraseña temporal / temporary password", password_stdin)
     try:
@@ -269,7 +269,7 @@ def staff_reset(username: str,
 @staff_app.command("list")
 def staff_list(institution: Annotated[str, typer.Option()]) -> None:
     """Usuarios de la consola de una institución / an institution's console users."""
-    from puente.operator import list_staff_users
+    from issuer.operator import list_staff_users
 
     try:
         users = list_staff_users(_deps(), institution)
@@ -284,7 +284,7 @@ def staff_list(institution: Annotated[str, typer.Option()]) -> None:
 @keys_app.command("rotate")
 def keys_rotate(institution: Annotated[str, typer.Option()]) -> None:
     """Nueva clave de firma; la anterior sigue publicada / new signing key; the old one stays published."""
-    from puente.operator import rotate_key
+    from issuer.operator import rotate_key
 
     console.print(f"nueva clave / new key: {rotate_key(_deps(), institution)}")
 
@@ -306,7 +306,7 @@ def keys_rotate_master() -> None:
 @keys_app.command("compromised")
 def keys_compromised(kid: str, institution: Annotated[str, typer.Option()]) -> None:
     """Marca una clave como comprometida: todo lo que firmó deja de verificar / mark a key compromised."""
-    from puente.operator import compromised
+    from issuer.operator import compromised
 
     try:
         compromised(_deps(), institution, kid)
@@ -325,7 +325,7 @@ def accredit(issuer_id: Annotated[str, typer.Option()], name: Annotated[str, typ
                  "--status-optional", help="a type it issues without status references; repeatable")] = None) -> None:
     """Acredita una institución externa por su JWKS o su CA X.509 / accredit an external institution by its JWKS
     or its X.509 CA."""
-    from puente.operator import accredit as run_accredit
+    from issuer.operator import accredit as run_accredit
 
     try:
         keys = json.loads(jwks.read_text("utf-8")) if jwks is not None else None
@@ -344,7 +344,7 @@ def accredit(issuer_id: Annotated[str, typer.Option()], name: Annotated[str, typ
 def trust_export(out: Annotated[Path | None, typer.Option()] = None,
                  signed: Annotated[bool, typer.Option(help="signed JWT instead of JSON")] = False) -> None:
     """Exporta la lista de confianza / export the trust list (JSON for `puente verify`)."""
-    from puente.operator import export_trust_list
+    from issuer.operator import export_trust_list
 
     text = export_trust_list(_deps(), signed)
     if out:
@@ -356,7 +356,7 @@ def trust_export(out: Annotated[Path | None, typer.Option()] = None,
 @app.command("registry-key")
 def registry_key_command(out: Annotated[Path | None, typer.Option()] = None) -> None:
     """La clave pública del registro, para fijarla en los verificadores / the registry public key to pin."""
-    from puente.operator import registry_public_jwk
+    from issuer.operator import registry_public_jwk
 
     text = json.dumps(registry_public_jwk(_deps()))
     if out:
@@ -368,7 +368,7 @@ def registry_key_command(out: Annotated[Path | None, typer.Option()] = None) -> 
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Comprueba la cadena de hashes del registro / check the audit log's hash chain."""
-    from puente.operator import verify_audit
+    from issuer.operator import verify_audit
 
     ok, message = verify_audit(_deps())
     console.print(("[green]" if ok else "[red]") + message)

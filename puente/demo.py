@@ -82,7 +82,7 @@ def wait_until_ready(urls: tuple[str, ...] | list[str], timeout: float, pause: f
 
 
 def run_demo(settings: Settings) -> None:
-    from puente.operator import migrate, open_deps, registry_public_jwk, seed
+    from issuer.operator import migrate, open_deps, registry_public_jwk, seed
 
     migrate(settings.database_url)
     deps = open_deps(settings)
@@ -158,7 +158,7 @@ def demo_offer(deps: Any) -> dict[str, str]:
     from urllib.parse import quote
 
     from credcore.credential_types import DEFAULT_SCHEMAS_DIR
-    from puente.operator import issue
+    from issuer.operator import issue
 
     example = DEFAULT_SCHEMAS_DIR / "types" / "skills-certification" / "examples" / "valid.json"
     claims = json.loads(example.read_text("utf-8"))

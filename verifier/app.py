@@ -12,7 +12,10 @@ from starlette.responses import JSONResponse, Response
 from credcore.clock import Clock, SystemClock
 from credcore.keys import PublicKey
 from credcore.ports import SharedNonceStore, SharedStoreUnavailable
-from puente.web import Metrics, OperationsMiddleware, RateLimiter, configure_logging
+from servicekit.logs import configure_logging
+from servicekit.metrics import Metrics
+from servicekit.middleware import OperationsMiddleware
+from servicekit.ratelimit import RateLimiter
 from servicekit.shared_store import open_store, require_shared
 from verifier import errors
 from verifier.api import offline_api, oid4vp_api, verify_api

@@ -17,7 +17,7 @@ from credcore.dcql import DcqlError
 from credcore.errors import CredentialError
 from credcore.messages import message, negotiate
 from credcore.ports import SharedStoreUnavailable
-from puente.web import problem
+from servicekit.problems import problem
 from verifier.oid4vp import PresetUnavailable, QuotaExceeded, ResponseRejected, StoreFull
 
 WALLET_HEADERS = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}

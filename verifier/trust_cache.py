@@ -22,7 +22,7 @@ from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError, UntrustedIssuerError
 from credcore.keys import PublicKey, public_key_from_jwk
 from credcore.trust import SignedTrustList, TrustList, verify_trust_list
-from puente.web import LOG
+from servicekit.logs import LOG
 from verifier.config import VerifierSettings
 from verifier.fetch import FetchError, fetch_text
 

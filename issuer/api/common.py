@@ -9,23 +9,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.responses import Response
 
 from credcore.messages import negotiate
 from issuer.deps import Deps
-from issuer.errors import ServiceError, Unavailable
+from issuer.errors import DATABASE_UNAVAILABLE, ServiceError, database_unavailable
 from issuer.oid4vci import OAuthError
 from issuer.staff import Staff, authenticate
-from puente.web import LOG, problem
+from servicekit.hostile import MAX_INT
+from servicekit.problems import problem
 
-# The largest integer any parameter may carry (a PostgreSQL integer): larger ones are refused with a
-# 422 before they reach the database, where they would overflow (security.md #141).
-MAX_INT = 2_147_483_647
-
-# The database cannot be reached (down, refusing connections, pool exhausted, locked): 503.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+__all__ = ["MAX_INT"]  # re-exported: the bound every integer parameter of the API declares
 
 
 class IssuerRoute(APIRoute):
@@ -40,11 +34,7 @@ class IssuerRoute(APIRoute):
             try:
                 return await handler(request)
             except DATABASE_UNAVAILABLE as exc:
-                # The error's text holds SQL and parameters: only its type is logged.
-                LOG.warning("database unavailable", extra={"error": type(getattr(exc, "orig", None) or exc).__name__})
-                raise Unavailable("La base de datos no está disponible; intente de nuevo más tarde.",
-                                  "The database is unavailable; try again later.",
-                                  code="database_unavailable") from exc
+                raise database_unavailable(exc) from exc
 
         return guarded
 
@@ -86,10 +76,6 @@ def permitted(permission: str) -> Any:
 
 def service_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    if request.url.path.startswith("/console"):
-        from issuer.console.web import error_page
-
-        return error_page(request, exc)
     lang = negotiate(request.headers.get("accept-language"))
     extra: dict[str, Any] = {}
     if exc.errors:
@@ -115,12 +101,6 @@ def master_key_error_response(_request: Request, _exc: Exception) -> Response:
 
 
 def validation_error_response(request: Request, exc: Exception) -> Response:
-    if request.url.path.startswith("/console"):
-        from issuer.console.web import error_page
-        from issuer.errors import Invalid
-
-        return error_page(request, Invalid("La dirección o el formulario no son válidos.",
-                                           "The address or the form is not valid.", code="request_invalid"))
     lang = negotiate(request.headers.get("accept-language"))
     errors = []
     for error in getattr(exc, "errors", lambda: [])():

@@ -17,13 +17,14 @@ from sqlmodel import Session, col, func, select
 from starlette.datastructures import FormData
 
 from issuer import accounts, audit, staff
-from issuer.api.common import MAX_INT, IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import ApiKey, Credential, Institution, SigningKey
 from issuer.errors import Conflict, Invalid, NotFound, ServiceError
 from issuer.institutions import add_signing_key, mark_compromised
+from servicekit.hostile import MAX_INT
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 ROLE_LABELS: dict[str, tuple[str, str]] = {
     "admin": ("Administración", "Admin"), "officer": ("Funcionario", "Officer"), "auditor": ("Auditoría", "Auditor"),

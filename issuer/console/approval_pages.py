@@ -10,12 +10,12 @@ from fastapi.responses import Response
 
 from issuer import approvals
 from issuer import batches as batch_records
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import ApprovalRequest
 from issuer.errors import Conflict, Invalid
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 ID = Path(min_length=1, max_length=64)
 STATE_LABELS = {"pending": ("Pendiente", "Pending"), "approved": ("Aprobada y ejecutada", "Approved and carried out"),

@@ -14,11 +14,11 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from issuer import audit
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, day_start, render
 from issuer.db.models import AuditEvent
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 PAGE_SIZE = 50
 # Detail keys whose values are counts, flags, roles or type ids: never personal data.

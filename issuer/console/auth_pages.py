@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from issuer import accounts
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -35,7 +35,7 @@ from issuer.db.models import Institution, StaffUser
 from issuer.errors import Invalid
 from servicekit import qr_image
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 
 def client_of(request: Request) -> str:

@@ -39,14 +39,14 @@ from credcore.credential_types import DEFAULT_SCHEMAS_DIR, CredentialType
 from credcore.messages import field_message
 from issuer import audit, batches, idempotency
 from issuer import credentials as creds
-from issuer.api.common import IssuerRoute
 from issuer.console.credential_pages import accredited_type, form_fields
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import SECURITY_HEADERS, Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import Batch, BatchRow, Credential, IdempotencyRecord, Offer
 from issuer.errors import Conflict, Invalid, NotFound, ServiceError, TooLarge
 from issuer.oid4vci import offer_uri
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 PAGE_SIZE = 50  # batches per page of the list
 PART_SIZE = 200  # credentials per printable PDF

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlmodel import select
 
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import Institution
 from issuer.errors import Invalid
 from issuer.institutions import set_contact
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 FIELDS = ("contact_phone", "contact_email", "contact_web")
 
 

@@ -17,7 +17,7 @@ from credcore import qr
 from credcore.credential_types import CredentialType
 from issuer import credentials as creds
 from issuer import idempotency
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, day_start, form_text, redirect, render
 from issuer.db.models import AuditEvent, Credential, Offer
 from issuer.documents import NORMALISED_CLAIMS, format_hint, html_pattern
@@ -25,7 +25,7 @@ from issuer.errors import Invalid, NotFound, ServiceError
 from issuer.oid4vci import find_offer_for, offer_uri
 from servicekit import qr_image
 
-router = APIRouter(prefix="/console", include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 PAGE_SIZE = 50
 ACTIONS: dict[str, tuple[str, str]] = {

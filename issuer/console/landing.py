@@ -7,10 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from issuer.api.common import IssuerRoute
+from issuer.console.routing import ConsoleRoute
 from issuer.console.web import render
 
-router = APIRouter(include_in_schema=False, route_class=IssuerRoute)
+router = APIRouter(include_in_schema=False, route_class=ConsoleRoute)
 
 
 @router.get("/")

@@ -25,10 +25,9 @@ from starlette.datastructures import FormData
 from credcore.resources import package_dir
 from issuer import accounts
 from issuer.accounts import Current
-from issuer.api.common import DATABASE_UNAVAILABLE
 from issuer.console import words
 from issuer.deps import Deps
-from issuer.errors import Invalid, ServiceError
+from issuer.errors import DATABASE_UNAVAILABLE, Invalid, ServiceError
 from issuer.staff import Staff
 
 HERE = package_dir("issuer.console")

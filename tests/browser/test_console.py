@@ -53,7 +53,7 @@ class Console:
             return record.status
 
     def issue(self, slug: str, type_id: str, claims: dict[str, Any]) -> str:
-        from puente.operator import issue
+        from issuer.operator import issue
 
         return str(issue(self.deps, slug, type_id, claims, None, "es")["id"])
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from issuer import accounts
-from puente.operator import institution
+from issuer.operator import institution
 from tests.issuer.conftest import Deployment
 
 PASSWORD = "una frase bastante larga 2026"

@@ -13,7 +13,7 @@ from issuer.db.engine import migrate
 from issuer.db.models import Credential, StatusListRow
 from issuer.deps import build_deps
 from issuer.institutions import create_institution
-from puente.operator import institution, operator_staff
+from issuer.operator import institution, operator_staff
 from tests.issuer.conftest import make_settings
 from tests.support import example_claims
 

@@ -13,7 +13,7 @@ from sqlmodel import col, func, select
 from credcore import jws
 from issuer import credentials as creds
 from issuer.db.models import ApiKey, AuditEvent, Credential, SigningKey, StaffUser
-from puente.operator import institution as find_institution
+from issuer.operator import institution as find_institution
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, make_user
 

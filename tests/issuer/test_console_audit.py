@@ -11,7 +11,7 @@ from sqlmodel import col, func, select
 
 from issuer import audit
 from issuer.db.models import AuditEvent, Credential, StaffUser
-from puente.operator import institution as find_institution
+from issuer.operator import institution as find_institution
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, make_user
 from tests.support import example_claims

@@ -76,7 +76,7 @@ def test_reset_is_for_admins_of_the_same_institution(deployment: Deployment) -> 
 
 
 def test_operator_resets_an_admin_who_lost_the_phone(deployment: Deployment) -> None:
-    from puente.operator import reset_staff_user
+    from issuer.operator import reset_staff_user
 
     admin = make_user(deployment, role="admin")
     reset_staff_user(deployment.deps, admin.username.upper(), TEMPORARY, True)

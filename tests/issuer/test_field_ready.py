@@ -15,7 +15,7 @@ import pypdfium2
 
 from credcore import messages as credcore_messages
 from issuer.batches import BatchWorker
-from puente.operator import seed
+from issuer.operator import seed
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, csrf_of, make_user
 from tests.support import example_claims

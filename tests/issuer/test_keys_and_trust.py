@@ -18,8 +18,8 @@ from credcore.verify import VerificationPolicy, VerificationReport, verification
 from issuer import credentials as creds
 from issuer.db.models import Credential
 from issuer.institutions import accredit_external, mark_compromised, registry_key
-from puente.operator import institution as find_institution
-from puente.operator import rotate_key
+from issuer.operator import institution as find_institution
+from issuer.operator import rotate_key
 from tests.issuer.conftest import Deployment
 from tests.support import example_claims
 

@@ -24,7 +24,7 @@ from credcore.sdjwt import parse_compact
 from issuer.db.models import ApiKey, Credential
 from issuer.errors import Forbidden
 from issuer.staff import authenticate, create_api_key, revoke_api_key
-from puente.web import JsonFormatter
+from servicekit.logs import JsonFormatter
 from tests.issuer.conftest import BASE, Deployment
 from tests.issuer.wallet import Wallet, offer_url
 from tests.support import example_claims

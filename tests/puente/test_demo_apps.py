@@ -46,8 +46,8 @@ def test_wallet_is_told_the_pinned_registry_key(environment: Path) -> None:
 
 def test_demo_offer_is_ready_for_the_wallet(environment: Path) -> None:
     from issuer.config import Settings
+    from issuer.operator import open_deps, seed
     from puente.demo import demo_offer
-    from puente.operator import open_deps, seed
 
     deps = open_deps(Settings())
     seed(deps, None)

@@ -16,7 +16,7 @@ from credcore.keys import generate_key
 from issuer import credentials as creds
 from issuer.db.models import Credential
 from issuer.institutions import active_key
-from puente.operator import institution
+from issuer.operator import institution
 from tests.support import example_claims
 from tests.verifier.conftest import Live
 
