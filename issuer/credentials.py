@@ -113,7 +113,7 @@ class Issued:
 
 def store(session: Session, deps: Deps, institution: Institution, prepared: list[Prepared], *,
           created_by: int | None, created_by_user: int | None = None,
-          batch_id: str | None = None) -> list[Issued]:
+          batch_id: str | None = None, replaces: str | None = None) -> list[Issued]:
     """Insert records with fresh status indexes, signed paper companions and offers (no commit).
 
     Whatever the count: one ``allocate``, one multi-row INSERT of credentials and one of offers."""
@@ -143,7 +143,7 @@ def store(session: Session, deps: Deps, institution: Institution, prepared: list
             "document_hash": deps.box.search_hash(document) if isinstance(document, str) else None,
             "valid_until": item.exp, "created_at": now, "created_by": created_by,
             "created_by_user": created_by_user, "batch_id": batch_id,
-            "delivered_at": None, "status_reason": None, "status_changed_at": None,
+            "delivered_at": None, "status_reason": None, "status_changed_at": None, "replaces": replaces,
         }
         tx_code = new_tx_code()
         offer_id = new_id()
@@ -343,6 +343,7 @@ def describe(deps: Deps, session: Session, record: Credential, *, with_claims: b
         "created_at": record.created_at,
         "delivered": record.delivered_at is not None,
         "batch_id": record.batch_id,
+        "replaces": record.replaces,
     }
     if with_claims:
         body["claims"] = claims_of(deps, record)
@@ -352,3 +353,121 @@ def describe(deps: Deps, session: Session, record: Credential, *, with_claims: b
 def ensure(condition: bool, error: ServiceError) -> None:
     if not condition:
         raise error
+
+
+# ----------------------------------------------------------------------------- re-issuance (a lost or new phone)
+
+PHONE_REPLACED = "teléfono reemplazado"
+SUPERSEDED = "reemisión sustituida por una más reciente"
+
+
+def _locked(session: Session, staff: Staff, credential_id: str) -> Credential:
+    """The caller's credential, its row locked until commit (PostgreSQL's row lock, SQLite's write
+    lock), so two re-issuances of one credential, or one and a redemption, run one after the other."""
+    session.execute(update(Credential).where(col(Credential.id) == credential_id[:64])
+                    .values(status=Credential.status).execution_options(synchronize_session=False))
+    found = get_scoped(session, staff, credential_id)
+    session.refresh(found)
+    return found
+
+
+def replacement_of(session: Session, credential_id: str) -> Credential | None:
+    """The newest credential issued to replace this one, if any."""
+    return session.exec(select(Credential).where(Credential.replaces == credential_id)
+                        .order_by(col(Credential.created_at).desc(), col(Credential.id))).first()
+
+
+def _refuse_reissue(session: Session, deps: Deps, staff: Staff, record: Credential) -> None:
+    """409 with a stable code unless ``record`` may be issued again: valid and not expired."""
+    if record.status == VALID and record.valid_until > deps.now():
+        return
+    audit.record(session, at=deps.now(), actor=staff.actor, action="credential.reissue",
+                 institution_id=staff.institution.id, target=record.id, outcome="refused")
+    session.commit()
+    if record.status == INVALID:
+        newer = replacement_of(session, record.id)
+        if newer is not None and record.status_reason == PHONE_REPLACED:
+            raise Conflict(f"Esta credencial ya fue reemplazada por la credencial {newer.id}: emita de nuevo esa.",
+                           f"This credential was already replaced by credential {newer.id}: issue that one again.",
+                           code="credential_replaced")
+        raise Conflict("La credencial está revocada: no se puede emitir de nuevo. Emita una nueva.",
+                       "The credential is revoked: it cannot be issued again. Issue a new one.",
+                       code="credential_revoked")
+    if record.status == SUSPENDED:
+        raise Conflict("La credencial está suspendida: reactívela antes de emitirla de nuevo.",
+                       "The credential is suspended: reinstate it before issuing it again.",
+                       code="credential_suspended")
+    raise Conflict("La credencial venció: no se puede emitir de nuevo. Emita una nueva.",
+                   "The credential has expired: it cannot be issued again. Issue a new one.", code="credential_expired")
+
+
+def _supersede(session: Session, deps: Deps, staff: Staff, original: Credential, by: str) -> None:
+    """Revoke the replacements of ``original`` no phone has redeemed yet and kill its open offers:
+    after a re-issuance only the latest offer can be redeemed."""
+    pending = session.exec(select(Credential).where(Credential.replaces == original.id,
+                                                    col(Credential.delivered_at).is_(None),
+                                                    Credential.status == VALID, Credential.id != by)).all()
+    for older in pending:
+        older.status, older.status_reason, older.status_changed_at = INVALID, SUPERSEDED, deps.now()
+        session.add(older)
+        bump_version(session, older.status_list_id)
+        audit.record(session, at=deps.now(), actor=staff.actor, action="credential.revoke",
+                     institution_id=staff.institution.id, target=older.id, details={"superseded_by": by})
+    ids = [original.id, *(older.id for older in pending)]
+    session.execute(update(Offer).where(col(Offer.credential_id).in_(ids), col(Offer.state) == "open")
+                    .values(state="dead"))
+
+
+def reissue(deps: Deps, staff: Staff, credential_id: str, *, in_transaction: Any = None) -> tuple[Issued, str]:
+    """Issue a credential again for a new phone: a new record with the same claims, type, validity and
+    batch (a fresh status index, paper companion and offer) that replaces the original. Redeeming its
+    offer revokes the original ("teléfono reemplazado"; ``revoke_replaced``). The original's open
+    offer and any earlier replacement not yet redeemed die now. Asking from a replacement that no
+    phone has redeemed yet re-issues the credential it replaces. Returns the new one and the
+    original's id."""
+    staff.require("issue")
+
+    def work(session: Session) -> tuple[Issued, str]:
+        record = _locked(session, staff, credential_id)
+        if record.replaces is not None and record.delivered_at is None and record.status == VALID:
+            record = _locked(session, staff, record.replaces)
+        _refuse_reissue(session, deps, staff, record)
+        prepared = Prepared(deps.types.get(record.type_id), claims_of(deps, record), record.valid_until)
+        issued = store(session, deps, staff.institution, [prepared], created_by=staff.api_key_id,
+                       created_by_user=staff.user_id, batch_id=record.batch_id, replaces=record.id)[0]
+        _supersede(session, deps, staff, record, issued.credential_id)
+        audit.record(session, at=deps.now(), actor=staff.actor, action="credential.reissue",
+                     institution_id=staff.institution.id, target=record.id,
+                     details={"replacement": issued.credential_id})
+        audit.record(session, at=deps.now(), actor=staff.actor, action="credential.issue",
+                     institution_id=staff.institution.id, target=issued.credential_id,
+                     details={"type": record.type_id, "replaces": record.id})
+        if in_transaction is not None:
+            in_transaction(session, issued)
+        return issued, record.id
+
+    result: tuple[Issued, str] = with_retries(deps, work)
+    return result
+
+
+def revoke_replaced(session: Session, deps: Deps, record: Credential) -> None:
+    """In the redemption's transaction: a phone received ``record``, so the credential it replaces
+    is revoked ("teléfono reemplazado") unless it already is. The audit event names both."""
+    if record.replaces is None:
+        return
+    session.execute(update(Credential).where(col(Credential.id) == record.replaces)
+                    .values(status=Credential.status)
+                    .execution_options(synchronize_session=False))  # locked: one redemption decides
+    old = session.get(Credential, record.replaces)
+    if old is not None:
+        session.refresh(old)
+    if old is None or old.status == INVALID:
+        return
+    old.status, old.status_reason, old.status_changed_at = INVALID, PHONE_REPLACED, deps.now()
+    session.add(old)
+    bump_version(session, old.status_list_id)
+    session.execute(update(Offer).where(col(Offer.credential_id) == old.id, col(Offer.state) == "open")
+                    .values(state="dead"))
+    audit.record(session, at=deps.now(), actor="wallet", action="credential.replaced",
+                 institution_id=old.institution_id, target=old.id,
+                 details={"replacement": record.id, "reason": PHONE_REPLACED})

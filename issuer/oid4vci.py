@@ -23,7 +23,7 @@ from credcore.errors import CredentialError
 from credcore.issue import issue_credential
 from credcore.keys import PublicKey, public_key_from_jwk
 from issuer import audit
-from issuer.credentials import claims_of
+from issuer.credentials import claims_of, revoke_replaced
 from issuer.db.models import Credential, Institution, Offer, OneTimeCode, StatusListRow
 from issuer.deps import Deps
 from issuer.institutions import active_key, by_slug, issuer_id
@@ -263,6 +263,7 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
         session.add_all([offer, record])
         audit.record(session, at=deps.now(), actor="wallet", action="credential.deliver",
                      institution_id=institution.id, target=record.id, details={"copies": len(copies)})
+        revoke_replaced(session, deps, record)  # a re-issued credential: the old phone's copy ends now
         session.commit()
     return {"credentials": [{"credential": copy} for copy in copies]}
 

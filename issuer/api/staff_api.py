@@ -102,6 +102,32 @@ def list_credentials(
     return {"items": items, "count": len(items), "limit": limit, "offset": offset}
 
 
+@router.post("/credentials/{credential_id}/reissue", status_code=201)
+def reissue(credential_id: str, request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("issue")],
+            idempotency_key: Annotated[str | None, Header()] = None) -> Response:
+    """Issue a credential again for a new phone (the old one lost, broken or replaced): 201 with the
+    new credential and its offer, like an issuance, plus ``replaces``. When a wallet redeems the new
+    offer, the old credential is revoked with the reason "teléfono reemplazado". The old offer, and
+    any earlier re-issuance not yet redeemed, stop working at once (security cases #166–#170)."""
+    claimed = idempotency.begin(deps, staff, idempotency_key, {"reissue": credential_id})
+    if isinstance(claimed, dict):
+        return JSONResponse(claimed["body"], status_code=claimed["status"],
+                            headers={"Idempotent-Replayed": "true"})
+    def finish(session: Session, issued: creds.Issued) -> None:
+        body = {**_issue_response(deps, staff.institution, issued), "replaces": issued.credential.replaces}
+        idempotency.complete(session, deps, claimed, 201, body)
+
+    try:
+        issued, original = creds.reissue(deps, staff, credential_id, in_transaction=finish)
+    except Exception:
+        idempotency.abandon(deps, claimed)
+        raise
+    request.app.state.metrics.events.labels("credentials_reissued").inc()
+    body = {**_issue_response(deps, staff.institution, issued), "replaces": original}
+    headers = {"Location": f"/api/v1/credentials/{issued.credential.id}", "Cache-Control": "no-store"}
+    return JSONResponse(body, status_code=201, headers=headers)
+
+
 @router.post("/credentials/{credential_id}/{action}")
 def change_status(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
                   request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("status")]) -> dict[str, Any]:

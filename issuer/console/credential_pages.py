@@ -220,11 +220,11 @@ def _with_offer(console: Console, credential_id: str) -> tuple[Credential, tuple
 
 @router.get("/credentials/{credential_id}/offer")
 def offer_page(request: Request, credential_id: str, console: ConsoleDep,
-               new: Annotated[int, Query(ge=0, le=1)] = 0) -> Response:
+               new: Annotated[int, Query(ge=0, le=2)] = 0) -> Response:
     console.require("read_claims")
     record = _record(console, credential_id)
     found = _open_offer(console, record)
-    context: dict[str, Any] = {"record": record, "ctype": console.deps.types.get(record.type_id), "new": bool(new),
+    context: dict[str, Any] = {"record": record, "ctype": console.deps.types.get(record.type_id), "new": new,
                                "offer": None}
     if found is not None:
         offer, tx_code = found
@@ -317,12 +317,13 @@ def detail(request: Request, credential_id: str, console: ConsoleDep,
         claims = [(ctype.label(name, console.lang), values[name]) for name in ctype.claim_names if name in values]
     with console.deps.session() as session:
         offer = find_offer_for(session, record.id)
+        newer = creds.replacement_of(session, record.id)
     actions = _allowed_actions(record) if console.staff.can("status") else []
     return render(request, "credential.html", {
         "record": record, "ctype": ctype, "type_name": ctype.name(console.lang), "claims": claims,
         "status": creds.STATUS_NAMES[record.status], "status_labels": STATUS_LABELS, "events": history(console, record),
         "actions": [(a, ACTIONS[a]) for a in actions], "offer_state": offer.state if offer else None,
-        "done": done if done in ACTIONS else ""}, console=console)
+        "done": done if done in ACTIONS else "", "replaced_by": newer.id if newer else None}, console=console)
 
 
 @router.get("/credentials/{credential_id}/status/{action}")
@@ -362,3 +363,53 @@ def change_status(request: Request, credential_id: str, action: Literal["revoke"
     request.app.state.metrics.events.labels(f"credentials_{action}").inc()
     return redirect(f"/console/credentials/{credential_id}?done={action}")
 
+
+
+# --- issuing again for a new phone ----------------------------------------------------------------
+
+
+def _reissue_page(request: Request, console: Console, record: Credential, *, error: str | None = None,
+                  status: int = 200) -> Response:
+    ctype = console.deps.types.get(record.type_id)
+    return render(request, "reissue.html", {
+        "record": record, "type_name": ctype.name(console.lang), "holder": holder_name(console, record),
+        "status": creds.STATUS_NAMES[record.status], "status_labels": STATUS_LABELS, "error": error,
+        "allowed": record.status == 0, "form_id": secrets.token_urlsafe(24)}, console=console, status=status)
+
+
+@router.get("/credentials/{credential_id}/reissue")
+def confirm_reissue(request: Request, credential_id: str, console: ConsoleDep) -> Response:
+    console.require("issue")
+    return _reissue_page(request, console, _record(console, credential_id))
+
+
+@router.post("/credentials/{credential_id}/reissue")
+def reissue(request: Request, credential_id: str, console: ConsoleDep, form: FormDep) -> Response:
+    """A lost or new phone: a new offer with the same claims; the old phone's copy is revoked when the
+    new one receives it. The form's id makes a double click one re-issuance."""
+    console.require("issue")
+    record = _record(console, credential_id)
+    if form_text(form, "confirm") != "yes":
+        return _reissue_page(request, console, record, status=422,
+                             error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+    form_id = form_text(form, "form_id", 64) or secrets.token_urlsafe(24)
+    claimed = idempotency.begin(console.deps, console.staff, f"console-{form_id}", {"reissue": record.id})
+    if isinstance(claimed, dict):
+        return redirect(f"/console/credentials/{claimed['body']['id']}/offer")
+
+    def finish(session: Any, issued: creds.Issued) -> None:
+        idempotency.complete(session, console.deps, claimed, 201, {"id": issued.credential_id})
+
+    try:
+        issued, _original = creds.reissue(console.deps, console.staff, record.id, in_transaction=finish)
+    except ServiceError as exc:
+        idempotency.abandon(console.deps, claimed)
+        if exc.status != 409:
+            raise
+        return _reissue_page(request, console, _record(console, credential_id), status=409,
+                             error=exc.message(console.lang))
+    except Exception:
+        idempotency.abandon(console.deps, claimed)
+        raise
+    request.app.state.metrics.events.labels("credentials_reissued").inc()
+    return redirect(f"/console/credentials/{issued.credential_id}/offer?new=2")

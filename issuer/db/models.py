@@ -103,6 +103,9 @@ class Credential(SQLModel, table=True):
     delivered_at: int | None = None
     status_reason: str | None = Field(default=None, max_length=500)
     status_changed_at: int | None = None
+    # Re-issuance (a lost or new phone): the credential this one takes over from. Redeeming this
+    # one's offer revokes that one ("teléfono reemplazado").
+    replaces: str | None = Field(default=None, max_length=32, index=True)
 
 
 class Offer(SQLModel, table=True):

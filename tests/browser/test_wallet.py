@@ -731,7 +731,7 @@ def test_backup_is_encrypted_and_restores(browsers: Browsers, live: Live, wallet
     wallet.page.click("#import-submit")
     wallet.page.locator("#backup-message:has-text('recuperadas: 1')").wait_for()
     wallet.page.click("#screen-backup button.back")
-    assert "no está en este teléfono" in wallet.cards()[0]
+    assert "no se puede mostrar desde este teléfono" in wallet.cards()[0]
     wallet.open_card()
     assert wallet.page.locator("#show-qr").is_disabled()
 

@@ -50,6 +50,14 @@ export function contactLine(credential) {
   return t(how ? 'card.contactHow' : 'card.contact', { name: issuerName(credential), how });
 }
 
+/** A card restored from a backup on a phone without its key: why it cannot be shown, and whom to ask
+ * for a re-issuance (the institution's name and contact). */
+export function restoredLine(credential) {
+  const contact = credential.issuer.contact || {};
+  const how = [contact.phone, contact.email, contact.web].filter((v) => typeof v === 'string' && v).join(' · ');
+  return t(how ? 'card.keyMissingHow' : 'card.keyMissing', { name: issuerName(credential), how });
+}
+
 /** The issuer's name: as the trust list names it when it was checked there, else its own metadata. */
 export function issuerName(credential) {
   return credential.issuer.accredited || credential.issuer.name[lang()] || credential.issuer.host;

@@ -4,8 +4,8 @@ import { t } from '../i18n.js';
 import * as store from '../store.js';
 import { allKeyIds, copiesLine } from '../copies.js';
 import { $, displayValue, el, setText } from '../ui.js';
-import { HOLDER_NAME, claimLabel, claimMap, contactLine, credentials, findCredential, issuerName, labelMap, refused, stateLine,
-  stateOf } from '../cards.js';
+import { HOLDER_NAME, claimLabel, claimMap, contactLine, credentials, findCredential, issuerName, labelMap, refused,
+  restoredLine, stateLine, stateOf } from '../cards.js';
 import { lang, notify, show, state } from '../state.js';
 import { renderHome } from './home.js';
 
@@ -22,12 +22,12 @@ export function renderCredential(credential, selected) {
   setText('cred-issuer', t('card.issuer', { name: issuerName(credential), host: credential.issuer.host }));
   $('cred-state').replaceChildren(stateLine(credential));
   const current = stateOf(credential);
-  const warning = credential.keyMissing ? t('card.keyMissing')
+  const warning = credential.keyMissing && !refused(credential) ? restoredLine(credential)
     : credential.trust === 'not_accredited' ? t('card.notAccredited')
       : current !== 'valid' && current !== 'unknown' ? t(`cred.warning.${current}`) : '';
   setText('cred-warning', warning);
   $('cred-warning').hidden = !warning;
-  setText('cred-contact', refused(credential) || credential.keyMissing ? contactLine(credential) : '');
+  setText('cred-contact', refused(credential) ? contactLine(credential) : '');
   renderCopies(credential);
   $('screen-credential').classList.toggle('refused', refused(credential));
   $('cred-show-confirm').hidden = true;

@@ -2,7 +2,7 @@
 
 import { t } from '../i18n.js';
 import { $, contrast, displayValue, el } from '../ui.js';
-import { HOLDER_NAME, claimMap, contactLine, credentials, issuerName, refused, stateLine, stateOf } from '../cards.js';
+import { HOLDER_NAME, claimMap, contactLine, credentials, issuerName, refused, restoredLine, stateLine, stateOf } from '../cards.js';
 import { lang, show } from '../state.js';
 
 function applyColours(node, credential) {
@@ -35,7 +35,7 @@ function card(credential) {
     credential.trust === 'accredited' && !dead ? el('p', { class: 'card-trust' }, t('card.accredited')) : null,
     dead ? el('p', { class: 'card-contact' }, contactLine(credential)) : null,
     credential.trust === 'pending' ? el('p', { class: 'card-note' }, t('card.trustPending')) : null,
-    credential.keyMissing ? el('p', { class: 'card-note' }, t('card.keyMissing')) : null,
+    credential.keyMissing && !dead ? el('p', { class: 'card-note card-restored' }, restoredLine(credential)) : null,
     el('button', { type: 'button', class: 'card-open', 'data-open': credential.id, 'aria-describedby': titleId }, t('card.open')));
   if (!dead) applyColours(article, credential); // a card that no longer works never wears the issuer's colours
   return el('li', {}, article);

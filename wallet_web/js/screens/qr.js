@@ -10,7 +10,7 @@ import { present } from '../../common/sdjwt.js';
 import * as store from '../store.js';
 import { useCopy } from '../copies.js';
 import { $, setText } from '../ui.js';
-import { claimLabel, findCredential, labelMap } from '../cards.js';
+import { claimLabel, findCredential, labelMap, restoredLine } from '../cards.js';
 import { nowSeconds, show, state } from '../state.js';
 import { renderCopies, selectedClaims } from './credential.js';
 import { renderHome } from './home.js';
@@ -26,7 +26,8 @@ export async function showQr(event) {
   const key = credential && await store.getKey(session.profile.id, credential.keyId);
   const sdJwt = credential && credential.sdJwt; // this showing's copy; the next showing gets another
   if (!key) {
-    setText('cred-warning', t('card.keyMissing'));
+    if (!credential) return;
+    setText('cred-warning', restoredLine(credential));
     $('cred-warning').hidden = false;
     return;
   }
