@@ -9,7 +9,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v7';
+const VERSION = 'puente-wallet-v8';
 const SHELL = [
   '/',
   '/index.html',
@@ -26,6 +26,10 @@ const SHELL = [
   '/common/sdjwt.js',
   '/common/verify/errors.js',
   '/common/verify/jose.js',
+  '/common/verify/sdjwt.js',
+  '/common/verify/status.js',
+  '/common/verify/trust.js',
+  '/common/x509.js',
   '/js/backup.js',
   '/js/cards.js',
   '/js/copies.js',
@@ -48,7 +52,6 @@ const SHELL = [
   '/js/store.js',
   '/js/trust.js',
   '/js/ui.js',
-  '/js/x509.js',
   '/i18n/es.json',
   '/i18n/en.json',
   '/vendor/qrcode.mjs',

@@ -1,50 +1,49 @@
-// SD-JWT VC as the holder handles it (RFC 9901 §7.2, standards.md §1–2): check what the issuer sent
-// before storing it, read its claims, and build a presentation of chosen disclosures with a fresh
-// key-binding JWT for the offline QR.
+// SD-JWT VC on the holder's side (RFC 9901 §7.2, standards.md §1–2): check what the issuer sent
+// before storing it, read its claims, select disclosures and build a presentation with a fresh
+// key-binding JWT (the offline QR, OpenID4VP answers). Parsing and disclosure processing are the
+// verifier's (verify/sdjwt.js, credcore's rules: strict JSON, the same limits, §7.1 processing), so
+// the wallet stores only what the scanning page and the service would accept; this module adds the
+// holder's own checks and gives the wallet plain values.
 //
 // Claim names and values come from the issuer and are untrusted: they live in Maps and arrays, never
 // as keys of plain objects (security.md #39), and the UI only ever sets them as text.
 
-import { FormatError, b64urlDecode, b64urlEncode, hashB64, randomBytes, utf8Decode } from './bytes.js';
+import { FormatError, b64urlEncode, hashB64, randomBytes } from './bytes.js';
+import { toPlain } from './json_strict.js';
 import { own, parseJws, signEs256 } from './jose.js';
+import { CredentialError } from './verify/errors.js';
+import { parseCompact, parseDisclosure as parseVerifiedDisclosure, processDisclosures } from './verify/sdjwt.js';
+import { parseJws as parseJwsStrict, claimsOf } from './verify/jose.js';
 
 export const SD_JWT_VC_TYP = 'dc+sd-jwt';
 export const OFFLINE_AUDIENCE = 'urn:puente:offline';
-const COMPACT = /^[A-Za-z0-9_.~-]+$/;
-const MAX_LENGTH = 48 * 1024;
-const MAX_DISCLOSURES = 128;
 const ALGS = new Set(['ES256', 'EdDSA']);
 
 function fail(message, code) {
   throw new FormatError(message, code);
 }
 
-/** The parts of a compact SD-JWT: issuer JWT, disclosure texts, and the last part (KB-JWT or ''). */
-export function splitCompact(text) {
-  if (typeof text !== 'string' || !text || text.length > MAX_LENGTH || !COMPACT.test(text)) {
-    fail('not a compact SD-JWT', 'malformed');
+/** The verifier's parsing, its errors as the wallet's FormatErrors with `code` (or the parser's size code). */
+function asFormat(action, code) {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof CredentialError) fail(error.message, error.code === 'payload_too_large' ? 'malformed' : code);
+    throw error;
   }
-  const parts = text.split('~');
-  if (parts.length < 2) fail('an SD-JWT ends with "~"', 'malformed');
-  const disclosures = parts.slice(1, -1);
-  if (disclosures.length > MAX_DISCLOSURES) fail('too many disclosures', 'malformed');
-  if (disclosures.some((d) => !d || d.includes('.'))) fail('empty or misplaced disclosure', 'malformed');
-  return { issuerJwt: parts[0], disclosures, last: parts[parts.length - 1] };
 }
 
-/** One disclosure `[salt, name, value]` (object property); array-element disclosures are not used here. */
+/** The parts of a compact SD-JWT (verify/sdjwt.js parseCompact): issuer JWT, disclosure texts, and the last part (KB-JWT or ''). */
+export function splitCompact(text) {
+  const parts = asFormat(() => parseCompact(text), 'malformed');
+  return { issuerJwt: parts.issuerJwt, disclosures: parts.disclosures, last: parts.kbJwt || '' };
+}
+
+/** One object-property disclosure `{text, salt, name, value}` (strict JSON; value as plain data, objects without prototype). */
 export function parseDisclosure(text) {
-  let array;
-  try {
-    array = JSON.parse(utf8Decode(b64urlDecode(text)));
-  } catch {
-    fail('a disclosure is not base64url JSON', 'disclosure_invalid');
-  }
-  if (!Array.isArray(array) || array.length !== 3) fail('a disclosure is not [salt, name, value]', 'disclosure_invalid');
-  const [salt, name, value] = array;
-  if (typeof salt !== 'string' || typeof name !== 'string') fail('bad disclosure salt or name', 'disclosure_invalid');
-  if (name === '_sd' || name === '...') fail('reserved claim name in a disclosure', 'disclosure_invalid');
-  return { text, salt, name, value };
+  const disclosure = asFormat(() => parseVerifiedDisclosure(text), 'disclosure_invalid');
+  if (disclosure.name === null) fail('an array-element disclosure where a claim belongs', 'disclosure_invalid');
+  return { ...disclosure, value: toPlain(disclosure.value) };
 }
 
 function sameKey(jwk, ours) {
@@ -55,15 +54,18 @@ function sameKey(jwk, ours) {
 /**
  * Check a credential just received from an issuer, before storing it: compact form without a KB-JWT
  * (#40), `typ: dc+sd-jwt`, an allowed `alg`, the expected `iss` and `vct`, `cnf.jwk` equal to our key,
- * not expired, and every disclosure well formed, unique and referenced from `_sd`. The issuer's
- * signature is checked separately (it needs the issuer's keys). Returns the parsed parts.
+ * not expired, and the disclosures processed as a verifier does (RFC 9901 §7.1: each well formed,
+ * unique, referenced exactly once, no name colliding). The issuer's signature is checked separately
+ * (it needs the issuer's keys). Returns the parsed parts.
  */
 export async function checkIssued(text, { issuer, vct, holderJwk, now }) {
   const { issuerJwt, disclosures, last } = splitCompact(text);
   if (last !== '') fail('the issuer sent a key-binding JWT', 'kb_present');
   let jws;
+  let claims;
   try {
     jws = parseJws(issuerJwt);
+    claims = claimsOf(parseJwsStrict(issuerJwt));
   } catch {
     fail('the issuer JWT is not a compact JWS', 'malformed');
   }
@@ -77,21 +79,15 @@ export async function checkIssued(text, { issuer, vct, holderJwk, now }) {
   const cnf = payload.cnf;
   if (!cnf || typeof cnf !== 'object' || !sameKey(cnf.jwk, holderJwk)) fail('the credential is not bound to our key', 'cnf_mismatch');
   if (own(payload, '_sd_alg') && payload._sd_alg !== 'sha-256') fail('unsupported _sd_alg', 'alg_not_allowed');
-  const digests = own(payload, '_sd') ? payload._sd : [];
-  if (!Array.isArray(digests) || digests.some((d) => typeof d !== 'string')) fail('_sd is not an array of strings', 'malformed');
-  const unused = new Set(digests);
-  if (unused.size !== digests.length) fail('a digest appears twice', 'disclosure_invalid');
-  const names = new Set();
-  const parsed = [];
-  for (const disclosureText of disclosures) {
-    const disclosure = parseDisclosure(disclosureText);
-    const digest = await hashB64(disclosureText);
-    if (!unused.delete(digest)) fail('a disclosure is not referenced by the credential', 'disclosure_invalid');
-    if (own(payload, disclosure.name) || names.has(disclosure.name)) fail('a disclosed claim name repeats', 'disclosure_invalid');
-    names.add(disclosure.name);
-    parsed.push(disclosure);
+  try {
+    await processDisclosures(claims, disclosures);
+  } catch (error) {
+    if (error instanceof CredentialError || error instanceof FormatError) {
+      fail(`disclosures rejected: ${error.message}`, error.code === 'sd_structure_invalid' ? 'malformed' : 'disclosure_invalid');
+    }
+    throw error;
   }
-  return { jws, payload, disclosures: parsed };
+  return { jws, payload, disclosures: disclosures.map(parseDisclosure) };
 }
 
 /** The issuer-signed payload (not verified: used for display of a credential already checked). */
@@ -104,15 +100,25 @@ export function disclosedClaims(text) {
   return splitCompact(text).disclosures.map(parseDisclosure).map(({ name, value }) => ({ name, value }));
 }
 
+/** The issuer JWT and the disclosures of the claims named in `chosenNames` (a Set), in issuance order, ending with '~'. */
+export function selectDisclosures(text, chosenNames) {
+  const { issuerJwt, disclosures } = splitCompact(text);
+  const chosen = disclosures.filter((d) => chosenNames.has(parseDisclosure(d).name));
+  return [issuerJwt, ...chosen].join('~') + '~';
+}
+
+/** A key-binding JWT (RFC 9901 §4.3) over the presented `withoutKb` text, signed with the holder's key. */
+export async function signKeyBinding(withoutKb, privateKey, now, { aud = OFFLINE_AUDIENCE, nonce = null } = {}) {
+  const payload = { iat: now, aud, nonce: nonce ?? b64urlEncode(randomBytes(16)), sd_hash: await hashB64(withoutKb) };
+  return signEs256(privateKey, { typ: 'kb+jwt' }, payload);
+}
+
 /**
  * A presentation: the issuer JWT, the chosen disclosures in issuance order and a KB-JWT
  * `{iat, aud, nonce, sd_hash}` signed with the holder key. The offline QR uses the audience
  * "urn:puente:offline" and 16 random bytes as nonce; OpenID4VP the verifier's client_id and nonce.
  */
-export async function present(text, chosenNames, privateKey, now, { aud = OFFLINE_AUDIENCE, nonce = null } = {}) {
-  const { issuerJwt, disclosures } = splitCompact(text);
-  const chosen = disclosures.filter((d) => chosenNames.has(parseDisclosure(d).name));
-  const presented = [issuerJwt, ...chosen].join('~') + '~';
-  const payload = { iat: now, aud, nonce: nonce ?? b64urlEncode(randomBytes(16)), sd_hash: await hashB64(presented) };
-  return presented + (await signEs256(privateKey, { typ: 'kb+jwt' }, payload));
+export async function present(text, chosenNames, privateKey, now, options = {}) {
+  const presented = selectDisclosures(text, chosenNames);
+  return presented + (await signKeyBinding(presented, privateKey, now, options));
 }

@@ -610,7 +610,8 @@ def test_without_a_verifiable_trust_list_the_accreditation_stays_pending(wallet_
 
 
 def test_accreditation_rules_of_the_trust_list(browsers: Browsers) -> None:
-    entry = {"id": "https://issuer.example/i/sena", "name": "SENA", "keys": [{"kid": "k"}],
+    """The wallet reads the trust list with the scanning page's code (common/verify/trust.js)."""
+    entry = {"id": "https://issuer.example/i/sena", "name": "SENA", "keys": [generate_key().public.jwk()],
              "vcts": ["https://issuer.example/vct/skills-certification"],
              "valid_from": "2026-01-01T00:00:00Z", "valid_until": None}
     cases = [
@@ -623,10 +624,15 @@ def test_accreditation_rules_of_the_trust_list(browsers: Browsers) -> None:
     wallet = Wallet(browsers.context()).open()
     names = wallet.page.evaluate("""async (cases) => {
       const trust = await import('/js/trust.js');
-      return cases.map(([entry, vct]) => {
-        const found = trust.accreditation({ issuers: [entry] }, 'https://issuer.example/i/sena', vct, 1795000000);
-        return found ? found.name : null;
-      });
+      const { trustListFromDocument } = await import('/common/verify/trust.js');
+      const out = [];
+      for (const [entry, vct] of cases) {
+        const list = { trust: await trustListFromDocument(JSON.stringify({
+          issued_at: '2026-01-01T00:00:00Z', next_update: '2026-02-01T00:00:00Z', issuers: [entry] })) };
+        const found = trust.accreditation(list, 'https://issuer.example/i/sena', vct, 1795000000);
+        out.push(found ? found.name : null);
+      }
+      return out;
     }""", [[entry | override, vct] for override, vct, _ in cases])
     assert names == [expected for _, _, expected in cases]
 

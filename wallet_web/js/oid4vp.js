@@ -10,7 +10,7 @@
 //   wallet shows that host and nothing more flattering.
 
 import { b64urlDecode, b64urlEncode, utf8 } from '../common/bytes.js';
-import { base64Decode, parseCertificate } from './x509.js';
+import { base64Decode, parseCertificate } from '../common/x509.js';
 import { parseJsonObject } from '../common/jose.js';
 import { NetError, request, requestJson, safeUrl } from './net.js';
 import { disclosedClaims, payloadOf } from '../common/sdjwt.js';

@@ -1,7 +1,6 @@
 // Keeping stored credentials current while online: trust list, signatures, status lists.
 
 import { verifyIssuerSignature } from './oid4vci.js';
-import { payloadOf } from '../common/sdjwt.js';
 import { fetchStatus } from './status.js';
 import * as store from './store.js';
 import { checkCredential, fetchTrustList } from './trust.js';
@@ -33,7 +32,7 @@ export async function refreshCredentials(session) {
           changed = true;
         }
       }
-      const status = await fetchStatus(payloadOf(credential.sdJwt));
+      const status = await fetchStatus(credential.sdJwt, list);
       if (status) {
         changed ||= credential.status.value !== status;
         credential.status = { value: status, checkedAt: Date.now() };

@@ -2,12 +2,16 @@
 // for which credential types. The deployment pins the registry's public key in /config.json; the
 // wallet checks the list's signature with it and then accepts a credential only from an institution
 // accredited for that type, with one of the keys the list names for it (never a key the issuer
-// merely publishes about itself).
+// merely publishes about itself). The list is read and checked by the scanning page's code
+// (common/verify/trust.js, credcore.trust's rules): one reading of the trust list for both front ends.
 
-import { parseJws, verifyWithKeys } from '../common/jose.js';
+import { parseObject } from '../common/json_strict.js';
+import { CannotCheck, CredentialError } from '../common/verify/errors.js';
+import { claimsOf, parseJws, publicKeyFromJwk, verifySignature } from '../common/verify/jose.js';
+import { keyFor, verifyTrustList } from '../common/verify/trust.js';
+import { splitCompact } from '../common/sdjwt.js';
 import { request } from './net.js';
 
-const TRUST_LIST_TYP = 'puente-trust-list+jwt';
 let configPromise = null;
 
 export function loadConfig() {
@@ -15,16 +19,15 @@ export function loadConfig() {
   return configPromise;
 }
 
-/** The verified trust list's payload; null when none is configured or it cannot be checked now. */
+/** The verified trust list ({trust, iat}, common/verify/trust.js); null when none is configured or it cannot be checked now. */
 export async function fetchTrustList() {
   const config = await loadConfig();
   if (!config || typeof config.trust_list_url !== 'string' || !config.registry_jwk) return null;
   try {
+    const registryKey = await publicKeyFromJwk(parseObject(JSON.stringify(config.registry_jwk)), true);
     const { status, text } = await request(config.trust_list_url);
     if (status !== 200) return null;
-    const jws = parseJws(text.trim());
-    if (jws.header.typ !== TRUST_LIST_TYP || (await verifyWithKeys(jws, [config.registry_jwk])) !== true) return null;
-    return Array.isArray(jws.payload.issuers) ? jws.payload : null;
+    return await verifyTrustList(text.trim(), registryKey);
   } catch {
     return null;
   }
@@ -32,26 +35,32 @@ export async function fetchTrustList() {
 
 export const trustConfigured = async () => Boolean((await loadConfig()).registry_jwk);
 
-/** The list's entry for issuer `iss` accredited for `vct` at `now` (seconds), or null. */
+/** The list's institution `iss` accredited for `vct` and in force at `now` (seconds): {name}, or null. */
 export function accreditation(list, iss, vct, now) {
-  const at = now * 1000;
-  for (const entry of list.issuers) {
-    if (!entry || entry.id !== iss || !Array.isArray(entry.vcts) || !entry.vcts.includes(vct)) continue;
-    const from = Date.parse(entry.valid_from);
-    const until = entry.valid_until === null || entry.valid_until === undefined ? Infinity : Date.parse(entry.valid_until);
-    if (!(from <= at) || !(at <= until) || !Array.isArray(entry.keys)) continue;
-    return { name: typeof entry.name === 'string' ? entry.name.slice(0, 200) : '', keys: entry.keys };
-  }
-  return null;
+  const entry = typeof iss === 'string' ? list.trust.issuers.get(iss) : undefined;
+  if (!entry || typeof vct !== 'string' || !entry.vcts.has(vct)) return null;
+  if (now < entry.validFrom || (entry.validUntil !== null && now > entry.validUntil)) return null;
+  return { name: entry.name.slice(0, 200) };
 }
 
 /**
  * A credential (compact SD-JWT) against a verified trust list: {trust: 'accredited', signature,
- * name} or {trust: 'not_accredited'}.
+ * name} or {trust: 'not_accredited'}. The signature is true, false (a key the list does not give the
+ * institution, or a signature that does not verify) or null (this browser cannot check it).
  */
 export async function checkCredential(list, sdJwt, now) {
-  const jws = parseJws(sdJwt.split('~')[0]);
-  const entry = accreditation(list, jws.payload.iss, jws.payload.vct, now);
+  const jws = parseJws(splitCompact(sdJwt).issuerJwt);
+  const claims = claimsOf(jws);
+  const entry = accreditation(list, claims.get('iss'), claims.get('vct'), now);
   if (!entry) return { trust: 'not_accredited' };
-  return { trust: 'accredited', signature: (await verifyWithKeys(jws, entry.keys)) === true, name: entry.name };
+  let signature;
+  try {
+    await verifySignature(jws, await keyFor(list.trust, claims.get('iss'), jws.header, now));
+    signature = true;
+  } catch (error) {
+    if (error instanceof CannotCheck) signature = null;
+    else if (error instanceof CredentialError) signature = false;
+    else throw error;
+  }
+  return { trust: 'accredited', signature, name: entry.name };
 }

@@ -88,13 +88,15 @@ async function verifyToken(token, uri, key, now, maxInflated) {
 
 /**
  * The status of entry `idx` in the list at `uri` from `token` (credcore.verify._status after the
- * reference checks): returns for valid, throws revoked / suspended / status_unavailable.
+ * reference checks): returns for valid, throws revoked / suspended / status_unavailable. The list's
+ * key is the one the trust list gives `iss` for the token's header, or `resolveKey(header)`'s (the
+ * wallet with no trust list configured: the issuer's published keys).
  */
-export async function checkStatus(token, { uri, idx, iss, trust, now, maxInflated = MAX_INFLATED }) {
+export async function checkStatus(token, { uri, idx, iss, trust, now, maxInflated = MAX_INFLATED, resolveKey = null }) {
   let list;
   try {
     const header = parseHeaderOnly(token);
-    const key = keyFor(trust, iss, header.header, now);
+    const key = resolveKey ? await resolveKey(header.header) : keyFor(trust, iss, header.header, now);
     try {
       list = await verifyToken(token, uri, key, now, maxInflated);
     } catch (error) {
