@@ -12,19 +12,24 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
 from credcore import qr
-from credcore.keys import generate_key
+from credcore.keys import SigningKey, generate_key
 from credcore.ports import MemoryNonceStore
+from credcore.trust import TrustList, trust_list_document
 from credcore.verify import VerificationPolicy, verification_report
+from credcore.x509_chain import der_b64
 from tests.browser.conftest import Chromium
-from tests.support import ROOT, SCHEMAS, World
+from tests.credcore.hostile import forge_jws, header_for, payload_of, present, texts
+from tests.support import REFERENCE_DISCLOSED, ROOT, SCHEMAS, World
 from tests.verifier.case_recorder import trust_document, type_bundle
 from tests.verifier.conftest import ServerThread, free_port
+from tests.x509_support import make_ca, make_leaf
 from verifier.web import page
 
 pytestmark = pytest.mark.browser
@@ -98,16 +103,18 @@ def page_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
 
 
-def _case(world: World, text: Any, tables: dict[str, Any], case_id: str, **policy: Any) -> dict[str, Any]:
+def _case(world: World, text: Any, tables: dict[str, Any], case_id: str, *, trust: TrustList | None = None,
+          **policy: Any) -> dict[str, Any]:
     """A generated case, verified by the core now with the recorder's shape of inputs."""
     nonces = MemoryNonceStore()
     used = dict(nonces._used)
     source = world.status_source()
     run_policy = VerificationPolicy(**policy)
-    report = verification_report(text, trust=world.trust(), types=world.types, clock=world.clock, policy=run_policy,
+    trust = trust or world.trust()
+    report = verification_report(text, trust=trust, types=world.types, clock=world.clock, policy=run_policy,
                                  status_source=source, nonce_store=nonces)
     trust_key, types_key = f"trust-{case_id}", "types-generated"
-    tables[trust_key] = trust_document(world.trust())
+    tables[trust_key] = trust_document(trust)
     tables[types_key] = type_bundle(world.types)
     return {"id": case_id, "text": text, "trust": trust_key, "types": types_key, "now": world.clock.now(),
             "policy": asdict(run_policy), "status_tokens": dict(source._tokens), "nonces": used,
@@ -139,6 +146,60 @@ def _generated(tables: dict[str, Any]) -> list[dict[str, Any]]:
     return cases
 
 
+def _x5c_cases(tables: dict[str, Any]) -> list[dict[str, Any]]:
+    """SENA accredited through an X.509 CA (issue 14 #1, issue 16 leftover): chains that validate,
+    directly or through an intermediate, and every way tests/credcore/test_outside_issuers.py makes
+    one fail; the browser (web_common/x509.js) must give the core's verdict and code for each."""
+    world = World()
+    root = make_ca("SENA Root CA")
+    intermediate = make_ca("SENA Issuing CA", root)
+    direct = make_ca("SENA CA")
+    now = world.clock.now()
+
+    def trust_for(ca: Any) -> TrustList:
+        entry = world.sena.entry(keys=[], x509_cas=[ca.b64])
+        others = [i.entry() for i in world.institutions if i is not world.sena]
+        return TrustList.from_json(trust_list_document(issued_at=now - 60, next_update=now + 86_400,
+                                                       issuers=[entry, *others]))
+
+    def signed(header: dict[str, Any], key: Any) -> str:
+        issued = world.issue()
+        payload = payload_of(issued)
+        payload.pop("status")
+        return present(world, forge_jws(header, payload, key), texts(issued, REFERENCE_DISCLOSED))
+
+    signer, leaf = make_leaf(intermediate, uri=world.sena.id)
+    direct_signer, direct_leaf = make_leaf(direct, uri=world.sena.id)
+    stranger, stranger_leaf = make_leaf(make_ca("SENA CA"), uri=world.sena.id)  # same name, other key
+    other_iss, other_iss_leaf = make_leaf(direct, uri=world.ngo.id)
+    dns_only, dns_leaf = make_leaf(direct, dns="issuer.example")
+    start = datetime.fromtimestamp(now, UTC) - timedelta(days=30)
+    old, old_leaf = make_leaf(direct, uri=world.sena.id, days=10, not_before=start)
+    ca_signer = SigningKey(direct.key, "ES256")
+    cases = [
+        ("intermediate", root, [der_b64(leaf), intermediate.b64], signer, signer.key),
+        ("intermediate-missing", root, [der_b64(leaf)], signer, signer.key),
+        ("direct", direct, [der_b64(direct_leaf)], direct_signer, direct_signer.key),
+        ("other-ca", direct, [der_b64(stranger_leaf)], stranger, stranger.key),
+        ("san-other-issuer", direct, [der_b64(other_iss_leaf)], other_iss, other_iss.key),
+        ("san-dns-only", direct, [der_b64(dns_leaf)], dns_only, dns_only.key),
+        ("expired-leaf", direct, [der_b64(old_leaf)], old, old.key),
+        ("ca-as-leaf", direct, [direct.b64], ca_signer, ca_signer.key),
+        ("wrong-signer", direct, [der_b64(direct_leaf)], direct_signer, generate_key().key),
+        ("garbage", direct, ["not base64 DER!"], direct_signer, direct_signer.key),
+        ("too-long", root, [der_b64(leaf)] + [intermediate.b64] * 5, signer, signer.key),
+    ]
+    out = []
+    for name, ca, chain, by, key in cases:
+        out.append(_case(world, signed(header_for(by, kid=None, x5c=chain), key), tables, f"x5c-{name}",
+                         trust=trust_for(ca), require_status=False))
+    # a kid next to the chain changes nothing
+    header = {**header_for(signer, kid=None, x5c=[der_b64(leaf), intermediate.b64]), "kid": "whatever"}
+    out.append(_case(world, signed(header, signer.key), tables, "x5c-kid-too", trust=trust_for(root),
+                     require_status=False))
+    return out
+
+
 def _run(chromium: Chromium, url: str, cases: list[dict[str, Any]], tables: dict[str, Any]) -> list[str]:
     page_obj, log = chromium.page(f"{url}/")
     disagreements = []
@@ -163,6 +224,16 @@ def test_browser_verifier_agrees_with_the_core_on_every_recorded_security_case(
                         "key_binding_invalid", "status_unavailable"}
     disagreements = _run(chromium, page_server, cases, recorded["tables"])
     assert not disagreements, f"{len(disagreements)} of {len(cases)} cases disagree:\n" + "\n".join(disagreements[:40])
+
+
+def test_browser_verifier_agrees_on_x5c_chains(chromium: Chromium, page_server: str) -> None:
+    tables: dict[str, Any] = {}
+    cases = _x5c_cases(tables)
+    assert {(c["expected"]["verdict"], c["expected"]["code"]) for c in cases} >= {
+        ("valid", None), ("untrusted_issuer", "x5c_untrusted"), ("untrusted_issuer", "x5c_iss_mismatch"),
+        ("signature_invalid", "signature_invalid"), ("malformed", "x5c_invalid")}
+    disagreements = _run(chromium, page_server, cases, tables)
+    assert not disagreements, "\n".join(disagreements)
 
 
 def test_browser_verifier_agrees_on_generated_presentations_and_the_qr_vectors(

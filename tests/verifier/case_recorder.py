@@ -23,6 +23,7 @@ from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError
 from credcore.ports import MappingStatusSource, MemoryNonceStore
 from credcore.trust import TrustList, format_time
+from credcore.x509_chain import der_b64
 
 MAX_CALLS_PER_TEST = 8
 
@@ -74,7 +75,8 @@ class Recorder:
 
 
 def trust_document(trust: TrustList) -> dict[str, Any]:
-    """The trust list back as its JSON document (keys with their ``compromised`` flag)."""
+    """The trust list back as its JSON document (keys with their ``compromised`` flag, CA certificates,
+    status policy)."""
     return {
         "issued_at": format_time(trust.issued_at),
         "next_update": format_time(trust.next_update),
@@ -86,6 +88,9 @@ def trust_document(trust: TrustList) -> dict[str, Any]:
             "vcts": sorted(issuer.vcts),
             "valid_from": format_time(issuer.valid_from),
             "valid_until": format_time(issuer.valid_until) if issuer.valid_until is not None else None,
+            **({"x509_cas": [der_b64(ca) for ca in issuer.x509_cas]} if issuer.x509_cas else {}),
+            **({"status": {vct: "optional" for vct in sorted(issuer.status_optional)}}
+               if issuer.status_optional else {}),
         } for issuer in trust.issuers.values()],
     }
 

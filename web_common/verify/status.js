@@ -96,7 +96,7 @@ export async function checkStatus(token, { uri, idx, iss, trust, now, maxInflate
   let list;
   try {
     const header = parseHeaderOnly(token);
-    const key = resolveKey ? await resolveKey(header.header) : keyFor(trust, iss, header.header, now);
+    const key = resolveKey ? await resolveKey(header.header) : await keyFor(trust, iss, header.header, now);
     try {
       list = await verifyToken(token, uri, key, now, maxInflated);
     } catch (error) {

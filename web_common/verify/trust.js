@@ -3,8 +3,9 @@
 // found only by the exact pair (iss, kid).
 
 import { parseObject } from '../json_strict.js';
-import { CannotCheck, codePointLength, malformed, notAccredited, untrusted } from './errors.js';
+import { codePointLength, malformed, notAccredited, untrusted } from './errors.js';
 import { claimsOf, publicKeyFromJwk, verifyJws } from './jose.js';
+import { keyFromX5c, loadCa } from '../x509.js';
 
 export const TRUST_LIST_TYP = 'puente-trust-list+jwt';
 const TIME = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/;
@@ -36,6 +37,7 @@ async function issuerEntry(entry, where) {
   if (!isText(id, 300) || !/^https?:\/\//.test(id) || !isText(name, 200)) invalid(where);
   const cas = entry.has('x509_cas') ? entry.get('x509_cas') : [];
   if (!Array.isArray(cas) || cas.length > 10 || !cas.every((c) => typeof c === 'string' && c.length > 0)) invalid(where);
+  const x509Cas = cas.map(loadCa);
   if (!Array.isArray(keys) || (!keys.length && !cas.length) || keys.length > 20) invalid(where);
   if (!Array.isArray(vcts) || !vcts.length) invalid(where);
   if (!vcts.every((v) => typeof v === 'string') || new Set(vcts).size !== vcts.length) invalid(where);
@@ -55,7 +57,7 @@ async function issuerEntry(entry, where) {
   }
   const until = entry.get('valid_until');
   return {
-    id, name, keys: byKid, compromised, vcts: new Set(vcts), x509Cas: cas,
+    id, name, keys: byKid, compromised, vcts: new Set(vcts), x509Cas,
     statusOptional: new Set([...policy].filter(([, rule]) => rule === 'optional').map(([v]) => v)),
     validFrom: parseTime(entry.get('valid_from'), where),
     validUntil: until === null || until === undefined || until === '' ? null : parseTime(until, where),
@@ -123,12 +125,13 @@ export function issuerKey(trust, iss, kid, now) {
 }
 
 /**
- * credcore.trust.TrustList.key_for: a token's key from its protected header (a Map). X.509 chains
- * (issuers accredited through a CA) are validated by the verifier service, not in the browser.
+ * credcore.trust.TrustList.key_for: a token's key from its protected header (a Map): from its x5c
+ * chain when the issuer is accredited through CA certificates and the token carries one (x509.js:
+ * validated to those CAs, or CannotCheck outside the profile it understands), otherwise by (iss, kid).
  */
-export function keyFor(trust, iss, header, now) {
+export async function keyFor(trust, iss, header, now) {
   const issuer = inForce(trust, iss, now);
-  if (issuer.x509Cas.length && header.has('x5c')) throw new CannotCheck('x5c certificate chain');
+  if (issuer.x509Cas.length && header.has('x5c')) return keyFromX5c(header.get('x5c'), issuer.x509Cas, issuer.id, now);
   if (header.has('x5c') && !header.has('kid')) untrusted('key_untrusted', 'the issuer is not accredited through X.509 certificates');
   return issuerKey(trust, iss, header.get('kid'), now);
 }

@@ -178,7 +178,10 @@ export async function scanWithCamera() {
   stopCamera();
   setText('receive-error', '');
   $('scan-box').hidden = false;
-  const camera = scanCamera($('scan-video'));
+  const camera = scanCamera($('scan-video'), {
+    onStatus: ({ state: seen }) => state.camera === camera && showCloser(seen === 'closer'),
+    onControls: (controls) => state.camera === camera && showControls(controls),
+  });
   state.camera = camera;
   try {
     const text = await camera.result;
@@ -194,9 +197,43 @@ export async function scanWithCamera() {
   }
 }
 
+/** "Closer" on the camera view and in words while a code is seen but cannot be read (the shared scanner's guide). */
+function showCloser(closer) {
+  $('scan-box').classList.toggle('closer', closer);
+  const status = $('scan-status');
+  if (closer) {
+    status.dataset.i18n = 'receive.closer';
+    status.textContent = t('receive.closer');
+  } else if (status.dataset.i18n) {
+    delete status.dataset.i18n;
+    status.textContent = '';
+  }
+}
+
+/** Torch and zoom, only where the camera offers them (the same controls as the scanning page). */
+function showControls(controls) {
+  const torch = $('scan-torch');
+  torch.hidden = !controls.torch;
+  torch.setAttribute('aria-pressed', 'false');
+  torch.onclick = () => {
+    const on = torch.getAttribute('aria-pressed') !== 'true';
+    controls.setTorch(on).then(() => torch.setAttribute('aria-pressed', String(on)), () => {});
+  };
+  const zoom = $('scan-zoom');
+  $('scan-zoom-box').hidden = !controls.zoom;
+  if (controls.zoom) {
+    Object.assign(zoom, { min: controls.zoom.min, max: controls.zoom.max, step: controls.zoom.step });
+    zoom.value = controls.zoom.value;
+    zoom.oninput = () => controls.setZoom(zoom.value).catch(() => {});
+  }
+}
+
 export function stopCamera() {
   if (state.camera) state.camera.stop();
   state.camera = null;
+  showCloser(false);
+  $('scan-torch').hidden = true;
+  $('scan-zoom-box').hidden = true;
   $('scan-box').hidden = true;
 }
 
