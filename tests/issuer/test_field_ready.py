@@ -225,7 +225,8 @@ def test_every_console_page_in_spanish_has_no_english_sentence_or_raw_code(deplo
     admin = Browser.new(deployment)
     admin.sign_in(make_user(deployment, role="admin"))
     pages = [(officer, ["/console", "/console/issue/skills-certification", f"/console/credentials/{credential_id}",
-                       f"/console/credentials/{credential_id}/offer", "/console/credentials", "/console/batches",
+                       f"/console/credentials/{credential_id}/offer", f"/console/credentials/{credential_id}/reissue",
+                       "/console/credentials", "/console/batches",
                        "/console/batches/new", "/console/password", "/console/approvals"]),
              (admin, ["/console/audit", "/console/admin/users", "/console/admin/api-keys", "/console/admin/keys",
                      "/console/admin/types", "/console/admin/contact"]),
@@ -243,7 +244,7 @@ def test_every_console_page_in_spanish_has_no_english_sentence_or_raw_code(deplo
     text, code = visible(history)
     assert "Credencial emitida" in text and "Suspendida" in text and _RAW_ACTION.findall(code) == []
     assert re.search(r"\d{1,2} de [a-z]+ de 20\d\d, \d\d:\d\d", text) and "(COT)" not in history
-    assert checked == 17
+    assert checked == 18
 
 
 def test_the_issuer_answers_its_address_with_a_landing_page(deployment: Deployment) -> None:

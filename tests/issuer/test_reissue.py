@@ -196,3 +196,33 @@ def test_170_after_two_reissues_only_the_latest_offer_redeems_and_revokes(deploy
     pending = _reissue(deployment, other["id"]).json()
     third = _reissue(deployment, pending["id"]).json()
     assert third["replaces"] == other["id"] and _status(deployment, pending["id"])["status"] == "revoked"
+
+
+def test_the_console_reissues_once_per_form_and_refuses_an_auditor(deployment: Deployment) -> None:
+    from tests.issuer.console_support import Browser, csrf_of, make_user
+
+    created = deployment.issue("skills-certification")
+    officer = Browser.new(deployment)
+    officer.sign_in(make_user(deployment))
+    page = officer.get(f"/console/credentials/{created['id']}")
+    assert f'href="/console/credentials/{created["id"]}/reissue"' in page.text
+    form = officer.get(f"/console/credentials/{created['id']}/reissue")
+    assert "teléfono reemplazado" in form.text
+    form_id = form.text.split('name="form_id" value="')[1].split('"')[0]
+    unconfirmed = officer.post(f"/console/credentials/{created['id']}/reissue", {"form_id": form_id},
+                               csrf=csrf_of(form.text))
+    assert unconfirmed.status_code == 422 and "Marque la casilla" in unconfirmed.text
+    data = {"form_id": form_id, "confirm": "yes"}
+    first = officer.post(f"/console/credentials/{created['id']}/reissue", data, csrf=csrf_of(form.text))
+    again = officer.post(f"/console/credentials/{created['id']}/reissue", data, csrf=csrf_of(form.text))
+    assert first.url.path == again.url.path and first.url.path.endswith("/offer")  # a double click: one
+    assert "emitida de nuevo para un teléfono nuevo" in first.text
+    replacement = first.url.path.split("/")[3]
+    assert _status(deployment, replacement)["replaces"] == created["id"]
+    assert len(deployment.client.get("/api/v1/credentials", headers=deployment.auth()).json()["items"]) == 2
+    detail = officer.get(f"/console/credentials/{replacement}").text
+    assert f'href="/console/credentials/{created["id"]}"' in detail and "Reemplaza a" in detail
+    auditor = Browser.new(deployment)
+    auditor.sign_in(make_user(deployment, role="auditor"))
+    assert "/reissue" not in auditor.get(f"/console/credentials/{created['id']}").text
+    assert auditor.get(f"/console/credentials/{created['id']}/reissue").status_code == 403

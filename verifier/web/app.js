@@ -22,6 +22,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   lang: storedLanguage(),
+  online: null, // the online request on screen: {preset, expiresAt, fetched}
   shown: null, // {kind: "report", report, lang, text} | {kind: "problem", key, values, retry}
   request: 0,
   cameraStatus: null,
@@ -68,6 +69,7 @@ function applyStrings() {
     button.setAttribute("aria-pressed", String(button.dataset.lang === lang));
   }
   if (state.cameraStatus) $("camera-status").textContent = t(lang, state.cameraStatus);
+  if (state.online) renderOnline();
   if (state.inputError) $("input-error").textContent = t(lang, state.inputError);
 }
 
@@ -221,6 +223,78 @@ function setBusy(key) {
   if (key) busy.lastElementChild.textContent = t(state.lang, key);
 }
 
+// ----------------------------------------------------------------------------- online request (OpenID4VP)
+
+const presetKey = (preset) => preset.replace(/-/g, "_");
+
+function renderOnline() {
+  const online = state.online;
+  const lang = state.lang;
+  text($("online-title"), t(lang, `onlineTitle_${presetKey(online.preset)}`));
+  text($("online-asks"), t(lang, `onlineAsks_${presetKey(online.preset)}`));
+  $("online-qr").alt = t(lang, "onlineQrAlt");
+  if (!online.expiresAt) {
+    text($("online-status"), t(lang, "onlineCreating"));
+    return;
+  }
+  const left = Math.max(0, online.expiresAt - Math.floor(Date.now() / 1000));
+  const time = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  text($("online-status"), t(lang, online.fetched ? "onlineOpened" : "onlineWaiting", { time }));
+}
+
+function closeOnline() {
+  state.online = null;
+  $("online").hidden = true;
+  $("online-qr").removeAttribute("src");
+  $("online-link").value = "";
+}
+
+/** A teller's button: create the request with the page token, show its QR, wait for the wallet. */
+async function startOnline(preset) {
+  clearInputError();
+  stopCamera();
+  const request = ++state.request;
+  state.online = { preset, expiresAt: null, fetched: false };
+  $("input").hidden = true;
+  $("result").hidden = true;
+  $("online").hidden = false;
+  renderOnline();
+  $("online-title").focus({ preventScroll: true });
+  let online;
+  let created;
+  try {
+    online = await import("./online.js");
+    created = await online.createRequest(preset, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    if (request !== state.request) return;
+    closeOnline();
+    $("input").hidden = false;
+    showInputError(error && error.key ? error.key : "onlineFailed");
+    return;
+  }
+  if (request !== state.request) return;
+  state.online.expiresAt = created.expiresAt;
+  $("online-qr").src = created.qrPng;
+  $("online-link").value = created.qr;
+  renderOnline();
+  const result = await online.waitForAnswer(created, () => state.lang, {
+    stopped: () => request !== state.request,
+    onTick: ({ fetched }) => {
+      if (request !== state.request || !state.online) return;
+      state.online.fetched = fetched;
+      renderOnline();
+    },
+  });
+  if (result === null || request !== state.request) return;
+  closeOnline();
+  finish(request, { kind: "report", report: online.reportOf(result), lang: state.lang, online: true });
+}
+
+function cancelOnline() {
+  closeOnline();
+  newCheck();
+}
+
 // ----------------------------------------------------------------------------- verification
 
 async function verify(text) {
@@ -356,7 +430,7 @@ function renderResult() {
   panel.hidden = false;
   $("input").hidden = true;
   if (shown.kind === "problem") renderProblem(shown);
-  else renderReport(shown.report, shown.lang, shown.text, shown.offline);
+  else renderReport(shown.report, shown.lang, shown.text, shown.offline, shown.online);
 }
 
 function resetPanel(tone) {
@@ -382,7 +456,7 @@ function renderProblem(shown) {
   $("retry").hidden = !shown.retry;
 }
 
-function renderReport(report, reportLang, scannedText, offline) {
+function renderReport(report, reportLang, scannedText, offline, online = false) {
   const valid = report.valid === true; // anything else is red
   const unconfirmed = Boolean(offline && offline.unconfirmed); // offline and too old to say: neither
   resetPanel(valid ? "ok" : unconfirmed ? "neutral" : "bad");
@@ -396,7 +470,7 @@ function renderReport(report, reportLang, scannedText, offline) {
   else text($("result-reason"), apiMessage, reportLang);
   if (offline) renderOffline(offline, valid);
 
-  if (valid) renderHolder(report.holder_binding);
+  if (valid) renderHolder(report.holder_binding, online);
   renderFacts(report, reportLang, valid);
   if (valid) renderClaims(report, reportLang);
   if (!valid && report.verdict === "malformed" && scannedText) {
@@ -463,10 +537,10 @@ async function confirmShown() {
   }
 }
 
-function renderHolder(binding) {
+function renderHolder(binding, online) {
   const lang = state.lang;
   if (binding === "verified") {
-    text($("holder-verified"), t(lang, "holderVerified"));
+    text($("holder-verified"), t(lang, online ? "holderVerifiedOnline" : "holderVerified"));
     $("holder-verified").hidden = false;
     return;
   }
@@ -553,6 +627,10 @@ function init() {
   $("upload").addEventListener("change", onUpload);
   $("again").addEventListener("click", newCheck);
   $("retry").addEventListener("click", retry);
+  for (const button of document.querySelectorAll("[data-preset]")) {
+    button.addEventListener("click", () => startOnline(button.dataset.preset));
+  }
+  $("online-cancel").addEventListener("click", cancelOnline);
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && camera.scan) stopCamera();
   });
