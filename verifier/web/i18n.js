@@ -107,7 +107,6 @@ const STRINGS = {
     onlineFailed: "No se pudo crear la solicitud. Revise la conexión e intente de nuevo.",
     onlineBusy: "Hay demasiadas solicitudes abiertas desde este lugar. Espere a que venzan o a que respondan, e intente de nuevo.",
     onlineUnavailable: "Ninguna institución acreditada emite esa credencial todavía: esta solicitud no se puede hacer.",
-    onlineKicker: "Respuesta en línea",
     holderVerifiedOnline: "Teléfono verificado: la respuesta la firmó, para esta solicitud, el teléfono que guarda la llave con la que se emitió la credencial. Eso no prueba quién es la persona: compare el nombre con un documento de identidad.",
     verdicts: {
       malformed: "Código no válido",
@@ -229,7 +228,6 @@ const STRINGS = {
     onlineFailed: "The request could not be created. Check the connection and try again.",
     onlineBusy: "Too many requests are open from this place. Wait for them to expire or be answered, and try again.",
     onlineUnavailable: "No accredited institution issues that credential yet: this request cannot be made.",
-    onlineKicker: "Online answer",
     holderVerifiedOnline: "Phone verified: the answer was signed, for this request, by the phone that holds the key the credential was issued to. That does not prove who the person is: compare the name with an identity document.",
     verdicts: {
       malformed: "Invalid code",
