@@ -32,7 +32,8 @@ from sqlmodel import select
 from bench import BenchmarkError
 from credcore.encoding import b64url_encode
 from credcore.issue import issue_credential
-from issuer.batches import BatchWorker, create_batch
+from issuer.batch_worker import BatchWorker
+from issuer.batches import create_batch
 from issuer.config import Settings
 from issuer.db.engine import migrate, normalize_url
 from issuer.db.models import Batch, BatchRow, Credential
@@ -107,7 +108,7 @@ def batch_rate(url: str, var_dir: Path, data: bytes, rows: int) -> float:
 
 def credcore_rate(var_dir: Path, data: bytes, rows: int) -> float:
     """issue_credential as store() calls it, over the same rows' claims (parsed once, untimed)."""
-    from issuer.batches import parse_csv
+    from issuer.batch_csv import parse_csv
 
     deps = build_deps(_settings(f"sqlite:///{var_dir}/baseline.db", var_dir))
     migrate(deps.settings.database_url)

@@ -34,12 +34,11 @@ from typing import Any
 import httpx
 
 from bench import wrk
-from credcore import jws, qr
+from credcore import qr
 from credcore.encoding import b64url_encode
+from credcore.holder import disclose, present
 from credcore.issue import issue_credential
-from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
 from credcore.keys import SigningKey, generate_key, public_key_from_jwk
-from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
 from issuer.app import create_app as create_issuer
 from issuer.config import Settings
 from issuer.db.engine import migrate
@@ -67,15 +66,11 @@ class Presenter:
     """Distinct live QRs of one credential: the reference disclosures and a fresh KB-JWT each."""
 
     def __init__(self, sd_jwt: str, holder: SigningKey) -> None:
-        sd = parse_compact(sd_jwt)
-        payload = jws.parse(sd.issuer_jwt).claims()
-        chosen = select_disclosures(payload, sd.disclosures, [(name,) for name in REFERENCE_DISCLOSED])
-        self.presented, self.holder = SdJwt(sd.issuer_jwt, chosen).without_kb(), holder
+        self.presented, self.holder = disclose(sd_jwt, REFERENCE_DISCLOSED), holder
 
     def qrs(self, count: int) -> list[str]:
         now = int(time.time())
-        return [qr.encode(self.presented + create_kb_jwt(self.presented, self.holder, aud=OFFLINE_AUDIENCE,
-                                                         nonce=secrets.token_urlsafe(16), iat=now))
+        return [qr.encode(present(self.presented, self.holder, disclose_claims=REFERENCE_DISCLOSED, iat=now))
                 for _ in range(count)]
 
     def bodies(self, count: int) -> list[str]:

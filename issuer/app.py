@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if settings.worker_enabled:
-            from issuer.batches import BatchWorker
+            from issuer.batch_worker import BatchWorker
 
             worker = BatchWorker(deps, metrics, lease_seconds=settings.batch_lease_seconds)
             worker.start()

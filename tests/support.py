@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from credcore import jws
+import credcore.holder
 from credcore.clock import FixedClock
 from credcore.credential_types import TypeRegistry
 from credcore.issue import IssuedCredential, issue_credential
-from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
+from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.keys import SigningKey, generate_key
 from credcore.ports import MappingStatusSource, MemoryNonceStore
-from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
 from credcore.status_list import StatusList, build_status_list_token
 from credcore.trust import TrustList, format_time, trust_list_document
 from credcore.verify import VerificationPolicy, VerificationReport, verification_report
@@ -99,16 +97,8 @@ class World:
                 holder: SigningKey | None = None, aud: str = OFFLINE_AUDIENCE, nonce: str | None = None,
                 iat: int | None = None, kb: bool = True) -> str:
         text = issued if isinstance(issued, str) else issued.sd_jwt
-        sd = parse_compact(text)
-        payload = jws.parse(sd.issuer_jwt).claims()
-        chosen = select_disclosures(payload, sd.disclosures, [(name,) for name in disclose])
-        presented = SdJwt(sd.issuer_jwt, chosen).without_kb()
-        if not kb:
-            return presented
-        token = create_kb_jwt(presented, holder or self.holder, aud=aud,
-                              nonce=nonce or secrets.token_urlsafe(16),
-                              iat=self.clock.now() if iat is None else iat)
-        return presented + token
+        return credcore.holder.present(text, (holder or self.holder) if kb else None, disclose_claims=disclose,
+                                       aud=aud, nonce=nonce or None, iat=self.clock.now() if iat is None else iat)
 
     def status_list(self, by: Institution, n: int = 1) -> StatusList:
         return self.status_lists.setdefault(by.status_uri(n), StatusList())

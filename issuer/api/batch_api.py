@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlmodel import Session
@@ -35,13 +35,6 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 class UnsupportedMediaType(ServiceError):
     status = 415
     code = "unsupported_media_type"
-
-
-def install(app: FastAPI) -> FastAPI:
-    """Add this router to an app that does not serve it yet (``create_app`` may already do so)."""
-    if not any(getattr(route, "path", None) == "/api/v1/batches" for route in app.routes):
-        app.include_router(router)
-    return app
 
 
 def _links(batch_id: str) -> dict[str, str]:

@@ -37,7 +37,7 @@ from starlette.datastructures import FormData, UploadFile
 from credcore import qr
 from credcore.credential_types import DEFAULT_SCHEMAS_DIR, CredentialType
 from credcore.messages import field_message
-from issuer import audit, batches, idempotency
+from issuer import audit, batch_csv, batches, idempotency
 from issuer import credentials as creds
 from issuer.console.credential_pages import accredited_type, form_fields
 from issuer.console.routing import ConsoleRoute
@@ -99,7 +99,7 @@ def _batch(console: Console, batch_id: str) -> Batch:
 
 def _field_label(ctype: CredentialType | None, field: str, lang: str) -> str:
     name = field.split("/")[0]
-    if name == batches.VALID_UNTIL:
+    if name == batch_csv.VALID_UNTIL:
         return "Válida hasta" if lang == "es" else "Valid until"
     if ctype is not None and name in ctype.claim_names:
         return f"{ctype.label(name, lang)} ({name})"
@@ -166,7 +166,7 @@ def column_help(ctype: CredentialType, lang: str) -> list[dict[str, Any]]:
                 "format": _format(properties.get(f["name"], {}), lang), "example": example.get(f["name"], "")}
                for f in form_fields(ctype, lang, {}, {})]
     columns.append({
-        "name": batches.VALID_UNTIL, "label": "Válida hasta" if lang == "es" else "Valid until",
+        "name": batch_csv.VALID_UNTIL, "label": "Válida hasta" if lang == "es" else "Valid until",
         "hint": ("Vigencia de la credencial hasta ese día (hora de Colombia). Vacía: la vigencia normal del tipo."
                  if lang == "es" else
                  "The credential is valid through that day (Colombia time). Empty: the type's usual validity."),
@@ -179,7 +179,7 @@ def template_csv(ctype: CredentialType, delimiter: str = ",") -> str:
     """Header (the claim names the parser expects, then ``valid_until``) and one example row, with
     a BOM so that a spreadsheet opens the accents right."""
     example = example_row(ctype)
-    columns = [*ctype.claim_names, batches.VALID_UNTIL]
+    columns = [*ctype.claim_names, batch_csv.VALID_UNTIL]
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(columns)

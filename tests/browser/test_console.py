@@ -25,7 +25,7 @@ from PIL import Image
 from credcore.encoding import b64url_encode
 from issuer import accounts
 from issuer.app import create_app
-from issuer.batches import BatchWorker
+from issuer.batch_worker import BatchWorker
 from issuer.config import Settings
 from issuer.db.engine import migrate
 from issuer.db.models import Credential

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from credcore.key_binding import create_kb_jwt
+import credcore.holder
 from credcore.keys import SigningKey
-from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
+from credcore.sdjwt import parse_compact
 from tests.interop.conftest import Node
 from tests.issuer.wallet import issuer_payload
 from tests.support import example_claims
@@ -22,10 +22,7 @@ pytestmark = pytest.mark.pair("sdjwt-js-verifies-puente")
 
 def present(sd_jwt: str, holder: SigningKey, *, now: int, aud: str, nonce: str,
             disclose: tuple[str, ...] = ("given_name", "family_name")) -> str:
-    sd = parse_compact(sd_jwt)
-    chosen = select_disclosures(issuer_payload(sd_jwt), sd.disclosures, [(name,) for name in disclose])
-    presented = SdJwt(sd.issuer_jwt, chosen).without_kb()
-    return presented + create_kb_jwt(presented, holder, aud=aud, nonce=nonce, iat=now)
+    return credcore.holder.present(sd_jwt, holder, disclose_claims=disclose, aud=aud, nonce=nonce, iat=now)
 
 
 def _issuer_jwk(live: Live, credential: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ every row issued exactly once, roles and tenant isolation, and the ``puente batc
 
 Every test runs on SQLite and, when PUENTE_TEST_DATABASE_URL is set, on PostgreSQL; the worker is
 driven synchronously (``run_once``) except where its thread is the subject. The kill -9 test runs
-the real service (``python -m issuer``) as a subprocess on 127.0.0.1."""
+the real service (``puente serve issuer``) as a subprocess on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -37,11 +37,11 @@ from typer.testing import CliRunner
 from credcore.clock import SystemClock
 from credcore.encoding import b64url_encode
 from credcore.issue import end_of_day_in_colombia
-from issuer import batches as batch_module
+from issuer import batch_worker as batch_module
 from issuer import credentials as creds
-from issuer.api import batch_api
 from issuer.app import create_app
-from issuer.batches import BatchWorker, escape_cell
+from issuer.batch_csv import escape_cell, parse_csv
+from issuer.batch_worker import BatchWorker
 from issuer.db.engine import migrate
 from issuer.db.models import AuditEvent, Batch, BatchRow, Credential, Offer, StatusListRow
 from issuer.deps import Deps, build_deps
@@ -125,8 +125,8 @@ class Batches:
 
 
 def batch_app_for(deps: Deps) -> Any:
-    """The issuer app with the batch routes (a no-op on them once create_app serves them)."""
-    return batch_api.install(create_app(deps.settings, deps=deps))
+    """The issuer app (it serves the batch routes)."""
+    return create_app(deps.settings, deps=deps)
 
 
 def batches_for(deployment: Deployment, tmp_path: Path, **settings: object) -> Iterator[Batches]:
@@ -591,7 +591,7 @@ def test_a_worker_whose_lease_was_taken_over_commits_nothing_more(small_batches:
     taken = fast.claim()
     assert taken is not None
     with pytest.raises(batch_module.LeaseLost):
-        slow._commit_chunk(claim, batch_module.parse_csv(small_batches.deps.types.get(TYPE),
+        slow._commit_chunk(claim, parse_csv(small_batches.deps.types.get(TYPE),
                                                           csv_of([person(n) for n in range(4)])).rows[:2])
     fast.process(taken)
     assert_exactly_once(small_batches.deps, batch_id, [2, 3, 4, 5])
@@ -753,7 +753,7 @@ def _free_port() -> int:
 
 
 class Service:
-    """``python -m issuer`` on 127.0.0.1 with the given environment; logs go to a file."""
+    """``puente serve issuer`` on 127.0.0.1 with the given environment; logs go to a file."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env, self.log, self.port = env, log, _free_port()
@@ -765,7 +765,8 @@ class Service:
 
     def start(self) -> None:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "issuer", "--port", str(self.port)], cwd=ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "puente", "serve", "issuer",
+                                             "--port", str(self.port)], cwd=ROOT,
                                             env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while True:

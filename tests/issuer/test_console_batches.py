@@ -24,7 +24,8 @@ from httpx import Response
 from sqlmodel import col, func, select
 
 from credcore import jws, qr
-from issuer.batches import BatchWorker, parse_csv
+from issuer.batch_csv import parse_csv
+from issuer.batch_worker import BatchWorker
 from issuer.console import batch_pages
 from issuer.db.models import AuditEvent, Batch
 from tests.issuer.conftest import Deployment

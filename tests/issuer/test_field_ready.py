@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pypdfium2
 
 from credcore import messages as credcore_messages
-from issuer.batches import BatchWorker
+from issuer.batch_worker import BatchWorker
 from issuer.operator import seed
 from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, csrf_of, make_user

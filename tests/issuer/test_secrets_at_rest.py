@@ -13,7 +13,7 @@ from sqlalchemy import MetaData, select
 
 from credcore.clock import FixedClock
 from issuer import housekeeping
-from issuer.batches import BatchWorker
+from issuer.batch_worker import BatchWorker
 from issuer.db.engine import migrate
 from issuer.db.models import IdempotencyRecord
 from issuer.deps import build_deps

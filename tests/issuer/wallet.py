@@ -4,18 +4,18 @@ a c_nonce, prove possession of its key in an ``openid4vci-proof+jwt`` and receiv
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi.testclient import TestClient
 
+import credcore.holder
 from credcore import jws
-from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
+from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.keys import SigningKey, generate_key
 from credcore.ports import MappingStatusSource, MemoryNonceStore
-from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
+from credcore.sdjwt import parse_compact
 from credcore.trust import verify_trust_list
 from credcore.verify import VerificationReport, verification_report
 from issuer.deps import Deps
@@ -114,10 +114,7 @@ def issuer_payload(sd_jwt: str) -> dict[str, Any]:
 def present(sd_jwt: str, holder: SigningKey, *, now: int, disclose: tuple[str, ...] = ("given_name", "family_name"),
             aud: str = OFFLINE_AUDIENCE) -> str:
     """A presentation as the wallet makes one: chosen disclosures and a KB-JWT by ``holder``."""
-    sd = parse_compact(sd_jwt)
-    chosen = select_disclosures(issuer_payload(sd_jwt), sd.disclosures, [(name,) for name in disclose])
-    presented = SdJwt(sd.issuer_jwt, chosen).without_kb()
-    return presented + create_kb_jwt(presented, holder, aud=aud, nonce=secrets.token_urlsafe(16), iat=now)
+    return credcore.holder.present(sd_jwt, holder, disclose_claims=disclose, aud=aud, iat=now)
 
 
 def verify_online(client: TestClient, deps: Deps, text: str) -> VerificationReport:

@@ -18,15 +18,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import credcore.holder
 from credcore.clock import FixedClock
 from credcore.credential_types import TypeRegistry
 from credcore.encoding import b64url_decode
-from credcore.key_binding import OFFLINE_AUDIENCE, create_kb_jwt
+from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.keys import SigningKey
-from credcore.sdjwt import SdJwt, parse_compact, select_disclosures
 from issuer import credentials as creds
 from issuer.db.models import Credential
-from tests.issuer.wallet import issuer_payload
 from tests.support import example_claims
 from tests.verifier.conftest import Live
 from verifier import oid4vp
@@ -44,12 +43,8 @@ def present_to(sd_jwt: str, holder: SigningKey | None, *, aud: str, nonce: str, 
                iat: int | None = None) -> str:
     """A wallet's answer to one credential query: the chosen disclosures and a KB-JWT bound to the
     request's client_id and nonce (no KB-JWT when ``holder`` is None)."""
-    sd = parse_compact(sd_jwt)
-    chosen = select_disclosures(issuer_payload(sd_jwt), sd.disclosures, [(name,) for name in disclose])
-    presented = SdJwt(sd.issuer_jwt, chosen).without_kb()
-    if holder is None:
-        return presented
-    return presented + create_kb_jwt(presented, holder, aud=aud, nonce=nonce, iat=iat or int(time.time()))
+    return credcore.holder.present(sd_jwt, holder, disclose_claims=disclose, aud=aud, nonce=nonce,
+                                   iat=iat or int(time.time()))
 
 
 def held_credential(live: Live, type_id: str = "ppt-status", who: str = "migracion:officer") -> tuple[str, SigningKey]:
