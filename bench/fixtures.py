@@ -14,7 +14,7 @@ from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.ports import MappingStatusSource
 from credcore.status_list import DEFAULT_SIZE, INVALID
 from credcore.trust import TrustList
-from tests.support import REFERENCE_DISCLOSED, World
+from testkit.world import REFERENCE_DISCLOSED, World
 
 # A published list is not all zeros: revoke about 1% of it so that the status check inflates and
 # reads a list shaped like a real one rather than 32 KiB of zeros that compress to nothing.

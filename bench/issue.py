@@ -23,7 +23,7 @@ from bench import BenchmarkError
 from bench.fixtures import build_reference, random_index
 from bench.timing import paired
 from credcore.issue import IssuedCredential
-from tests.support import World, example_claims
+from testkit.world import World, example_claims
 
 TYPE_ID = "skills-certification"
 GOAL = 1.0  # issue_vs_reference

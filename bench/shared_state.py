@@ -130,7 +130,7 @@ def verify_stores(rounds: int = 5, per_round: int = 200) -> Mapping[str, float |
     from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
     from credcore.verify import VerificationPolicy, verification_report
     from servicekit.shared_store import MemoryStore
-    from tests.support import REFERENCE_DISCLOSED
+    from testkit.world import REFERENCE_DISCLOSED
 
     ref = build_reference()
     world = ref.world

@@ -29,7 +29,7 @@ from bench.timing import paired
 from credcore.encoding import b64url_decode
 from credcore.key_binding import KeyBindingPolicy
 from credcore.verify import VerificationPolicy, VerificationReport, verification_report
-from tests.support import REFERENCE_DISCLOSED
+from testkit.world import REFERENCE_DISCLOSED
 
 GOAL = 2.5  # verify_vs_reference: at least this many times the reference's rate
 GOAL_FLOOR = 0.35  # verify_vs_signature_floor

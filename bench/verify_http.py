@@ -45,8 +45,8 @@ from issuer.db.engine import migrate
 from issuer.deps import build_deps
 from issuer.institutions import active_key, create_institution, registry_key
 from issuer.operator import operator_staff
-from tests.support import REFERENCE_DISCLOSED, example_claims
-from tests.verifier.conftest import ServerThread, free_port
+from testkit.servers import ServerThread, free_port
+from testkit.world import REFERENCE_DISCLOSED, example_claims
 from verifier.app import build_service
 from verifier.config import VerifierSettings
 

@@ -89,3 +89,32 @@ def test_no_module_is_over_600_lines(package: str) -> None:
     long = {str(path.relative_to(ROOT)): n for path in _modules(package)
             if (n := len(path.read_text("utf-8").splitlines())) > MAX_MODULE_LINES}
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+def _all_modules(*packages: str) -> list[Path]:
+    return [path for package in packages for path in _modules(package)]
+
+
+def test_bench_and_the_testkit_never_import_the_tests() -> None:
+    """Builders both need live in ``testkit/``; the benchmarks and the kit stand without ``tests/``."""
+    for path in _all_modules("bench", "testkit"):
+        roots = {name.split(".")[0] for name in _imports(path)}
+        assert "tests" not in roots, f"{path.relative_to(ROOT)} imports tests"
+    for path in _modules("testkit"):
+        roots = {name.split(".")[0] for name in _imports(path)}
+        assert "bench" not in roots, f"{path.relative_to(ROOT)} imports bench"
+
+
+def test_no_module_imports_a_conftest() -> None:
+    """A conftest holds fixtures and hooks; what tests share as a library lives in a support module
+    (``testkit/``, ``tests/browser/chromium.py``, ``tests/issuer/deployment.py``, …)."""
+    for path in _all_modules("tests", "bench", "testkit"):
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [f"{node.module or ''}.{alias.name}" for alias in node.names] + [node.module or ""]
+            offending = [name for name in names if "conftest" in name.split(".")]
+            assert not offending, f"{path.relative_to(ROOT)} imports {offending}"

@@ -31,8 +31,8 @@ from issuer.db.engine import migrate
 from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution, registry_key
 from issuer.staff import create_api_key
+from testkit.wallet import Wallet, present
 from tests.issuer.test_batches import TYPE, assert_exactly_once, csv_of, person
-from tests.issuer.wallet import Wallet, present
 from tests.redis_server import shared_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +140,7 @@ class Cluster:
         return Wallet(self.http, lambda: int(time.time()))  # type: ignore[arg-type]
 
     def issue(self, type_id: str = "skills-certification", who: str = "sena") -> dict[str, Any]:
-        from tests.support import example_claims
+        from testkit.world import example_claims
 
         response = self.http.post(f"{self.issuer_url}/api/v1/credentials",
                                   json={"type": type_id, "claims": example_claims(type_id)},

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from credcore import qr
+from testkit import live as live_issuer
+from testkit.live import Live
 from tests.browser import wallet_support
-from tests.browser.conftest import Chromium, Verifier, verifier  # noqa: F401  (verifier: the fixture)
+from tests.browser.chromium import Chromium, Verifier
 from tests.browser.test_console_axe import audit
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
-from tests.verifier import conftest as verifier_fixtures
-from tests.verifier.conftest import Live
 
-live = verifier_fixtures.live
+live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers
@@ -50,7 +50,7 @@ def _paste(page: Any, text: str) -> None:
 
 
 def test_scanning_page_passes_an_automated_wcag_audit(chromium: Chromium, live: Live,
-                                                       verifier: Verifier) -> None:  # noqa: F811
+                                                       verifier: Verifier) -> None:
     page, _ = chromium.page(f"{verifier.url}/")
     problems = audit(page)
     _, presentation = live.wallet_presentation()

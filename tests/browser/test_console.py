@@ -31,9 +31,9 @@ from issuer.db.engine import migrate
 from issuer.db.models import Credential
 from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution
-from tests.browser.conftest import WAIT_MS, Chromium, screenshot
-from tests.support import example_claims
-from tests.verifier.conftest import ServerThread, free_port
+from testkit.servers import ServerThread, free_port
+from testkit.world import example_claims
+from tests.browser.chromium import WAIT_MS, Chromium, screenshot
 
 PASSWORD = "una frase bastante larga 2026"
 TABLET = {"width": 1024, "height": 1366}

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import Chromium
+from testkit.world import example_claims
+from tests.browser.chromium import Chromium
 from tests.browser.test_console import TABLET, Console, console, sign_in  # noqa: F401  (console: the fixture)
-from tests.support import example_claims
 
 WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
         "resultTypes": ["violations"]}

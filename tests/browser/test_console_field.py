@@ -5,9 +5,9 @@ future is refused before sending; every mistake shows at once."""
 
 from __future__ import annotations
 
-from tests.browser.conftest import Chromium, screenshot
+from testkit.world import example_claims
+from tests.browser.chromium import Chromium, screenshot
 from tests.browser.test_console import TABLET, Console, console, sign_in  # noqa: F401  (console: the fixture)
-from tests.support import example_claims
 
 
 def test_the_issue_form_reads_document_numbers_as_written_and_checks_formats(chromium: Chromium,

@@ -24,11 +24,11 @@ from credcore.ports import MemoryNonceStore
 from credcore.trust import TrustList, trust_list_document
 from credcore.verify import VerificationPolicy, verification_report
 from credcore.x509_chain import der_b64
-from tests.browser.conftest import Chromium
+from testkit.servers import ServerThread, free_port
+from testkit.world import REFERENCE_DISCLOSED, ROOT, SCHEMAS, World
+from tests.browser.chromium import Chromium
 from tests.credcore.hostile import forge_jws, header_for, payload_of, present, texts
-from tests.support import REFERENCE_DISCLOSED, ROOT, SCHEMAS, World
 from tests.verifier.case_recorder import trust_document, type_bundle
-from tests.verifier.conftest import ServerThread, free_port
 from tests.x509_support import make_ca, make_leaf
 from verifier.web import page
 

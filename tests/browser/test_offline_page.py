@@ -22,8 +22,9 @@ from credcore import qr
 from credcore.encoding import b64url_decode, b64url_encode
 from credcore.messages import message
 from servicekit import qr_image
-from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier, fake_camera_video, screenshot
-from tests.verifier.conftest import Live, ServerThread, free_port
+from testkit.live import Live
+from testkit.servers import ServerThread, free_port
+from tests.browser.chromium import WAIT_MS, Chromium, PageLog, Verifier, fake_camera_video, screenshot
 from verifier.app import create_app
 from verifier.web.page import WEB_DIR
 

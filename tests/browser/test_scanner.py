@@ -22,8 +22,8 @@ from bench import scan
 from bench.scan_frames import Code, Shot, render_frame, symbol_image
 from credcore import qr
 from servicekit import qr_image
-from tests.browser.conftest import WAIT_MS, Chromium, PageLog, Verifier
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from tests.browser.chromium import WAIT_MS, Chromium, PageLog, Verifier
 
 pytestmark = pytest.mark.browser
 

@@ -16,18 +16,10 @@ from credcore import qr
 from issuer import credentials as creds
 from issuer.db.models import Credential
 from servicekit import qr_image
-from tests.browser.conftest import (
-    WAIT_MS,
-    Chromium,
-    PageLog,
-    Verifier,
-    fake_camera_video,
-    require_browser,
-    screenshot,
-)
-from tests.issuer.wallet import present
-from tests.support import example_claims
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import present
+from testkit.world import example_claims
+from tests.browser.chromium import WAIT_MS, Chromium, PageLog, Verifier, fake_camera_video, require_browser, screenshot
 from verifier.web.page import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser

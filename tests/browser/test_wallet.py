@@ -28,6 +28,10 @@ from credcore.keys import generate_key
 from credcore.sdjwt import SdJwt, parse_compact
 from puente.wallet_app import content_security_policy, create_wallet_app
 from servicekit import qr_image
+from testkit import live as live_issuer
+from testkit.live import Live
+from testkit.servers import ServerThread, free_port
+from testkit.world import example_claims
 from tests.browser import wallet_support
 from tests.browser.wallet_support import (
     PIN,
@@ -38,15 +42,12 @@ from tests.browser.wallet_support import (
     decode_qr_png,
     fake_camera_video,
 )
-from tests.support import example_claims
-from tests.verifier import conftest as verifier_fixtures
-from tests.verifier.conftest import Live, ServerThread, free_port
 from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser
 
 # Fixtures used here: the live issuer (tests/verifier) and the wallet's own (wallet_support.py).
-live = verifier_fixtures.live
+live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers

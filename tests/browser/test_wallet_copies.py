@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from credcore import jws, qr
 from credcore.sdjwt import parse_compact
+from testkit.live import Live
 from tests.browser import wallet_support
 from tests.browser.test_wallet import _assert_clean, _verify, _wallet_with_credential, verifier  # noqa: F401
 from tests.browser.wallet_support import Browsers, WalletServer
-from tests.verifier.conftest import Live
 
 pytestmark = pytest.mark.browser
 wallet_playwright = wallet_support.wallet_playwright

@@ -14,8 +14,10 @@ import pytest
 from PIL import Image
 
 from bench.scan_frames import QUIET, Shot, render_frame
+from testkit import live as live_issuer
+from testkit.live import Live
 from tests.browser import wallet_support
-from tests.browser.conftest import Chromium, Verifier
+from tests.browser.chromium import Chromium, Verifier
 from tests.browser.test_scanner import (
     FAKE_BARCODE_DETECTOR,
     NO_BARCODE_DETECTOR,
@@ -25,12 +27,10 @@ from tests.browser.test_scanner import (
     y4m,
 )
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer, decode_qr_png
-from tests.verifier import conftest as verifier_fixtures
-from tests.verifier.conftest import Live
 
 pytestmark = pytest.mark.browser
 
-live = verifier_fixtures.live
+live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers

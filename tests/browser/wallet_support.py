@@ -23,7 +23,8 @@ import zxingcpp
 from PIL import Image
 
 from puente.wallet_app import create_wallet_app
-from tests.verifier.conftest import Live, ServerThread
+from testkit.live import Live
+from testkit.servers import ServerThread
 
 CHROMIUM = Path(os.environ.get("PUENTE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import World
+from testkit.world import World
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from credcore.keys import SigningKey
 from credcore.sdjwt import SdJwt
 from credcore.status_list import StatusList
 from credcore.verify import VerificationReport
-from tests.support import Institution, World
+from testkit.world import Institution, World
 
 RawKey = (
     SigningKey

@@ -13,7 +13,7 @@ import pytest
 from credcore.credential_types import TypeRegistry
 from credcore.errors import DisclosureError, IssuanceError
 from credcore.issue import end_of_day_in_colombia, expiry_for
-from tests.support import SCHEMAS
+from testkit.world import SCHEMAS
 
 TYPES = sorted(p.name for p in (SCHEMAS / "types").iterdir() if p.is_dir())
 EXAMPLES = sorted((SCHEMAS / "types").glob("*/examples/*.json"))

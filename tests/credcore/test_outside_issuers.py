@@ -11,8 +11,8 @@ from credcore.keys import generate_key
 from credcore.messages import message
 from credcore.trust import TrustList, trust_list_document
 from credcore.verify import VerificationPolicy
+from testkit.world import REFERENCE_DISCLOSED, World
 from tests.credcore.hostile import assert_rejected, assert_valid, forge_jws, header_for, payload_of, present, texts
-from tests.support import REFERENCE_DISCLOSED, World
 from tests.x509_support import make_ca, make_leaf
 
 DID_JWK_KID = ("did:jwk:eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6ImFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4"

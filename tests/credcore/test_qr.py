@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from credcore import base45, qr
 from credcore.errors import CredentialError, MalformedError, PayloadTooLargeError
 from servicekit import qr_image
-from tests.support import SCHEMAS, World
+from testkit.world import SCHEMAS, World
 
 VECTORS = SCHEMAS / "qr-vectors"
 VALID = sorted(VECTORS.glob("valid-*.json"))

@@ -24,6 +24,7 @@ from credcore.ports import MappingStatusSource
 from credcore.status_list import StatusList
 from credcore.trust import sign_trust_list
 from credcore.verify import VerificationPolicy
+from testkit.world import REFERENCE_DISCLOSED, World
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -45,7 +46,6 @@ from tests.credcore.hostile import (
     with_kb,
     x5c,
 )
-from tests.support import REFERENCE_DISCLOSED, World
 
 NONE_SPELLINGS = ["none", "None", "noNE", "NONE"]
 URLS = ["https://attacker.example/jwks.json", "http://169.254.169.254/latest/meta-data/",

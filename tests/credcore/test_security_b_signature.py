@@ -25,6 +25,7 @@ from credcore.keys import generate_key, public_key_from_jwk
 from credcore.ports import MappingStatusSource
 from credcore.status_list import StatusList
 from credcore.trust import TrustList
+from testkit.world import REFERENCE_DISCLOSED, World, example_claims
 from tests.credcore.hostile import (
     P256_ORDER,
     assert_rejected,
@@ -38,7 +39,6 @@ from tests.credcore.hostile import (
     texts,
     with_kb,
 )
-from tests.support import REFERENCE_DISCLOSED, World, example_claims
 
 
 def _verify_forged(world: World, issued: IssuedCredential, issuer_jwt: str) -> Any:

@@ -25,6 +25,7 @@ from credcore.errors import IssuanceError
 from credcore.issue import IssuedCredential
 from credcore.sdjwt import conceal_claims, new_salt, process_disclosures
 from credcore.verify import CRITICAL_CLAIMS, VerificationReport
+from testkit.world import REFERENCE_DISCLOSED, World, example_claims
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -34,7 +35,6 @@ from tests.credcore.hostile import (
     sign_credential,
     texts,
 )
-from tests.support import REFERENCE_DISCLOSED, World, example_claims
 
 
 def _verify_payload(world: World, payload: Any, disclosures: list[str]) -> VerificationReport:

@@ -20,6 +20,7 @@ from credcore.encoding import b64url_encode
 from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
 from credcore.keys import generate_key
 from credcore.verify import VerificationPolicy
+from testkit.world import REFERENCE_DISCLOSED, World
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -31,7 +32,6 @@ from tests.credcore.hostile import (
     texts,
     with_kb,
 )
-from tests.support import REFERENCE_DISCLOSED, World
 
 ONLINE_AUD = "https://verifier.example/api/v1"
 STRICT = VerificationPolicy(key_binding=KeyBindingPolicy(audience=ONLINE_AUD, nonce="n-0S6_WzA2Mj"),

@@ -17,6 +17,7 @@ from credcore.issue import IssuedCredential
 from credcore.sdjwt import new_salt
 from credcore.trust import TrustList, trust_list_document
 from credcore.verify import VerificationPolicy, VerificationReport
+from testkit.world import REFERENCE_DISCLOSED, World, example_claims, iso
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -25,7 +26,6 @@ from tests.credcore.hostile import (
     sign_credential,
     texts,
 )
-from tests.support import REFERENCE_DISCLOSED, World, example_claims, iso
 
 LEEWAY = 60
 

@@ -34,6 +34,7 @@ from credcore.keys import generate_key
 from credcore.ports import MappingStatusSource
 from credcore.status_list import StatusList, build_status_list_token, verify_status_list_token
 from credcore.verify import VerificationPolicy, VerificationReport
+from testkit.world import REFERENCE_DISCLOSED, World, example_claims
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -47,7 +48,6 @@ from tests.credcore.hostile import (
     status_token,
     texts,
 )
-from tests.support import REFERENCE_DISCLOSED, World, example_claims
 
 IDX = 4242
 
@@ -423,7 +423,7 @@ def test_case_071_token_without_exp_is_believed_for_a_day_only() -> None:
     revocation from an offline verifier): one older than a day is ``status_expired``."""
     from credcore import jws as jws_module
     from credcore.status_list import StatusList
-    from tests.support import World
+    from testkit.world import World
 
     world = World()
     issued = world.issue(idx=5)

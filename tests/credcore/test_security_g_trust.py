@@ -23,6 +23,7 @@ from credcore.errors import CredentialError
 from credcore.keys import SigningKey, generate_key, private_key_to_jwk
 from credcore.trust import TrustList, sign_trust_list, trust_list_document, verify_trust_list
 from credcore.verify import VerificationPolicy
+from testkit.world import BASE, REFERENCE_DISCLOSED, SCHEMAS, Institution, World
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -35,7 +36,6 @@ from tests.credcore.hostile import (
     texts,
     x5c,
 )
-from tests.support import BASE, REFERENCE_DISCLOSED, SCHEMAS, Institution, World
 
 
 def _trust(world: World, *entries: dict[str, Any], next_update: int | None = None) -> TrustList:

@@ -25,6 +25,7 @@ from credcore.encoding import dumps_compact, loads_strict
 from credcore.errors import CredentialError, IssuanceError, MalformedError, PayloadTooLargeError
 from credcore.sdjwt import new_salt
 from credcore.verify import VerificationReport
+from testkit.world import REFERENCE_DISCLOSED, World, example_claims
 from tests.credcore.hostile import (
     assert_rejected,
     assert_valid,
@@ -38,7 +39,6 @@ from tests.credcore.hostile import (
     texts,
     with_kb,
 )
-from tests.support import REFERENCE_DISCLOSED, World, example_claims
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 

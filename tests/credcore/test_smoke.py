@@ -1,5 +1,5 @@
 from credcore import qr
-from tests.support import World
+from testkit.world import World
 
 
 def test_reference_presentation_verifies_through_qr() -> None:

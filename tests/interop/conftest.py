@@ -4,42 +4,23 @@ sd-jwt-python comes from the bench extra. Locally a missing peer skips; in CI (C
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from testkit.live import live  # noqa: F401  (a real issuer on HTTP, module scoped)
+from tests.interop.node import OUTCOMES, Node
 from tests.interop.pairs import BY_ID, HERE
-from tests.verifier.conftest import live  # noqa: F401  (a real issuer on HTTP, module scoped)
-
-OUTCOMES: dict[str, str] = {}
 
 
 def _missing(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI needs every interop peer: run `make interop-deps`)")
     pytest.skip(reason)
-
-
-class Node:
-    """Runs one peer script: a JSON request on stdin, the JSON answer from stdout."""
-
-    def __init__(self, executable: str) -> None:
-        self.executable = executable
-
-    def __call__(self, script: str, command: str, request: dict[str, Any], *, expect_ok: bool = True) -> dict[str, Any]:
-        done = subprocess.run([self.executable, str(HERE / "peers" / script), command], input=json.dumps(request),
-                              capture_output=True, text=True, timeout=120, cwd=HERE)
-        assert done.stdout, f"{script} {command} printed nothing: {done.stderr[-2000:]}"
-        answer: dict[str, Any] = json.loads(done.stdout)
-        if expect_ok:
-            assert answer.get("ok"), f"{script} {command}: {answer.get('error')} {done.stderr[-1000:]}"
-        return answer
 
 
 @pytest.fixture(scope="session")

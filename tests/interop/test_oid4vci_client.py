@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from credcore.keys import public_key_from_jwk
-from tests.interop.conftest import Node
-from tests.issuer.wallet import issuer_payload
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import issuer_payload
+from tests.interop.node import Node
 
 pytestmark = pytest.mark.pair("oid4vci-client-redeems")
 

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from credcore.keys import private_key_to_jwk
-from tests.interop.conftest import Node
-from tests.verifier.conftest import Live, ServerThread, free_port
+from testkit.live import Live
+from testkit.servers import ServerThread, free_port
+from tests.interop.node import Node
 from verifier.app import create_app
 from verifier.oid4vp.secure import self_signed_identity
 

@@ -15,9 +15,9 @@ import pytest
 from credcore.keys import SigningKey, generate_key, private_key_to_jwk
 from credcore.x509_chain import der_b64
 from issuer.institutions import accredit_external
-from tests.interop.conftest import Node
-from tests.support import example_claims
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.world import example_claims
+from tests.interop.node import Node
 from tests.x509_support import make_ca, make_leaf
 
 VARIANTS = ("thumbprint-kid", "ordinary-kid", "no-kid", "x5c-chain")

@@ -12,10 +12,10 @@ import pytest
 import credcore.holder
 from credcore.keys import SigningKey
 from credcore.sdjwt import parse_compact
-from tests.interop.conftest import Node
-from tests.issuer.wallet import issuer_payload
-from tests.support import example_claims
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import issuer_payload
+from testkit.world import example_claims
+from tests.interop.node import Node
 
 pytestmark = pytest.mark.pair("sdjwt-js-verifies-puente")
 

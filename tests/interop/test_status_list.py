@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from credcore import jws
-from tests.interop.conftest import Node
-from tests.issuer.wallet import issuer_payload
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import issuer_payload
+from tests.interop.node import Node
 
 pytestmark = pytest.mark.pair("status-list-reads-puente")
 

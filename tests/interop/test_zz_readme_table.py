@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.interop.conftest import OUTCOMES
+from tests.interop.node import OUTCOMES
 from tests.interop.pairs import PAIRS, readme_table, render, write_readme
 
 

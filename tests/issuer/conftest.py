@@ -7,7 +7,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,19 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from credcore.clock import FixedClock
-from credcore.encoding import b64url_encode
 from issuer.app import create_app
-from issuer.config import Settings
 from issuer.db.engine import migrate, normalize_url
-from issuer.deps import Deps, build_deps
+from issuer.deps import build_deps
 from issuer.institutions import create_institution
 from issuer.staff import create_api_key
-from tests.issuer.wallet import Wallet
-
-BASE = "https://issuer.test"
-METRICS_TOKEN = "metrics-token-of-the-tests"
-METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}  # /metrics is not public outside development
-NOW = 1_795_000_000
+from testkit.wallet import Wallet
+from tests.issuer.deployment import BASE, NOW, Deployment, make_settings
 
 
 def database_urls(tmp_path: Path) -> Iterator[str]:
@@ -53,37 +47,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.connect() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
-
-
-@dataclass
-class Deployment:
-    deps: Deps
-    client: TestClient
-    clock: FixedClock
-    keys: dict[str, str]  # "<slug>:<role>" -> API key text
-
-    def auth(self, who: str = "sena:officer") -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[who]}"}
-
-    def issue(self, type_id: str = "skills-certification", claims: dict | None = None, who: str = "sena:officer",
-              **extra: object) -> dict:
-        from tests.support import example_claims
-
-        body = {"type": type_id, "claims": claims or example_claims(type_id), **extra}
-        headers = {**self.auth(who), "Idempotency-Key": secrets.token_urlsafe(18)}
-        response = self.client.post("/api/v1/credentials", json=body, headers=headers)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-
-def make_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": "test", "database_url": url, "var_dir": tmp_path, "public_issuer_url": BASE,
-        "master_key": b64url_encode(bytes(range(32))), "worker_enabled": False, "rate_limit_per_minute": 0,
-        "metrics_token": METRICS_TOKEN,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

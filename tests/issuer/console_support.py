@@ -14,7 +14,7 @@ from httpx import Response
 
 from issuer import accounts
 from issuer.operator import institution
-from tests.issuer.conftest import Deployment
+from tests.issuer.deployment import Deployment
 
 PASSWORD = "una frase bastante larga 2026"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

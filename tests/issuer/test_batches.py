@@ -48,8 +48,8 @@ from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution
 from issuer.staff import create_api_key
 from puente import cli_batch
-from tests.issuer.conftest import BASE, METRICS, Deployment, make_settings
-from tests.support import example_claims
+from testkit.world import example_claims
+from tests.issuer.deployment import BASE, METRICS, Deployment, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPE = "skills-certification"

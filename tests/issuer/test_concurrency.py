@@ -14,8 +14,8 @@ from issuer.db.models import Credential, StatusListRow
 from issuer.deps import build_deps
 from issuer.institutions import create_institution
 from issuer.operator import institution, operator_staff
-from tests.issuer.conftest import make_settings
-from tests.support import example_claims
+from testkit.world import example_claims
+from tests.issuer.deployment import make_settings
 
 PER_PROCESS = 40
 PROCESSES = 4

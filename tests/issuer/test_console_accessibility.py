@@ -8,9 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.issuer.conftest import Deployment
+from testkit.world import example_claims
 from tests.issuer.console_support import Browser, make_user
-from tests.support import example_claims
+from tests.issuer.deployment import Deployment
 
 
 class Page(HTMLParser):

@@ -14,8 +14,8 @@ from credcore import jws
 from issuer import credentials as creds
 from issuer.db.models import ApiKey, AuditEvent, Credential, SigningKey, StaffUser
 from issuer.operator import institution as find_institution
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, make_user
+from tests.issuer.deployment import Deployment
 
 INITIAL = "clave inicial bastante larga 7"
 KEY_TEXT = re.compile(r'id="api-key-text"[^>]*value="(pk_[^"]+)"')

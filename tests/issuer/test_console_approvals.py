@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from credcore.status_list import verify_status_list_token
 from issuer.db.models import ApprovalRequest, Credential, Offer
-from tests.issuer.conftest import BASE, Deployment
 from tests.issuer.console_support import Browser, csrf_of, make_user
+from tests.issuer.deployment import BASE, Deployment
 from tests.issuer.test_console_batches import csv_from, people, run_worker, signed_in, template_rows, uploaded
 from tests.issuer.test_status_lists import sena_keys
 

@@ -12,9 +12,9 @@ from sqlmodel import col, func, select
 from issuer import audit
 from issuer.db.models import AuditEvent, Credential, StaffUser
 from issuer.operator import institution as find_institution
-from tests.issuer.conftest import Deployment
+from testkit.world import example_claims
 from tests.issuer.console_support import Browser, make_user
-from tests.support import example_claims
+from tests.issuer.deployment import Deployment
 
 SEQ_CELL = re.compile(r"<tr>\s*<td>(\d+)</td>")
 

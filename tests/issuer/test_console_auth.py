@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from issuer.accounts import passwords
 from issuer.db.models import Credential, StaffSession, StaffUser
-from tests.issuer.conftest import METRICS, Deployment
+from testkit.world import example_claims
 from tests.issuer.console_support import PASSWORD, Browser, csrf_of, make_user
-from tests.support import example_claims
+from tests.issuer.deployment import METRICS, Deployment
 
 SESSION = "__Host-puente_session"
 

@@ -28,8 +28,8 @@ from issuer.batch_csv import parse_csv
 from issuer.batch_worker import BatchWorker
 from issuer.console import batch_pages
 from issuer.db.models import AuditEvent, Batch
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, csrf_of, make_user
+from tests.issuer.deployment import Deployment
 
 SKILLS = "skills-certification"
 CSV_FILE = "text/csv"
@@ -390,7 +390,7 @@ def _api_batch(deployment: Deployment, who: str, type_id: str, data: bytes) -> s
 
 
 def _ppt_csv() -> bytes:
-    from tests.support import example_claims
+    from testkit.world import example_claims
 
     claims = {name: str(value) for name, value in example_claims("ppt-status").items()}
     return csv_from(list(claims), [claims])

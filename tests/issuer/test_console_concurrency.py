@@ -10,8 +10,8 @@ from sqlmodel import select
 
 from issuer import accounts
 from issuer.db.models import LoginThrottle
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import make_user
+from tests.issuer.deployment import Deployment
 
 
 def test_parallel_guesses_are_counted_one_by_one(deployment: Deployment) -> None:

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from issuer.db.models import AuditEvent
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, ConsoleUser, make_user
+from tests.issuer.deployment import Deployment
 from tests.issuer.test_console_auth import path_of
 
 

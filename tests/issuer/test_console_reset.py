@@ -7,8 +7,8 @@ from dataclasses import replace
 from urllib.parse import urlparse
 
 from issuer.db.models import StaffUser
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import PASSWORD, Browser, make_user
+from tests.issuer.deployment import Deployment
 
 TEMPORARY = "temporal para entregar 77"
 

@@ -16,9 +16,9 @@ import pypdfium2
 from credcore import messages as credcore_messages
 from issuer.batch_worker import BatchWorker
 from issuer.operator import seed
-from tests.issuer.conftest import Deployment
+from testkit.world import example_claims
 from tests.issuer.console_support import Browser, csrf_of, make_user
-from tests.support import example_claims
+from tests.issuer.deployment import Deployment
 
 
 def _pdf_text(pdf: bytes) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from issuer.api.common import MAX_INT
+from testkit.wallet import Wallet, offer_url
+from testkit.world import example_claims
 from tests.hostile import DEEP_ARRAYS, Hostile, drive, integer_bounds, schema_integers
-from tests.issuer.conftest import BASE, Deployment
-from tests.issuer.wallet import Wallet, offer_url
-from tests.support import example_claims
+from tests.issuer.deployment import BASE, Deployment
 
 SENA = f"{BASE}/i/sena"
 

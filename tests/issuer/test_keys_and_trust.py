@@ -20,8 +20,8 @@ from issuer.db.models import Credential
 from issuer.institutions import accredit_external, mark_compromised, registry_key
 from issuer.operator import institution as find_institution
 from issuer.operator import rotate_key
-from tests.issuer.conftest import Deployment
-from tests.support import example_claims
+from testkit.world import example_claims
+from tests.issuer.deployment import Deployment
 
 
 def _trust(deployment: Deployment):  # type: ignore[no-untyped-def]

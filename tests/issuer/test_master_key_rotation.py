@@ -22,8 +22,8 @@ from issuer.db.models import Batch, Credential
 from issuer.deps import Deps
 from issuer.rekey import remaining, rotate_master
 from issuer.secrets_box import MAGIC, NONCE_BYTES, MasterKeyError, SecretBox, key_id, make_box
-from tests.issuer.conftest import Deployment, make_settings
 from tests.issuer.console_support import Browser, make_user
+from tests.issuer.deployment import Deployment, make_settings
 
 OLD = bytes(range(32))  # the tests' master key (conftest)
 NEW = bytes(range(100, 132))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from tests.issuer.conftest import BASE, METRICS, METRICS_TOKEN, Deployment
+from tests.issuer.deployment import BASE, METRICS, METRICS_TOKEN, Deployment
 
 
 def test_metrics_need_the_token_from_another_host(deployment: Deployment) -> None:

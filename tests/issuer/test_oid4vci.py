@@ -22,8 +22,8 @@ from credcore.keys import generate_key, private_key_to_jwk
 from credcore.sdjwt import parse_compact
 from issuer import oid4vci
 from issuer.db.models import Offer
-from tests.issuer.conftest import BASE, Deployment
-from tests.issuer.wallet import PRE_AUTH_GRANT, PROOF_TYP, Wallet, issuer_payload, offer_url, present, verify_online
+from testkit.wallet import PRE_AUTH_GRANT, PROOF_TYP, Wallet, issuer_payload, offer_url, present, verify_online
+from tests.issuer.deployment import BASE, Deployment
 
 SENA = f"{BASE}/i/sena"
 MIGRACION = f"{BASE}/i/migracion"

@@ -10,9 +10,9 @@ from typing import Any
 from credcore import jws
 from credcore.keys import generate_key
 from credcore.sdjwt import parse_compact
-from tests.issuer.conftest import Deployment
+from testkit.wallet import Wallet, issuer_payload, present, verify_online
+from tests.issuer.deployment import Deployment
 from tests.issuer.test_oid4vci import SENA, SKILLS, oauth_error, ready
-from tests.issuer.wallet import Wallet, issuer_payload, present, verify_online
 
 
 def _batch(deployment: Deployment, wallet: Wallet, size: int) -> tuple[Any, list[str], list[Any]]:

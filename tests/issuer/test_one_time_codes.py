@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from issuer import housekeeping
 from issuer.db.models import OneTimeCode
-from tests.issuer.conftest import BASE, Deployment
-from tests.issuer.wallet import Wallet
+from testkit.wallet import Wallet
+from tests.issuer.deployment import BASE, Deployment
 
 SENA = f"{BASE}/i/sena"
 

@@ -3,7 +3,7 @@ request ids, and logs that carry no secrets."""
 
 from __future__ import annotations
 
-from tests.issuer.conftest import METRICS, Deployment
+from tests.issuer.deployment import METRICS, Deployment
 
 
 def test_health_readiness_and_docs(deployment: Deployment) -> None:

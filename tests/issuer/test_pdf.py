@@ -18,8 +18,8 @@ from credcore import jws, qr
 from credcore.issue import end_of_day_in_colombia
 from issuer.pdf import MIN_MODULE, PAGE_H, PAGE_W, REGULAR, QrSymbol, group_code, render_credential_pdf, wrap
 from issuer.pdf import valid_until_text as until
-from tests.issuer.conftest import Deployment
-from tests.support import World, example_claims
+from testkit.world import World, example_claims
+from tests.issuer.deployment import Deployment
 
 OFFER = ("openid-credential-offer://?credential_offer_uri="
          "https%3A%2F%2Fissuer.example%2Fi%2Fmigracion%2Foffers%2FXq3v9c0PqkL2mD8sT1aZ4w")

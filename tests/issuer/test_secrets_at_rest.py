@@ -17,7 +17,7 @@ from issuer.batch_worker import BatchWorker
 from issuer.db.engine import migrate
 from issuer.db.models import IdempotencyRecord
 from issuer.deps import build_deps
-from tests.issuer.conftest import NOW, Deployment, make_settings
+from tests.issuer.deployment import NOW, Deployment, make_settings
 from tests.issuer.test_security_k_faults import body, post, rows
 
 

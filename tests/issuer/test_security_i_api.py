@@ -25,9 +25,9 @@ from issuer.db.models import ApiKey, Credential
 from issuer.errors import Forbidden
 from issuer.staff import authenticate, create_api_key, revoke_api_key
 from servicekit.logs import JsonFormatter
-from tests.issuer.conftest import BASE, Deployment
-from tests.issuer.wallet import Wallet, offer_url
-from tests.support import example_claims
+from testkit.wallet import Wallet, offer_url
+from testkit.world import example_claims
+from tests.issuer.deployment import BASE, Deployment
 
 SKILLS = "skills-certification"
 SENA = f"{BASE}/i/sena"

@@ -21,10 +21,10 @@ from issuer.db.models import Credential, IdempotencyRecord, Offer, SigningKey, S
 from issuer.idempotency import ABANDONED_AFTER, request_hash
 from issuer.institutions import add_signing_key, by_slug
 from issuer.staff import authenticate
-from tests.issuer.conftest import BASE, Deployment
+from testkit.wallet import Wallet, offer_url
+from testkit.world import example_claims
+from tests.issuer.deployment import BASE, Deployment
 from tests.issuer.test_security_i_api import log_lines
-from tests.issuer.wallet import Wallet, offer_url
-from tests.support import example_claims
 
 SKILLS = "skills-certification"
 SENA = f"{BASE}/i/sena"

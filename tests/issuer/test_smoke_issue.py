@@ -1,4 +1,4 @@
-from tests.issuer.conftest import Deployment
+from tests.issuer.deployment import Deployment
 
 
 def test_issue_and_read_back(deployment: Deployment) -> None:

@@ -12,8 +12,8 @@ import pytest
 from credcore import jws
 from credcore.keys import public_key_from_jwk
 from credcore.status_list import STATUS_LIST_TYP, verify_status_list_token
-from tests.issuer.conftest import BASE, Deployment
-from tests.issuer.wallet import Wallet, present, verify_online
+from testkit.wallet import Wallet, present, verify_online
+from tests.issuer.deployment import BASE, Deployment
 
 SENA = f"{BASE}/i/sena"
 

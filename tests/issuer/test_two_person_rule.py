@@ -14,8 +14,8 @@ from issuer.accounts import staff_of
 from issuer.db.models import StaffUser
 from issuer.errors import Forbidden
 from issuer.institutions import by_slug
-from tests.issuer.conftest import Deployment
 from tests.issuer.console_support import Browser, ConsoleUser, make_user
+from tests.issuer.deployment import Deployment
 from tests.issuer.test_console_approvals import a_batch, ask, request_id, statuses
 from tests.issuer.test_console_auth import path_of
 

@@ -20,7 +20,7 @@ from credcore.issue import issue_credential
 from credcore.keys import generate_key, private_key_to_jwk
 from credcore.x509_chain import der_b64
 from puente.cli import app
-from tests.support import example_claims
+from testkit.world import example_claims
 from tests.x509_support import make_ca, make_leaf
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from credcore.trust import TrustList
 from issuer.config import Settings
 from issuer.db.engine import make_engine
 from puente.cli import app
-from tests.support import SCHEMAS
+from testkit.world import SCHEMAS
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from credcore import qr
 from credcore.status_list import INVALID
 from puente.cli import app
 from servicekit import qr_image
-from tests.support import World
+from testkit.world import World
 
 runner = CliRunner()
 

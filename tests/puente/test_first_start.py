@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from puente.demo import wait_until_ready
-from tests.verifier.conftest import Live, ServerThread, free_port, live  # noqa: F401  (live: the fixture)
+from testkit.live import Live, live  # noqa: F401  (live: the fixture)
+from testkit.servers import ServerThread, free_port
 from verifier.trust_cache import Refresher
 
 

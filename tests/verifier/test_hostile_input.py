@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from testkit.live import Live
 from tests.hostile import DEEP_ARRAYS, DEEP_JWT, Hostile, drive, integer_bounds, schema_integers
-from tests.verifier.conftest import Live
 
 
 def test_no_route_of_the_document_answers_5xx_to_hostile_input(live: Live, verifier_client: TestClient) -> None:

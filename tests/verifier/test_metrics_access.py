@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.verifier.conftest import Live
+from testkit.live import Live
 from verifier.app import create_app
 
 

@@ -26,8 +26,8 @@ from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.keys import SigningKey
 from issuer import credentials as creds
 from issuer.db.models import Credential
-from tests.support import example_claims
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.world import example_claims
 from verifier import oid4vp
 from verifier.app import build_service, create_app
 from verifier.service import VerifierService

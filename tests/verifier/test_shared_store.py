@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from credcore import qr
 from credcore.ports import SharedStore, SharedStoreUnavailable
 from servicekit.shared_store import MemoryStore, RedisStore
+from testkit.live import Live
 from tests.redis_server import PrivateRedis, shared_redis
-from tests.verifier.conftest import Live
 from verifier.app import create_app
 
 

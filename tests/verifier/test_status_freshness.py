@@ -11,8 +11,8 @@ import httpx
 
 from credcore import jws, qr
 from credcore.clock import FixedClock
-from tests.issuer.wallet import present
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import present
 from verifier.service import VerifierService
 
 

@@ -16,7 +16,7 @@ from credcore.encoding import b64url_decode, b64url_encode
 from credcore.keys import generate_key
 from credcore.status_list import INVALID, StatusList, build_status_list_token
 from credcore.trust import sign_trust_list
-from tests.support import NOW, World
+from testkit.world import NOW, World
 from verifier.config import VerifierSettings
 from verifier.service import VerifierService
 from verifier.status_cache import StatusCache

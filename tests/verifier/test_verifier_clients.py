@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from credcore.clock import FixedClock
 from puente.cli import app as cli
 from servicekit.shared_store import MemoryStore
-from tests.verifier.conftest import Live
+from testkit.live import Live
 from verifier.app import create_app
 from verifier.oid4vp import TransactionStore
 

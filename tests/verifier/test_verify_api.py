@@ -17,8 +17,8 @@ from issuer import credentials as creds
 from issuer.db.models import Credential
 from issuer.institutions import active_key
 from issuer.operator import institution
-from tests.support import example_claims
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.world import example_claims
 
 
 def _verify(client: TestClient, lang: str = "es", **body: Any) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from credcore import qr
 from credcore.clock import FixedClock
-from tests.issuer.wallet import present
-from tests.verifier.conftest import Live
+from testkit.live import Live
+from testkit.wallet import present
 from verifier.app import create_app
 
 
