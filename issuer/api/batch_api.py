@@ -16,6 +16,7 @@ from starlette.types import Message
 
 from issuer import batches, idempotency
 from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep
+from issuer.api.models import BatchAccepted, BatchProgress
 from issuer.db.models import Batch
 from issuer.errors import Invalid, ServiceError
 
@@ -100,7 +101,7 @@ async def _upload_of(request: Request, limit: int, query_type: str | None) -> tu
     return data, type_id.strip()
 
 
-@router.post("/batches", status_code=202, openapi_extra=UPLOAD_BODY)
+@router.post("/batches", status_code=202, openapi_extra=UPLOAD_BODY, response_model=BatchAccepted)
 async def upload_batch(request: Request, deps: DepsDep, staff: StaffDep, lang: LangDep,
                        type: Annotated[str | None, Query(max_length=64)] = None,
                        idempotency_key: Annotated[str | None, Header()] = None) -> Response:
@@ -130,7 +131,7 @@ async def upload_batch(request: Request, deps: DepsDep, staff: StaffDep, lang: L
     return JSONResponse(_accepted(batch), status_code=202, headers={"Location": _links(batch.id)["self"]})
 
 
-@router.get("/batches/{batch_id}")
+@router.get("/batches/{batch_id}", response_model=BatchProgress, response_model_exclude_unset=True)
 def get_batch(batch_id: str, deps: DepsDep, staff: StaffDep) -> dict[str, Any]:
     """Progress and counts: ``processed`` of ``total`` rows, ``issued`` and ``failed``."""
     return batches.progress(deps, staff, batch_id)

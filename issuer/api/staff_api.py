@@ -14,6 +14,7 @@ from credcore import qr
 from issuer import credentials as creds
 from issuer import idempotency
 from issuer.api.common import MAX_INT, DepsDep, IssuerRoute, LangDep, StaffDep, permitted
+from issuer.api.models import AuditLog, CredentialIssued, CredentialPage, CredentialRecord, CredentialReissued
 from issuer.db.models import AuditEvent, Credential, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import NotFound
@@ -47,7 +48,7 @@ def _offer_body(deps: Deps, institution: Institution, offer: Offer, tx_code: str
     return {"offer_uri": offer_uri(deps, institution, offer), "tx_code": tx_code, "expires_at": offer.expires_at}
 
 
-@router.post("/credentials", status_code=201)
+@router.post("/credentials", status_code=201, response_model=CredentialIssued)
 def issue(body: IssueRequest, request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("issue")],
           lang: LangDep, idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Issue one credential: 201 with its id, the OpenID4VCI offer (URI, tx_code, expiry) and links."""
@@ -77,7 +78,7 @@ def _issue_response(deps: Deps, institution: Institution, issued: creds.Issued) 
             "links": _links(issued.credential.id)}
 
 
-@router.get("/credentials/{credential_id}")
+@router.get("/credentials/{credential_id}", response_model=CredentialRecord, response_model_exclude_unset=True)
 def get_credential(credential_id: str, deps: DepsDep, staff: StaffDep) -> dict[str, Any]:
     with deps.session() as session:
         record = creds.get_scoped(session, staff, credential_id)
@@ -86,7 +87,7 @@ def get_credential(credential_id: str, deps: DepsDep, staff: StaffDep) -> dict[s
         return body
 
 
-@router.get("/credentials")
+@router.get("/credentials", response_model=CredentialPage, response_model_exclude_unset=True)
 def list_credentials(
     deps: DepsDep, staff: StaffDep,
     type: Annotated[str | None, Query(max_length=64)] = None,
@@ -102,7 +103,7 @@ def list_credentials(
     return {"items": items, "count": len(items), "limit": limit, "offset": offset}
 
 
-@router.post("/credentials/{credential_id}/reissue", status_code=201)
+@router.post("/credentials/{credential_id}/reissue", status_code=201, response_model=CredentialReissued)
 def reissue(credential_id: str, request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("issue")],
             idempotency_key: Annotated[str | None, Header()] = None) -> Response:
     """Issue a credential again for a new phone (the old one lost, broken or replaced): 201 with the
@@ -128,7 +129,8 @@ def reissue(credential_id: str, request: Request, deps: DepsDep, staff: Annotate
     return JSONResponse(body, status_code=201, headers=headers)
 
 
-@router.post("/credentials/{credential_id}/{action}")
+@router.post("/credentials/{credential_id}/{action}", response_model=CredentialRecord,
+             response_model_exclude_unset=True)
 def change_status(credential_id: str, action: Literal["revoke", "suspend", "reinstate"], body: StatusRequest,
                   request: Request, deps: DepsDep, staff: Annotated[Staff, permitted("status")]) -> dict[str, Any]:
     record = creds.change_status(deps, staff, credential_id, action, body.reason)
@@ -178,7 +180,7 @@ def printable_pdf(credential_id: str, deps: DepsDep, staff: StaffDep) -> Respons
                              "Content-Disposition": f'inline; filename="puente-{record.id}.pdf"'})
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditLog, response_model_exclude_unset=True)
 def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
               limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
     """The institution's events in the hash-chained log (the whole chain is checked with
