@@ -15,6 +15,7 @@ from issuer import credentials as creds
 from issuer.db.models import ApprovalRequest, AuditEvent, Credential, StaffUser
 from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, NotFound
+from issuer.repository import scoped
 from issuer.staff import Staff
 
 REQUEST_TTL_SECONDS = 3 * 86_400
@@ -94,8 +95,8 @@ def waiting_for(deps: Deps, staff: Staff) -> int:
 
 def get_scoped(session: Session, staff: Staff, request_id: str) -> ApprovalRequest:
     staff.require("status")
-    request = session.get(ApprovalRequest, request_id[:64])
-    if request is None or request.institution_id != staff.institution.id:
+    request = scoped(session, ApprovalRequest, request_id[:64], staff.institution.id)
+    if request is None:
         raise NotFound("Solicitud no encontrada.", "Request not found.", code="request_not_found")
     return request
 

@@ -41,6 +41,7 @@ from issuer.db.models import Batch, BatchRow, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from issuer.oid4vci import offer_uri
+from issuer.repository import scoped
 from issuer.staff import Staff
 
 RESULTS_PAGE = 1000
@@ -94,8 +95,9 @@ def get_scoped(session: Session, staff: Staff, batch_id: str) -> Batch:
     """Another institution's batch is indistinguishable from a missing one (404)."""
     staff.require("batch")
     # The sealed CSV (up to 20 MB) is loaded only when read, never for progress or results.
-    batch = session.get(Batch, batch_id[:64], options=[defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))])
-    if batch is None or batch.institution_id != staff.institution.id:
+    batch = scoped(session, Batch, batch_id[:64], staff.institution.id,
+                   options=[defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))])
+    if batch is None:
         raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
     return batch
 

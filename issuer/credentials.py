@@ -24,6 +24,7 @@ from issuer.deps import Deps
 from issuer.documents import normalize_claims, search_forms
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from issuer.institutions import active_key, issuer_id
+from issuer.repository import scoped
 from issuer.staff import Staff
 from issuer.statuses import allocate, bump_version, status_uri
 
@@ -200,8 +201,8 @@ def issue_one(deps: Deps, staff: Staff, *, type_id: str, claims: Any, valid_unti
 def get_scoped(session: Session, staff: Staff, credential_id: str) -> Credential:
     """Another institution's credential is indistinguishable from a missing one (404)."""
     staff.require("read")
-    record = session.get(Credential, credential_id[:64])
-    if record is None or record.institution_id != staff.institution.id:
+    record = scoped(session, Credential, credential_id[:64], staff.institution.id)
+    if record is None:
         raise NotFound("Credencial no encontrada.", "Credential not found.", code="credential_not_found")
     return record
 

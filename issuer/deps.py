@@ -14,6 +14,7 @@ from sqlmodel import Session
 from credcore.clock import Clock, SystemClock
 from credcore.credential_types import TypeRegistry
 from credcore.ports import SharedStore
+from issuer.caches import Caches
 from issuer.config import Settings
 from issuer.db.engine import make_engine, private_dir
 from issuer.secrets_box import SecretBox, make_box
@@ -30,6 +31,9 @@ class Deps:
     random_bytes: Callable[[int], bytes] = os.urandom
     # What every replica shares (rate limits): Redis when PUENTE_REDIS_URL is set, else memory.
     store: SharedStore = field(default_factory=MemoryStore)
+    # What this process keeps between requests (opened signing keys, signed status lists): fresh for
+    # every Deps, also one made with dataclasses.replace (another master key opens the keys again).
+    caches: Caches = field(default_factory=Caches, init=False, repr=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -19,6 +19,7 @@ from issuer import audit
 from issuer.db.models import Institution, RegistryKey, SigningKey
 from issuer.deps import Deps
 from issuer.errors import Conflict, Invalid, NotFound, Unavailable
+from issuer.repository import institution_by_slug
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
@@ -52,7 +53,7 @@ def create_institution(session: Session, deps: Deps, *, slug: str, name: str, ty
     if unknown:
         raise Invalid(f"Tipos desconocidos: {', '.join(unknown)}", f"Unknown types: {', '.join(unknown)}",
                       code="unknown_type")
-    if session.exec(select(Institution).where(Institution.slug == slug)).first():
+    if institution_by_slug(session, slug):
         raise Conflict("Ya existe una institución con ese identificador.", "An institution with that slug exists.",
                        code="institution_exists")
     now = deps.now()
@@ -187,7 +188,7 @@ def accredit_external(session: Session, deps: Deps, *, issuer_id: str, name: str
                       "Give a JWKS with keys or a CA certificate.", code="jwks_invalid")
     base = "ext-" + (re.sub(r"[^a-z0-9]+", "-", issuer_id.lower().split("://", 1)[-1]).strip("-")[:50] or "x")
     slug, suffix = base, 1
-    while session.exec(select(Institution).where(Institution.slug == slug)).first():
+    while institution_by_slug(session, slug):
         suffix += 1
         slug = f"{base}-{suffix}"
     now = deps.now()
@@ -210,13 +211,10 @@ def issuer_id(deps: Deps, institution: Institution) -> str:
 
 
 def by_slug(session: Session, slug: str) -> Institution:
-    found = session.exec(select(Institution).where(Institution.slug == slug)).first()
+    found = institution_by_slug(session, slug)
     if found is None or found.external_id:
         raise NotFound("Institución desconocida.", "Unknown institution.", code="unknown_institution")
     return found
-
-
-_KEY_CACHE: dict[tuple[int, str], CoreSigningKey] = {}
 
 
 def active_key(session: Session, deps: Deps, institution: Institution) -> CoreSigningKey:
@@ -226,10 +224,10 @@ def active_key(session: Session, deps: Deps, institution: Institution) -> CoreSi
     if row is None or row.private_sealed is None:
         raise Unavailable("La institución no tiene clave de firma activa.",
                           "The institution has no active signing key.", code="no_signing_key")
-    cache_key = (id(deps.box), row.kid)
-    if cache_key not in _KEY_CACHE:
-        _KEY_CACHE[cache_key] = load_private_pem(deps.box.open(row.private_sealed, f"signing-key:{row.kid}"))
-    return _KEY_CACHE[cache_key]
+    opened = deps.caches.signing_keys
+    if row.kid not in opened:
+        opened[row.kid] = load_private_pem(deps.box.open(row.private_sealed, f"signing-key:{row.kid}"))
+    return opened[row.kid]
 
 
 def mark_compromised(session: Session, deps: Deps, institution: Institution, kid: str, *, actor: str) -> SigningKey:

@@ -27,6 +27,7 @@ from issuer.credentials import claims_of, revoke_replaced
 from issuer.db.models import Credential, Institution, Offer, OneTimeCode, StatusListRow
 from issuer.deps import Deps
 from issuer.institutions import active_key, by_slug, issuer_id
+from issuer.repository import scoped
 from issuer.statuses import status_uri
 
 PROOF_TYP = "openid4vci-proof+jwt"
@@ -63,8 +64,8 @@ def _take_code(session: Session, deps: Deps, *, kind: str, institution: Institut
     """The unused, unexpired code of this kind and institution (not yet consumed)."""
     if not isinstance(code, str) or not code or len(code) > 200:
         return None
-    row = session.get(OneTimeCode, deps.box.code_hash(f"{kind}:{code}"))
-    if row is None or row.kind != kind or row.institution_id != institution.id:
+    row = scoped(session, OneTimeCode, deps.box.code_hash(f"{kind}:{code}"), institution.id)
+    if row is None or row.kind != kind:
         return None
     if row.used_at is not None or row.expires_at < deps.now():
         return None
@@ -89,8 +90,8 @@ def _lock_offer(session: Session, offer_id: str) -> Offer | None:
 
 
 def _open_offer(session: Session, deps: Deps, institution: Institution, offer_id: str) -> Offer:
-    offer = session.get(Offer, offer_id[:64])
-    if offer is None or offer.institution_id != institution.id:
+    offer = scoped(session, Offer, offer_id[:64], institution.id)
+    if offer is None:
         raise OAuthError("invalid_request", "unknown credential offer", 404)
     if offer.state != "open" or offer.expires_at < deps.now():
         raise OAuthError("invalid_request", "this credential offer is no longer valid", 404)

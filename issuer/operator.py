@@ -30,6 +30,7 @@ from issuer.institutions import (
     trust_document,
 )
 from issuer.oid4vci import offer_uri
+from issuer.repository import institution_by_slug
 from issuer.staff import Staff, create_api_key
 
 ACTOR = "operator:cli"
@@ -59,7 +60,7 @@ def open_deps(settings: Settings) -> Deps:
 
 
 def institution(session: Session, slug: str) -> Institution:
-    found = session.exec(select(Institution).where(Institution.slug == slug)).first()
+    found = institution_by_slug(session, slug)
     if found is None:
         raise NotFound(f"Institución desconocida: {slug}", f"Unknown institution: {slug}", code="unknown_institution")
     return found
@@ -77,7 +78,7 @@ def seed(deps: Deps, keys_file: Path | None) -> list[dict[str, str]]:
     created: list[dict[str, str]] = []
     with deps.session() as session:
         for slug, name, types in DEMO_INSTITUTIONS:
-            if session.exec(select(Institution).where(Institution.slug == slug)).first():
+            if institution_by_slug(session, slug):
                 continue
             inst = create_institution(session, deps, slug=slug, name=name, types=types, actor=ACTOR)
             phone, email, web = DEMO_CONTACTS[slug]

@@ -10,17 +10,17 @@ probing stays cheap and every holder still hides among more than 98,000 others.
 from __future__ import annotations
 
 import secrets
-import threading
-from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from credcore.status_list import StatusList, build_status_list_token
+from issuer.caches import ServedStatusList
 from issuer.db.models import Credential, Institution, StatusListRow
 from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.institutions import active_key, issuer_id
+from issuer.repository import institution_by_slug
 
 ALLOCATION_ROUNDS = 64
 LOOKUP_BATCH = 500  # candidate indexes per query (well under every driver's parameter limit)
@@ -115,22 +115,10 @@ def bump_version(session: Session, list_id: int) -> None:
                     .values(version=StatusListRow.version + 1))
 
 
-@dataclass
-class _Cached:
-    version: int
-    kid: str
-    token: str
-    exp: int
-
-
-_CACHE: dict[tuple[str, int], _Cached] = {}
-_CACHE_LOCK = threading.Lock()
-
-
 def status_list_token(session: Session, deps: Deps, slug: str, number: int) -> tuple[str, int]:
     """The signed list and its ttl. Rebuilt whenever its version changed, so a committed status
     change is in every list served afterwards (across replicas: the version is in the database)."""
-    institution = session.exec(select(Institution).where(Institution.slug == slug)).first()
+    institution = institution_by_slug(session, slug)
     if institution is None or institution.external_id:
         raise NotFound("Lista de estado desconocida.", "Unknown status list.", code="unknown_status_list")
     row = session.exec(select(StatusListRow).where(StatusListRow.institution_id == institution.id,
@@ -141,8 +129,9 @@ def status_list_token(session: Session, deps: Deps, slug: str, number: int) -> t
     now = deps.now()
     ttl = deps.settings.status_list_ttl_seconds
     cache_key = (deps.settings.base_url + slug, number)
-    with _CACHE_LOCK:
-        cached = _CACHE.get(cache_key)
+    served = deps.caches.status_tokens
+    with deps.caches.lock:
+        cached = served.get(cache_key)
         if cached and cached.version == row.version and cached.kid == key.kid and cached.exp - now > 2 * ttl:
             return cached.token, ttl
     status_list = StatusList(row.size, row.bits)
@@ -152,6 +141,6 @@ def status_list_token(session: Session, deps: Deps, slug: str, number: int) -> t
     exp = now + deps.settings.status_list_validity_seconds
     token = build_status_list_token(status_list, uri=status_uri(deps, institution, number),
                                     issuer=issuer_id(deps, institution), key=key, iat=now, ttl=ttl, exp=exp)
-    with _CACHE_LOCK:
-        _CACHE[cache_key] = _Cached(row.version, key.kid, token, exp)
+    with deps.caches.lock:
+        served[cache_key] = ServedStatusList(row.version, key.kid, token, exp)
     return token, ttl

@@ -15,6 +15,7 @@ from issuer.accounts.sessions import end_sessions
 from issuer.db.models import Institution, StaffUser
 from issuer.deps import Deps
 from issuer.errors import Conflict, Forbidden, Invalid, NotFound
+from issuer.repository import scoped
 from issuer.staff import ROLES, Staff
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
@@ -58,8 +59,8 @@ def users_of(session: Session, institution: Institution) -> list[StaffUser]:
 
 
 def user_scoped(session: Session, staff: Staff, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None or user.institution_id != staff.institution.id:
+    user = scoped(session, StaffUser, user_id, staff.institution.id)
+    if user is None:
         raise NotFound("Usuario no encontrado.", "User not found.", code="user_not_found")
     return user
 

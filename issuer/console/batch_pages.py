@@ -45,6 +45,7 @@ from issuer.console.web import SECURITY_HEADERS, Console, ConsoleDep, FormDep, f
 from issuer.db.models import Batch, BatchRow, Credential, IdempotencyRecord, Offer
 from issuer.errors import Conflict, Invalid, NotFound, ServiceError, TooLarge
 from issuer.oid4vci import offer_uri
+from issuer.repository import scoped
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
@@ -90,8 +91,8 @@ def _batch(console: Console, batch_id: str) -> Batch:
     ``batches.get_scoped``."""
     console.require("batch")
     with console.deps.session() as session:
-        batch = session.exec(select(Batch).options(WITHOUT_CSV).where(Batch.id == batch_id[:64])).first()
-        if batch is None or batch.institution_id != console.staff.institution.id:
+        batch = scoped(session, Batch, batch_id[:64], console.staff.institution.id, options=[WITHOUT_CSV])
+        if batch is None:
             raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
         session.expunge(batch)
     return batch
