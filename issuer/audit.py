@@ -73,3 +73,11 @@ def verify_chain(rows: Iterable[AuditEvent]) -> ChainCheck:
 
 def check_database(session: Session) -> ChainCheck:
     return verify_chain(session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))))
+
+
+def events_of(session: Session, institution_id: int | None, *, after: int, limit: int) -> list[dict[str, Any]]:
+    """An institution's events after ``seq``, oldest first, as the staff API shows them."""
+    rows = session.exec(select(AuditEvent).where(AuditEvent.institution_id == institution_id, AuditEvent.seq > after)
+                        .order_by(col(AuditEvent.seq)).limit(limit)).all()
+    return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
+             "outcome": r.outcome, "details": r.details, "hash": r.hash, "prev_hash": r.prev_hash} for r in rows]

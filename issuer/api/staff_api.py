@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from credcore import qr
+from issuer import audit, idempotency
 from issuer import credentials as creds
-from issuer import idempotency
 from issuer.api.common import MAX_INT, DepsDep, IssuerRoute, LangDep, StaffDep, permitted
 from issuer.api.models import AuditLog, CredentialIssued, CredentialPage, CredentialRecord, CredentialReissued
-from issuer.db.models import AuditEvent, Credential, Institution, Offer
+from issuer.db.models import Credential, Institution, Offer
 from issuer.deps import Deps
 from issuer.errors import NotFound
 from issuer.oid4vci import find_offer_for, offer_uri
@@ -187,10 +187,5 @@ def audit_log(deps: DepsDep, staff: StaffDep, after: Annotated[int, Query(ge=0, 
     ``puente audit verify``)."""
     staff.require("audit")
     with deps.session() as session:
-        rows = session.exec(select(AuditEvent).where(AuditEvent.institution_id == staff.institution.id,
-                                                     AuditEvent.seq > after)
-                            .order_by(col(AuditEvent.seq)).limit(limit)).all()
-    return {"events": [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
-                        "outcome": r.outcome, "details": r.details, "hash": r.hash, "prev_hash": r.prev_hash}
-                       for r in rows]}
+        return {"events": audit.events_of(session, staff.institution.id, after=after, limit=limit)}
 
