@@ -128,7 +128,7 @@ def verify_stores(rounds: int = 5, per_round: int = 200) -> Mapping[str, float |
         return {"verify_redis_vs_memory": "skipped: no Redis (PUENTE_BENCH_REDIS_URL or PUENTE_TEST_REDIS_URL)"}
     from bench.fixtures import build_reference
     from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
-    from credcore.verify import VerificationPolicy, verification_report
+    from credcore.verify import VerificationPolicy, VerifierMemory, verification_report
     from servicekit.shared_store import MemoryStore
     from testkit.world import REFERENCE_DISCLOSED
 
@@ -140,11 +140,12 @@ def verify_stores(rounds: int = 5, per_round: int = 200) -> Mapping[str, float |
 
     def rate(store: object) -> float:
         nonces = SharedNonceStore(store)  # type: ignore[arg-type]
+        remembered = VerifierMemory()
         texts = [world.present(ref.credential, REFERENCE_DISCLOSED, aud=OFFLINE_AUDIENCE) for _ in range(per_round)]
         started = time.perf_counter()
         for text in texts:
             report = verification_report(text, trust=ref.trust, types=world.types, clock=world.clock, policy=policy,
-                                         status_source=ref.status_source, nonce_store=nonces)
+                                         status_source=ref.status_source, nonce_store=nonces, memory=remembered)
             assert report.valid, report.verdict
         return per_round / (time.perf_counter() - started)
 

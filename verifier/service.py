@@ -17,7 +17,7 @@ from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE, KeyBindingPolicy
 from credcore.ports import MemoryNonceStore, NonceStore, SharedStore
 from credcore.sdjwt import parse_compact
-from credcore.verify import Check, VerificationPolicy, VerificationReport, verification_report
+from credcore.verify import Check, VerificationPolicy, VerificationReport, VerifierMemory, verification_report
 from servicekit.shared_store import MemoryStore
 from verifier.config import VerifierSettings
 from verifier.oid4vp import TransactionStore
@@ -47,6 +47,8 @@ class VerifierService:
     transactions: TransactionStore = field(default_factory=TransactionStore)
     store: SharedStore = field(default_factory=MemoryStore)
     identity: VerifierIdentity | None = None  # signs OpenID4VP requests (x509_hash / x509_san_dns)
+    # Holder keys imported and status lists verified, remembered between verifications (credcore).
+    memory: VerifierMemory = field(default_factory=VerifierMemory)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def policy(self, *, audience: str = OFFLINE_AUDIENCE, nonce: str | None = None,
@@ -99,7 +101,7 @@ class VerifierService:
         report = verification_report(
             text, trust=snapshot.signed.trust_list, types=snapshot.types, clock=self.clock,
             policy=policy or self.policy(), status_source=self.status,
-            nonce_store=self.nonces if use_replay_store else None,
+            nonce_store=self.nonces if use_replay_store else None, memory=self.memory,
         )
         self._remember(report)
         return report, snapshot.types
