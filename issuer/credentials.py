@@ -22,7 +22,7 @@ from issuer import audit
 from issuer.db.models import AuditEvent, Credential, Institution, Offer, StatusListRow
 from issuer.deps import Deps
 from issuer.documents import normalize_claims, search_forms
-from issuer.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from issuer.errors import Conflict, Forbidden, Invalid, NotFound
 from issuer.institutions import active_key, issuer_id
 from issuer.repository import scoped
 from issuer.staff import Staff
@@ -349,11 +349,6 @@ def describe(deps: Deps, session: Session, record: Credential, *, with_claims: b
     if with_claims:
         body["claims"] = claims_of(deps, record)
     return body
-
-
-def ensure(condition: bool, error: ServiceError) -> None:
-    if not condition:
-        raise error
 
 
 # ----------------------------------------------------------------------------- re-issuance (a lost or new phone)
