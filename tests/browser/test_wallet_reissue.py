@@ -17,16 +17,16 @@ from sqlmodel import select
 from issuer import accounts, audit
 from issuer.db.models import Credential, Institution
 from issuer.institutions import set_contact
+from testkit import live as live_issuer
+from testkit.live import Live
+from testkit.world import example_claims
 from tests.browser import wallet_support
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
-from tests.support import example_claims
-from tests.verifier import conftest as verifier_fixtures
-from tests.verifier.conftest import Live
 from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser
 
-live = verifier_fixtures.live
+live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers

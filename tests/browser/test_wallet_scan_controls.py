@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from testkit.world import SCHEMAS
 from tests.browser import wallet_support
 from tests.browser.test_scanner import too_far, y4m
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer, fake_camera_video
-from tests.support import SCHEMAS
 
 pytestmark = pytest.mark.browser
 

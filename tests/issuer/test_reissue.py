@@ -10,8 +10,8 @@ from typing import Any
 
 from credcore.keys import generate_key
 from issuer import audit
-from tests.issuer.conftest import Deployment
-from tests.issuer.wallet import PRE_AUTH_GRANT, Wallet, issuer_payload, offer_url, present, verify_online
+from testkit.wallet import PRE_AUTH_GRANT, Wallet, issuer_payload, offer_url, present, verify_online
+from tests.issuer.deployment import Deployment
 
 
 def _reissue(deployment: Deployment, credential_id: str, who: str = "sena:officer", key: str | None = None,
