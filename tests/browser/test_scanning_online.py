@@ -11,15 +11,16 @@ from typing import Any
 
 import pytest
 
+from testkit import live as live_issuer
+from testkit.live import Live
+from testkit.servers import ServerThread, free_port
 from tests.browser import wallet_support
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer, decode_qr_png
-from tests.verifier import conftest as verifier_fixtures
-from tests.verifier.conftest import Live, ServerThread, free_port
 from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser
 
-live = verifier_fixtures.live
+live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers
