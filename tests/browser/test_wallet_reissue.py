@@ -21,6 +21,7 @@ from testkit import live as live_issuer
 from testkit.live import Live
 from testkit.world import example_claims
 from tests.browser import wallet_support
+from tests.browser.test_wallet_field import layout_problems
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
 from verifier.app import create_app as create_verifier
 
@@ -106,9 +107,11 @@ def test_a_lost_phone_the_officer_reissues_and_the_old_copy_is_revoked(
     assert "copia de seguridad" in restored and "nunca sale del teléfono" in restored
     assert "Pida a Migración Colombia" in restored and "+57 601 511 1150" in restored
     new_phone.screenshot("wallet-restored-360.png")
+    assert layout_problems(new_phone, "home") == []
     new_phone.open_card()
     assert new_phone.page.locator("#show-qr").is_disabled()
     assert "Migración Colombia" in new_phone.visible("#cred-warning").inner_text()
+    assert layout_problems(new_phone, "credential") == []
     new_phone.page.click("#cred-back")
 
     # The officer finds the credential by the document number as written on the cédula, and issues it again.
