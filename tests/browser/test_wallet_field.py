@@ -18,7 +18,7 @@ from testkit import live as live_issuer
 from testkit.live import Live
 from testkit.servers import ServerThread, free_port
 from tests.browser import wallet_support
-from tests.browser.wallet_support import Browsers, Wallet, WalletServer
+from tests.browser.wallet_support import Browsers, Wallet, WalletServer, layout_problems
 from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser
@@ -31,59 +31,11 @@ browsers = wallet_support.browsers
 SMALL_PHONE = {"width": 360, "height": 740}
 HOLDER = "María José"
 
-# What a person can touch, and text that must not be squeezed into a sliver (letter-by-letter breaks).
-_LAYOUT = """
-() => {
-  const problems = [];
-  const visible = (node) => {
-    const r = node.getBoundingClientRect();
-    const style = getComputedStyle(node);
-    return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && !node.closest('[hidden]');
-  };
-  const name = (node) => node.id ? `#${node.id}` : `${node.tagName.toLowerCase()}.${node.className}`
-    + `(${(node.textContent || '').trim().slice(0, 20)})`;
-  const width = document.documentElement.scrollWidth;
-  if (width > window.innerWidth) problems.push(`page is ${width} px wide in ${window.innerWidth}`);
-  for (const node of document.querySelectorAll('body *')) {
-    if (!visible(node)) continue;
-    const r = node.getBoundingClientRect();
-    if (r.right > window.innerWidth + 0.5) problems.push(`${name(node)} sticks out to ${Math.round(r.right)} px`);
-  }
-  const targets = document.querySelectorAll('button, a[href], select, textarea, label.file-button, '
-    + 'input:not([type=checkbox]):not([type=radio]):not(.visually-hidden), .claims li');
-  for (const node of targets) {
-    if (!visible(node)) continue;
-    const r = node.getBoundingClientRect();
-    if (r.width < 44 || r.height < 44) {
-      problems.push(`${name(node)} is ${Math.round(r.width)}×${Math.round(r.height)} px`);
-    }
-  }
-  for (const node of document.querySelectorAll('main p, main dd, main dt, main span, main h1, main h2, main label')) {
-    if (!visible(node)) continue;
-    const words = (node.textContent || '').trim();
-    if (words.length > 12 && node.getBoundingClientRect().width < 120) {
-      problems.push(`${name(node)} squeezed to ${Math.round(node.getBoundingClientRect().width)} px`);
-    }
-  }
-  const who = document.getElementById('who');
-  if (visible(who) && (who.scrollWidth > who.clientWidth + 1 || who.getBoundingClientRect().width < 60)) {
-    problems.push(`the profile name shows ${Math.round(who.getBoundingClientRect().width)} px of ${who.scrollWidth}`);
-  }
-  return problems;
-}
-"""
-
 
 def small_phone(browsers: Browsers) -> Wallet:
     wallet = Wallet(browsers.context())
     wallet.page.set_viewport_size(SMALL_PHONE)
     return wallet.open()
-
-
-def layout_problems(wallet: Wallet, screen: str) -> list[str]:
-    wallet.visible(f"#screen-{screen}")
-    problems: list[str] = wallet.page.evaluate(_LAYOUT)
-    return [f"{screen}: {problem}" for problem in problems]
 
 
 def assert_clean(wallet: Wallet) -> None:

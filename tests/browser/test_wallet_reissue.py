@@ -21,8 +21,7 @@ from testkit import live as live_issuer
 from testkit.live import Live
 from testkit.world import example_claims
 from tests.browser import wallet_support
-from tests.browser.test_wallet_field import layout_problems
-from tests.browser.wallet_support import Browsers, Wallet, WalletServer
+from tests.browser.wallet_support import Browsers, Wallet, WalletServer, layout_problems
 from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser

@@ -291,3 +291,52 @@ class Wallet:
         path = SCREENSHOTS / name
         self.page.screenshot(path=str(path), full_page=False)
         return path
+
+
+# What a person can touch, and text that must not be squeezed into a sliver (letter-by-letter breaks).
+_LAYOUT = """
+() => {
+  const problems = [];
+  const visible = (node) => {
+    const r = node.getBoundingClientRect();
+    const style = getComputedStyle(node);
+    return r.width > 0 && r.height > 0 && style.visibility !== 'hidden' && !node.closest('[hidden]');
+  };
+  const name = (node) => node.id ? `#${node.id}` : `${node.tagName.toLowerCase()}.${node.className}`
+    + `(${(node.textContent || '').trim().slice(0, 20)})`;
+  const width = document.documentElement.scrollWidth;
+  if (width > window.innerWidth) problems.push(`page is ${width} px wide in ${window.innerWidth}`);
+  for (const node of document.querySelectorAll('body *')) {
+    if (!visible(node)) continue;
+    const r = node.getBoundingClientRect();
+    if (r.right > window.innerWidth + 0.5) problems.push(`${name(node)} sticks out to ${Math.round(r.right)} px`);
+  }
+  const targets = document.querySelectorAll('button, a[href], select, textarea, label.file-button, '
+    + 'input:not([type=checkbox]):not([type=radio]):not(.visually-hidden), .claims li');
+  for (const node of targets) {
+    if (!visible(node)) continue;
+    const r = node.getBoundingClientRect();
+    if (r.width < 44 || r.height < 44) {
+      problems.push(`${name(node)} is ${Math.round(r.width)}×${Math.round(r.height)} px`);
+    }
+  }
+  for (const node of document.querySelectorAll('main p, main dd, main dt, main span, main h1, main h2, main label')) {
+    if (!visible(node)) continue;
+    const words = (node.textContent || '').trim();
+    if (words.length > 12 && node.getBoundingClientRect().width < 120) {
+      problems.push(`${name(node)} squeezed to ${Math.round(node.getBoundingClientRect().width)} px`);
+    }
+  }
+  const who = document.getElementById('who');
+  if (visible(who) && (who.scrollWidth > who.clientWidth + 1 || who.getBoundingClientRect().width < 60)) {
+    problems.push(`the profile name shows ${Math.round(who.getBoundingClientRect().width)} px of ${who.scrollWidth}`);
+  }
+  return problems;
+}
+"""
+
+
+def layout_problems(wallet: Wallet, screen: str) -> list[str]:
+    wallet.visible(f"#screen-{screen}")
+    problems: list[str] = wallet.page.evaluate(_LAYOUT)
+    return [f"{screen}: {problem}" for problem in problems]
