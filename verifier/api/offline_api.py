@@ -20,6 +20,7 @@ from credcore.errors import CredentialError
 from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.messages import CHECK_NAMES, catalog, message
 from credcore.status_list import hosted_by
+from servicekit.problems import problem
 from verifier.deps import Lang, Service
 from verifier.service import VerifierService
 
@@ -40,8 +41,9 @@ def _document(body: bytes, media_type: str, if_none_match: str | None, extra: di
 
 
 def _unavailable(code: str, lang: str, status: int = 503) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": message(code, lang), "status": status, "code": code},
-                        status_code=status, media_type="application/problem+json", headers=NO_CACHE)
+    response = problem(status, code, message(code, lang), type="about:blank")
+    response.headers.update(NO_CACHE)
+    return response
 
 
 @router.get("/config")
