@@ -103,3 +103,50 @@ class BatchProgress(Open):
     failed: Count
     created_at: Time
     finished_at: Time | None = None
+
+
+# ----------------------------------------------------------------------------- OpenID4VCI and public documents
+
+
+class CredentialOffer(Open):
+    credential_issuer: str
+    credential_configuration_ids: list[str]
+    grants: dict[str, Any]
+
+
+class TokenAnswer(Open):
+    access_token: str
+    token_type: str
+    expires_in: Count
+
+
+class NonceAnswer(Open):
+    c_nonce: str
+
+
+class IssuedCopy(Open):
+    credential: str
+
+
+class CredentialAnswer(Open):
+    """One SD-JWT VC per proof: the copies of a batch issuance, each bound to its own key."""
+
+    credentials: list[IssuedCopy]
+
+
+class IssuerMetadata(Open):
+    credential_issuer: str
+    credential_endpoint: str
+    nonce_endpoint: str
+    credential_configurations_supported: dict[str, Any]
+
+
+class AuthorizationServerMetadata(Open):
+    issuer: str
+    token_endpoint: str
+    grant_types_supported: list[str]
+
+
+class JwtVcIssuerMetadata(Open):
+    issuer: str
+    jwks: dict[str, Any]

@@ -14,6 +14,15 @@ from credcore.encoding import loads_strict
 from credcore.errors import CredentialError
 from issuer import oid4vci
 from issuer.api.common import MAX_INT, DepsDep, IssuerRoute
+from issuer.api.models import (
+    AuthorizationServerMetadata,
+    CredentialAnswer,
+    CredentialOffer,
+    IssuerMetadata,
+    JwtVcIssuerMetadata,
+    NonceAnswer,
+    TokenAnswer,
+)
 from issuer.errors import NotFound
 from issuer.institutions import by_slug, issuer_id, published_keys, signed_trust_list
 from issuer.oid4vci import OAuthError
@@ -23,19 +32,22 @@ router = APIRouter(tags=["openid4vci and public documents"], route_class=IssuerR
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get("/.well-known/openid-credential-issuer/i/{slug}")
+@router.get("/.well-known/openid-credential-issuer/i/{slug}", response_model=IssuerMetadata,
+            response_model_exclude_unset=True)
 def credential_issuer_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
     with deps.session() as session:
         return oid4vci.issuer_metadata(deps, by_slug(session, slug))
 
 
-@router.get("/.well-known/oauth-authorization-server/i/{slug}")
+@router.get("/.well-known/oauth-authorization-server/i/{slug}", response_model=AuthorizationServerMetadata,
+            response_model_exclude_unset=True)
 def authorization_server_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
     with deps.session() as session:
         return oid4vci.authorization_server_metadata(deps, by_slug(session, slug))
 
 
-@router.get("/.well-known/jwt-vc-issuer/i/{slug}")
+@router.get("/.well-known/jwt-vc-issuer/i/{slug}", response_model=JwtVcIssuerMetadata,
+            response_model_exclude_unset=True)
 def jwt_vc_issuer_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
     """SD-JWT VC issuer metadata: the issuer's public keys (compromised ones withdrawn)."""
     with deps.session() as session:
@@ -44,12 +56,12 @@ def jwt_vc_issuer_metadata(slug: str, deps: DepsDep) -> dict[str, Any]:
                 "jwks": {"keys": published_keys(session, institution, include_compromised=False)}}
 
 
-@router.get("/i/{slug}/offers/{offer_id}")
+@router.get("/i/{slug}/offers/{offer_id}", response_model=CredentialOffer)
 def credential_offer(slug: str, offer_id: str, deps: DepsDep) -> JSONResponse:
     return JSONResponse(oid4vci.credential_offer(deps, slug, offer_id), headers=NO_STORE)
 
 
-@router.post("/i/{slug}/token")
+@router.post("/i/{slug}/token", response_model=TokenAnswer)
 async def token(slug: str, request: Request, deps: DepsDep) -> JSONResponse:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/x-www-form-urlencoded"):
@@ -60,12 +72,12 @@ async def token(slug: str, request: Request, deps: DepsDep) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(oid4vci.token, deps, slug, values), headers=NO_STORE)
 
 
-@router.post("/i/{slug}/nonce")
+@router.post("/i/{slug}/nonce", response_model=NonceAnswer)
 def nonce(slug: str, deps: DepsDep) -> JSONResponse:
     return JSONResponse(oid4vci.nonce(deps, slug), headers=NO_STORE)
 
 
-@router.post("/i/{slug}/credential")
+@router.post("/i/{slug}/credential", response_model=CredentialAnswer)
 async def credential(slug: str, request: Request, deps: DepsDep,
                      authorization: str | None = Header(default=None)) -> JSONResponse:
     try:

@@ -1,4 +1,4 @@
-"""The issuer's OpenAPI document shows what each staff route answers (issue 10: response models)."""
+"""The issuer's OpenAPI document shows what each JSON route answers (issue 10: response models)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def _schema(op: dict[str, Any], status: str) -> Any:
     return op["responses"][status]["content"]["application/json"]["schema"]
 
 
-def test_every_staff_json_route_documents_its_answer(deployment: Deployment) -> None:
+def test_every_json_route_documents_its_answer(deployment: Deployment) -> None:
     paths = deployment.client.get("/openapi.json").json()["paths"]
     expected = {
         ("/api/v1/credentials", "post", "201"): "CredentialIssued",
@@ -22,6 +22,13 @@ def test_every_staff_json_route_documents_its_answer(deployment: Deployment) -> 
         ("/api/v1/audit", "get", "200"): "AuditLog",
         ("/api/v1/batches", "post", "202"): "BatchAccepted",
         ("/api/v1/batches/{batch_id}", "get", "200"): "BatchProgress",
+        ("/.well-known/openid-credential-issuer/i/{slug}", "get", "200"): "IssuerMetadata",
+        ("/.well-known/oauth-authorization-server/i/{slug}", "get", "200"): "AuthorizationServerMetadata",
+        ("/.well-known/jwt-vc-issuer/i/{slug}", "get", "200"): "JwtVcIssuerMetadata",
+        ("/i/{slug}/offers/{offer_id}", "get", "200"): "CredentialOffer",
+        ("/i/{slug}/token", "post", "200"): "TokenAnswer",
+        ("/i/{slug}/nonce", "post", "200"): "NonceAnswer",
+        ("/i/{slug}/credential", "post", "200"): "CredentialAnswer",
     }
     for (path, method, status), model in expected.items():
         assert _schema(paths[path][method], status) == {"$ref": f"#/components/schemas/{model}"}, path
