@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -35,16 +34,13 @@ import httpx
 
 from bench import wrk
 from credcore import qr
-from credcore.encoding import b64url_encode
 from credcore.holder import disclose, present
 from credcore.issue import issue_credential
 from credcore.keys import SigningKey, generate_key, public_key_from_jwk
 from issuer.app import create_app as create_issuer
-from issuer.config import Settings
-from issuer.db.engine import migrate
-from issuer.deps import build_deps
 from issuer.institutions import active_key, create_institution, registry_key
 from issuer.operator import operator_staff
+from testkit.live import loopback_issuer
 from testkit.servers import ServerThread, free_port
 from testkit.world import REFERENCE_DISCLOSED, example_claims
 from verifier.app import build_service
@@ -86,12 +82,8 @@ def run(rounds: int = 3, seconds: float = 3.0, quick: bool = False) -> Mapping[s
 
 def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, float | str]:
     issuer_port = free_port()
-    url = f"sqlite:///{tmp}/issuer.db"
-    migrate(url)
-    settings = Settings(env="test", database_url=url, var_dir=tmp, public_issuer_url=f"http://127.0.0.1:{issuer_port}",
-                        master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=False,
-                        rate_limit_per_minute=0)
-    deps = build_deps(settings)
+    deps = loopback_issuer(tmp, issuer_port)
+    settings = deps.settings
     holder = generate_key()
     with deps.session() as session:
         sena = create_institution(session, deps, slug="sena", name="SENA", types=["skills-certification"])

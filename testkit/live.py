@@ -82,16 +82,22 @@ class Live:
         return created, present(sd_jwt, wallet.holder, now=int(time.time()), disclose=disclose, **kwargs)
 
 
+def loopback_issuer(tmp: Path, port: int) -> Deps:
+    """An issuer to serve on 127.0.0.1:``port``: a migrated SQLite database under ``tmp``, a fresh
+    master key, no batch worker and no rate limit."""
+    url = f"sqlite:///{tmp}/issuer.db"
+    migrate(url)
+    return build_deps(Settings(env="test", database_url=url, var_dir=tmp, public_issuer_url=f"http://127.0.0.1:{port}",
+                               master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=False,
+                               rate_limit_per_minute=0))
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
     port = free_port()
-    url = f"sqlite:///{tmp}/issuer.db"
-    migrate(url)
-    settings = Settings(env="test", database_url=url, var_dir=tmp, public_issuer_url=f"http://127.0.0.1:{port}",
-                        master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=False,
-                        rate_limit_per_minute=0)
-    deps = build_deps(settings)
+    deps = loopback_issuer(tmp, port)
+    settings = deps.settings
     keys: dict[str, str] = {}
     with deps.session() as session:
         for slug, name, types in (("sena", "SENA", ["skills-certification"]),
