@@ -118,3 +118,20 @@ def test_no_module_imports_a_conftest() -> None:
                 names = [f"{node.module or ''}.{alias.name}" for alias in node.names] + [node.module or ""]
             offending = [name for name in names if "conftest" in name.split(".")]
             assert not offending, f"{path.relative_to(ROOT)} imports {offending}"
+
+
+def test_the_tenant_check_and_the_slug_lookup_are_written_once() -> None:
+    """``issuer.repository`` is the one place that compares a row's institution with the caller's, or
+    looks an institution up by slug: a hand-written copy could forget the tenant (issue 10)."""
+    for path in _modules("issuer"):
+        if path.name == "repository.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.NotEq):
+                sides = [node.left, *node.comparators]
+                assert not any(isinstance(s, ast.Attribute) and s.attr == "institution_id" for s in sides), \
+                    f"{path.relative_to(ROOT)}:{node.lineno} checks the tenant by hand"
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute):
+                left = node.left
+                by_slug = left.attr == "slug" and isinstance(left.value, ast.Name) and left.value.id == "Institution"
+                assert not by_slug, f"{path.relative_to(ROOT)}:{node.lineno} looks an institution up by slug by hand"
