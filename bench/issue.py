@@ -31,12 +31,13 @@ GOAL = 1.0  # issue_vs_reference
 
 def credcore_issuer(world: World) -> Callable[[], IssuedCredential]:
     claims = example_claims(TYPE_ID)  # read once: World.issue() would read the file on every call
+    holder_jwk = world.holder.public.jwk()  # exported once, as the reference's holder JWK is built once
     idx = random_index()
     while world.status_list(world.sena).get(idx) != 0:  # the check below expects a valid credential
         idx = random_index()
 
     def issue() -> IssuedCredential:
-        return world.issue(TYPE_ID, claims=claims, idx=idx)
+        return world.issue(TYPE_ID, claims=claims, idx=idx, holder_jwk=holder_jwk)
 
     return issue
 

@@ -122,17 +122,31 @@ class CredentialType:
 
     def disclosable(self) -> list[str]:
         """Claims issued as disclosures: metadata ``sd`` ``always`` or ``allowed`` (the default)."""
+        return list(self._disclosable)
+
+    @cached_property
+    def _disclosable(self) -> tuple[str, ...]:
         sd = {tuple(c["path"]): c.get("sd", "allowed") for c in self.metadata.get("claims", [])}
-        return [name for name in self.claim_names if sd.get((name,), "allowed") != "never"]
+        return tuple(name for name in self.claim_names if sd.get((name,), "allowed") != "never")
 
     def name(self, lang: str = "es") -> str:
         return _display(self.metadata.get("display", []), lang, "name") or self.id
 
     def label(self, claim: str, lang: str = "es") -> str:
-        for entry in self.metadata.get("claims", []):
-            if entry.get("path") == [claim]:
-                return _display(entry.get("display", []), lang, "label") or claim
-        return claim
+        labels = self._labels.get(lang)
+        if labels is None:  # worked out once per language: every valid report labels its claims
+            labels = {}
+            for entry in self.metadata.get("claims", []):
+                path = entry.get("path")
+                if isinstance(path, list) and len(path) == 1 and isinstance(path[0], str) and path[0] not in labels:
+                    labels[path[0]] = _display(entry.get("display", []), lang, "label") or path[0]
+            if len(self._labels) < 16:
+                self._labels[lang] = labels
+        return labels.get(claim, claim)
+
+    @cached_property
+    def _labels(self) -> dict[str, dict[str, str]]:
+        return {}
 
     def public_metadata(self) -> dict[str, Any]:
         """The Type Metadata document as served at ``/vct/{id}`` (``x-puente`` kept: it is public)."""

@@ -136,4 +136,8 @@ def nested_deeper_than(data: bytes, limit: int) -> bool:
 
 def dumps_compact(value: Any) -> str:
     """The one JSON spelling Puente signs: compact separators, UTF-8 kept as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT_ENCODE(value)
+
+
+# Built once: json.dumps with any non-default option builds a new encoder on every call.
+_COMPACT_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode

@@ -63,8 +63,7 @@ def expiry_for(ctype: CredentialType, claims: dict[str, Any], now: int, valid_un
 
 
 def _cnf(holder_jwk: dict[str, Any]) -> dict[str, Any]:
-    key = public_key_from_jwk(holder_jwk)
-    return {"jwk": {k: v for k, v in key.jwk().items() if k not in ("kid", "alg")}}
+    return {"jwk": public_key_from_jwk(holder_jwk).members()}
 
 
 def issue_credential(
@@ -82,15 +81,20 @@ def issue_credential(
     lang: str = "es",
     paper: bool = False,
     header: dict[str, Any] | None = None,
+    claims_checked: bool = False,
 ) -> IssuedCredential:
     """Validate ``claims`` against ``ctype`` and sign an SD-JWT VC for them.
 
     ``decoys=None`` pads the top-level ``_sd`` with decoy digests up to the number of claims the
     type can disclose, so the digest count says nothing about which optional claims exist.
     ``header`` adds protected-header members (an institution's own ``kid``, an ``x5c`` chain).
+    ``claims_checked=True`` says the caller has just validated these very claims against ``ctype``
+    with this clock (the issuer's ``prepare`` does, for every credential it stores), so they are not
+    validated a second time.
     """
     now = clock.now()
-    ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
+    if not claims_checked:
+        ctype.validate(claims, today=datetime.fromtimestamp(now, UTC).date(), lang=lang)
     exp = expiry_for(ctype, claims, now, valid_until, lang)
     payload: dict[str, Any] = {"iss": issuer, "vct": ctype.vct, "iat": now, "exp": exp}
     if holder_jwk is not None and not paper:

@@ -1,4 +1,4 @@
-"""Compact JWS (RFC 7515) signing and strict verification over PyJWT's algorithm objects.
+"""Compact JWS (RFC 7515) signing and strict verification, straight over ``cryptography``.
 
 Verification never trusts the token about keys: the caller resolves the key from the protected
 header's ``kid`` (and the payload's issuer) through the trust list; ``jwk``, ``jku`` and ``x5u``
@@ -16,15 +16,12 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from credcore.encoding import b64url_decode, b64url_encode, dumps_compact, loads_strict
 from credcore.errors import MalformedError, SignatureError
 from credcore.keys import ALGORITHMS, PublicKey, SigningKey, valid_kid
 
-_ES256 = ECAlgorithm(ECAlgorithm.SHA256)
-_EDDSA = OKPAlgorithm()
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 _SIGNATURE_SIZE = 64  # raw r||s for ES256 (RFC 7518 §3.4); Ed25519 signatures are 64 bytes too
 MAX_TOKEN_LENGTH = 64 * 1024
@@ -72,9 +69,10 @@ def sign(
 
 
 def _sign_raw(message: bytes, key: SigningKey) -> bytes:
-    if isinstance(key.key, ec.EllipticCurvePrivateKey):
-        return _ES256.sign(message, key.key)
-    return _EDDSA.sign(message, key.key)
+    if isinstance(key.key, ec.EllipticCurvePrivateKey):  # DER from cryptography, raw r||s in a JWS
+        r, s = decode_dss_signature(key.key.sign(message, _ECDSA_SHA256))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    return key.key.sign(message)
 
 
 def _verify_raw(message: bytes, key: PublicKey, signature: bytes) -> bool:

@@ -32,10 +32,19 @@ class PublicKey:
     key: PublicKeyType
     alg: str
     kid: str
+    # The RFC 7638 members, kept once known (exporting them asks the key for its numbers each time).
+    _members: dict[str, str] | None = field(default=None, compare=False, repr=False)
+
+    def members(self) -> dict[str, str]:
+        """The public JWK without ``kid`` and ``alg`` (a ``cnf.jwk``): the RFC 7638 members."""
+        if self._members is None:
+            object.__setattr__(self, "_members", _public_members(self.key))
+        assert self._members is not None
+        return dict(self._members)
 
     def jwk(self) -> dict[str, str]:
         """The public JWK with ``kid`` and ``alg``."""
-        return {**_public_members(self.key), "kid": self.kid, "alg": self.alg}
+        return {**self.members(), "kid": self.kid, "alg": self.alg}
 
 
 @dataclass(frozen=True)
@@ -87,7 +96,11 @@ def _public_members(key: PublicKeyType) -> dict[str, str]:
 
 def thumbprint(key: PublicKeyType) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url): required members, sorted, no whitespace."""
-    canonical = json.dumps(_public_members(key), sort_keys=True, separators=(",", ":"))
+    return _thumbprint_of(_public_members(key))
+
+
+def _thumbprint_of(members: dict[str, str]) -> str:
+    canonical = json.dumps(members, sort_keys=True, separators=(",", ":"))
     return b64url_encode(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
@@ -126,13 +139,19 @@ def public_key_from_jwk(jwk: Any, *, keep_kid: bool = False) -> PublicKey:
     if "d" in jwk:
         raise MalformedError("JWK carries a private key", code="jwk_private")
     key: PublicKeyType
+    # The coordinates decoded to exactly 32 bytes from canonical base64url (b64url_decode refuses
+    # any other spelling), so the JWK's own strings are the RFC 7638 members, as exporting the key
+    # would spell them.
+    members: dict[str, str]
     try:
         if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
             x = int.from_bytes(_coordinate(jwk, "x", 32), "big")
             y = int.from_bytes(_coordinate(jwk, "y", 32), "big")
             key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+            members = {"crv": "P-256", "kty": "EC", "x": jwk["x"], "y": jwk["y"]}
         elif jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
             key = ed25519.Ed25519PublicKey.from_public_bytes(_coordinate(jwk, "x", 32))
+            members = {"crv": "Ed25519", "kty": "OKP", "x": jwk["x"]}
         else:
             raise MalformedError("unsupported JWK key type or curve", code="jwk_invalid")
     except (ValueError, UnsupportedAlgorithm) as exc:
@@ -140,14 +159,14 @@ def public_key_from_jwk(jwk: Any, *, keep_kid: bool = False) -> PublicKey:
     alg = _alg_for(key)
     if jwk.get("alg", alg) != alg:
         raise MalformedError("JWK alg does not match its key type", code="alg_not_allowed")
-    kid = thumbprint(key)
+    kid = _thumbprint_of(members)
     if keep_kid and "kid" in jwk:
         if not valid_kid(jwk["kid"]):
             raise MalformedError("JWK kid must be 1 to 1024 printable ASCII characters", code="kid_invalid")
-        return PublicKey(key, alg, jwk["kid"])
+        return PublicKey(key, alg, jwk["kid"], members)
     if "kid" in jwk and jwk["kid"] != kid:
         raise MalformedError("JWK kid is not its RFC 7638 thumbprint", code="jwk_invalid")
-    return PublicKey(key, alg, kid)
+    return PublicKey(key, alg, kid, members)
 
 
 def private_key_to_pem(key: SigningKey, password: bytes | None = None) -> bytes:

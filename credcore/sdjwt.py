@@ -207,7 +207,10 @@ class _Processor:
                 continue
             if name == "..." or (name == "_sd_alg" and path):
                 raise MalformedError(f"{name!r} used outside its place", code="sd_structure_invalid")
-            out[name] = self.walk(value, (*path, name))
+            # Only objects and arrays can hold digests: a plain value is taken as it is (walked only
+            # where its depth is refused).
+            deep = isinstance(value, dict | list) or len(path) >= MAX_DEPTH
+            out[name] = self.walk(value, (*path, name)) if deep else value
         digests = node.get("_sd", [])
         if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
             raise MalformedError("_sd must be an array of strings", code="sd_structure_invalid")
@@ -240,8 +243,10 @@ class _Processor:
                     )
                 self.paths[disclosure.text] = (*path, index)
                 out.append(self.walk(disclosure.value, (*path, index)))
-            else:
+            elif isinstance(element, dict | list) or len(path) >= MAX_DEPTH:
                 out.append(self.walk(element, (*path, index)))
+            else:
+                out.append(element)
         return out
 
 

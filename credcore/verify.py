@@ -169,7 +169,7 @@ def parse_input(text: str) -> SdJwt:
     if not isinstance(text, str):
         raise MalformedError("input must be text")
     text = text.strip()
-    if text.startswith(qr.PREFIX) or text.upper().startswith(qr.PREFIX[:2]):
+    if text.startswith(qr.PREFIX) or text[:2].upper() == qr.PREFIX[:2]:
         text = qr.decode(text)
     return parse_compact(text)
 

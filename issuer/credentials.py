@@ -133,7 +133,7 @@ def store(session: Session, deps: Deps, institution: Institution, prepared: list
                                                              status_uri(deps, institution, status_row.number))
         paper = issue_credential(ctype=item.ctype, claims=item.claims, issuer=iss, key=key, clock=deps.clock,
                                  status=(uri, idx), valid_until=item.exp, paper=True,
-                                 random_bytes=deps.random_bytes)
+                                 random_bytes=deps.random_bytes, claims_checked=True)  # by prepare()
         cred_id = new_id()
         document = item.claims.get("document_number")
         record = {

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.problems import problem
+
+MAX_CHILDREN = 4096  # distinct (route, method, status) kept at hand; more are looked up each time
 
 
 class Metrics:
@@ -22,6 +25,19 @@ class Metrics:
                                  registry=self.registry)
         self.events = Counter("puente_events_total", "Domain events (issuance, verdicts, batches)", ["event"],
                               registry=self.registry)
+        # The labelled children of the two per-request metrics, by (route, method, status): looking a
+        # child up through ``labels()`` takes a lock and rebuilds its key on every request.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one request and observe its latency."""
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = (self.requests.labels(route, method, str(status)), self.latency.labels(route))
+            if len(self._children) < MAX_CHILDREN:
+                self._children[route, method, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4; charset=utf-8")

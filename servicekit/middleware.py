@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.hostile import BodyTooLarge, buffered, hostile_body, hostile_url, parsed_body
-from servicekit.logs import LOG
+from servicekit.logs import LOG, access
 from servicekit.metrics import Metrics
 from servicekit.problems import problem
 from servicekit.ratelimit import RateLimiter
@@ -123,10 +123,9 @@ class OperationsMiddleware:
         route = scope.get("route") if scope else None
         template = getattr(route, "path", None) or "unmatched"
         elapsed = time.perf_counter() - started
-        self.metrics.requests.labels(template, method, str(status)).inc()
-        self.metrics.latency.labels(template).observe(elapsed)
-        LOG.info("request", extra={"request_id": request_id, "method": method, "route": template, "status": status,
-                                   "ms": round(elapsed * 1000, 1), "service": self.service})
+        self.metrics.request(template, method, status, elapsed)
+        access({"request_id": request_id, "method": method, "route": template, "status": status,
+                "ms": round(elapsed * 1000, 1), "service": self.service})
 
 
 def _too_many_page(wait: int, back_link: str) -> Response:

@@ -75,9 +75,6 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.state.verifier_clients = ClientRegistry(settings.clients_path)
     app.state.page_tokens = PageTokens(service.store)
     app.state.metrics = metrics
-    app.include_router(verify_api.router)
-    app.include_router(oid4vp_api.router)
-    app.include_router(offline_api.router)
     errors.install(app)
 
     @app.get("/healthz", tags=["operations"])
@@ -111,8 +108,13 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         """The trivial endpoint the throughput benchmark divides by."""
         return {"hello": "puente"}
 
-    # Routes are matched in order: the scanning page's many asset routes (and /common/) come last,
-    # so that API and operations requests do not try each of them first.
+    # Routes are matched in order, and FastAPI walks an included router's routes one by one: the
+    # operations routes above come first (the hello and probes match at once), then the API, and
+    # the scanning page's many asset routes (and /common/) last, so that API and operations
+    # requests do not try each of them first.
+    app.include_router(verify_api.router)
+    app.include_router(oid4vp_api.router)
+    app.include_router(offline_api.router)
     app.include_router(scanning_page.router)
     app.add_middleware(OperationsMiddleware, service="verifier", metrics=metrics,
                        limiter=RateLimiter(settings.rate_limit_per_minute, store=service.store), limited=_limited,

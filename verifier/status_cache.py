@@ -39,6 +39,10 @@ class StatusCache:
         self.settings, self.clock, self.client, self.capacity = settings, clock, client, capacity
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        # One refresh of a list at a time: the requests that find it stale together wait for that
+        # one answer instead of each asking the issuer (16 at once under load, each paying a TLS
+        # context and a connection of its own).
+        self._refreshing: dict[str, threading.Lock] = {}
         self.fetches = 0  # full fetches (200)
         self.revalidations = 0  # 304 answers
 
@@ -73,7 +77,18 @@ class StatusCache:
         if self._fresh(entry, now):
             assert entry is not None
             return entry.token
-        return self.refresh(uri, entry, now)
+        with self._lock:
+            if len(self._refreshing) >= self.capacity and uri not in self._refreshing:
+                self._refreshing.clear()
+            refreshing = self._refreshing.setdefault(uri, threading.Lock())
+        with refreshing:
+            with self._lock:  # refreshed by another request while this one waited?
+                entry = self._entries.get(uri)
+            now = self.clock.now()
+            if self._fresh(entry, now):
+                assert entry is not None
+                return entry.token
+            return self.refresh(uri, entry, now)
 
     def refresh(self, uri: str, entry: _Entry | None = None, now: int | None = None) -> str:
         """Ask the issuer again (conditionally when a copy is held) and return the current token."""
@@ -82,7 +97,7 @@ class StatusCache:
             with self._lock:
                 entry = self._entries.get(uri)
         try:
-            token, etag = fetch_conditional(uri, settings=self.settings, client=self.client,
+            token, etag = fetch_conditional(uri, settings=self.settings, client=self._client(),
                                             accept="application/statuslist+jwt",
                                             etag=entry.etag if entry is not None else None)
             if token is None:
@@ -104,6 +119,17 @@ class StatusCache:
                 self._entries.clear()
             self._entries[uri] = fresh
         return fresh.token
+
+    def _client(self) -> httpx.Client:
+        """The given client, else one of this cache's own, made once: a client per fetch builds a TLS
+        context, milliseconds of CPU. It keeps no idle connection (a refresh is rare, and nothing is
+        left open when the cache goes away)."""
+        if self.client is None:
+            with self._lock:
+                if self.client is None:
+                    self.client = httpx.Client(timeout=self.settings.fetch_timeout_seconds, follow_redirects=False,
+                                               limits=httpx.Limits(max_keepalive_connections=0))
+        return self.client
 
     def uris(self) -> list[str]:
         """The lists held now (the scanning page keeps copies of them for offline use)."""
