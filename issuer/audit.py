@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import and_, or_, text
 from sqlmodel import Session, col, select
 
 from issuer.db.models import AuditEvent
@@ -81,3 +81,37 @@ def events_of(session: Session, institution_id: int | None, *, after: int, limit
                         .order_by(col(AuditEvent.seq)).limit(limit)).all()
     return [{"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
              "outcome": r.outcome, "details": r.details, "hash": r.hash, "prev_hash": r.prev_hash} for r in rows]
+
+
+def search(session: Session, institution_id: int | None, *, action: str = "", actor: str = "", target: str = "",
+           start: int | None = None, end: int | None = None, offset: int = 0, limit: int = 50) -> list[AuditEvent]:
+    """An institution's events newest first; each filter is an exact match, ``start``/``end`` days."""
+    query = select(AuditEvent).where(AuditEvent.institution_id == institution_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if target:
+        query = query.where(AuditEvent.target == target)
+    if start is not None:
+        query = query.where(AuditEvent.at >= start)
+    if end is not None:
+        query = query.where(AuditEvent.at < end + 86_400)
+    return list(session.exec(query.order_by(col(AuditEvent.seq).desc()).offset(offset).limit(limit)))
+
+
+def actions_of(session: Session, institution_id: int | None) -> list[str]:
+    """The actions an institution's log holds (the audit page's filter offers them)."""
+    return sorted(session.exec(select(AuditEvent.action).where(AuditEvent.institution_id == institution_id)
+                               .distinct()).all())
+
+
+def history(session: Session, institution_id: int | None, credential_id: str,
+            batch_id: str | None) -> list[AuditEvent]:
+    """A credential's events, oldest first; a revocation of its whole batch is part of its history too."""
+    about = col(AuditEvent.target) == credential_id
+    if batch_id:
+        about = or_(about, and_(col(AuditEvent.target) == batch_id, col(AuditEvent.action).startswith("approval.")))
+    return list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == institution_id, about)
+                             .order_by(col(AuditEvent.seq))))
+

@@ -45,6 +45,7 @@ from issuer.repository import scoped
 from issuer.staff import Staff
 
 RESULTS_PAGE = 1000
+WITHOUT_CSV = defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))  # up to 20 MB that no page shows
 
 
 
@@ -95,11 +96,17 @@ def get_scoped(session: Session, staff: Staff, batch_id: str) -> Batch:
     """Another institution's batch is indistinguishable from a missing one (404)."""
     staff.require("batch")
     # The sealed CSV (up to 20 MB) is loaded only when read, never for progress or results.
-    batch = scoped(session, Batch, batch_id[:64], staff.institution.id,
-                   options=[defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))])
+    batch = scoped(session, Batch, batch_id[:64], staff.institution.id, options=[WITHOUT_CSV])
     if batch is None:
         raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
     return batch
+
+
+def newest_of(session: Session, institution_id: int | None, *, offset: int, limit: int) -> list[Batch]:
+    """An institution's batches, newest first, without their sealed CSVs."""
+    return list(session.exec(
+        select(Batch).options(WITHOUT_CSV).where(Batch.institution_id == institution_id)
+        .order_by(col(Batch.created_at).desc(), col(Batch.id).desc()).offset(offset).limit(limit)).all())
 
 
 def describe(batch: Batch) -> dict[str, Any]:

@@ -11,12 +11,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
 
 from issuer import audit
 from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, day_start, render
-from issuer.db.models import AuditEvent
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
@@ -62,23 +60,11 @@ def audit_page(request: Request, console: ConsoleDep, page: Annotated[int, Query
     and day range; every filter is an exact match on the institution's own events."""
     console.require("audit")
     institution_id = console.staff.institution.id
-    query = select(AuditEvent).where(AuditEvent.institution_id == institution_id)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if actor.strip():
-        query = query.where(AuditEvent.actor == actor.strip())
-    if target.strip():
-        query = query.where(AuditEvent.target == target.strip())
-    start, end = day_start(from_), day_start(to)
-    if start is not None:
-        query = query.where(AuditEvent.at >= start)
-    if end is not None:
-        query = query.where(AuditEvent.at < end + 86_400)
     with console.deps.session() as session:
-        rows = list(session.exec(query.order_by(col(AuditEvent.seq).desc())
-                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
-        actions = sorted(session.exec(select(AuditEvent.action).where(AuditEvent.institution_id == institution_id)
-                                      .distinct()).all())
+        rows = audit.search(session, institution_id, action=action, actor=actor.strip(), target=target.strip(),
+                            start=day_start(from_), end=day_start(to), offset=(page - 1) * PAGE_SIZE,
+                            limit=PAGE_SIZE + 1)
+        actions = audit.actions_of(session, institution_id)
         chain = audit.check_database(session) if check else None
     events = [{"row": row, "details": _details(console, row.details or {})} for row in rows[:PAGE_SIZE]]
     result: dict[str, Any] | None = None

@@ -25,12 +25,11 @@ import math
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import col, select
 from starlette.datastructures import FormData, UploadFile
 
@@ -58,7 +57,6 @@ STATE_LABELS: dict[str, tuple[str, str]] = {
     "done": ("Terminado", "Done"), "failed": ("Falló", "Failed"),
 }
 OPEN_STATES = ("pending", "running")
-WITHOUT_CSV = defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))  # up to 20 MB that no page shows
 
 # Row and header errors are stored with Spanish messages (issuer.batches); these are the codes whose
 # English text is not in credcore.messages' field table.
@@ -91,7 +89,7 @@ def _batch(console: Console, batch_id: str) -> Batch:
     ``batches.get_scoped``."""
     console.require("batch")
     with console.deps.session() as session:
-        batch = scoped(session, Batch, batch_id[:64], console.staff.institution.id, options=[WITHOUT_CSV])
+        batch = scoped(session, Batch, batch_id[:64], console.staff.institution.id, options=[batches.WITHOUT_CSV])
         if batch is None:
             raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
         session.expunge(batch)
@@ -196,10 +194,8 @@ def batch_list(request: Request, console: ConsoleDep,
                page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
     console.require("batch")
     with console.deps.session() as session:
-        found = session.exec(
-            select(Batch).options(WITHOUT_CSV).where(Batch.institution_id == console.staff.institution.id)
-            .order_by(col(Batch.created_at).desc(), col(Batch.id).desc())
-            .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+        found = batches.newest_of(session, console.staff.institution.id, offset=(page - 1) * PAGE_SIZE,
+                                  limit=PAGE_SIZE + 1)
         rows = [{**batches.describe(batch), "type_name": _type_name(console, batch.type_id)}
                 for batch in found[:PAGE_SIZE]]
     return render(request, "batches.html", {"rows": rows, "page": page, "more": len(found) > PAGE_SIZE,

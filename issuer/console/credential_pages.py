@@ -10,13 +10,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import and_, or_
-from sqlmodel import col, func, select
+from sqlmodel import func, select
 
 from credcore import qr
 from credcore.credential_types import CredentialType
+from issuer import audit, idempotency
 from issuer import credentials as creds
-from issuer import idempotency
 from issuer.console.routing import ConsoleRoute
 from issuer.console.web import COLOMBIA, Console, ConsoleDep, FormDep, day_start, form_text, redirect, render
 from issuer.db.models import AuditEvent, Credential, Offer
@@ -294,12 +293,7 @@ def find(request: Request, console: ConsoleDep,
 
 def history(console: Console, record: Credential) -> list[AuditEvent]:
     with console.deps.session() as session:
-        about = col(AuditEvent.target) == record.id
-        if record.batch_id:  # a revocation of its whole batch is part of its history too
-            about = or_(about, and_(col(AuditEvent.target) == record.batch_id,
-                                    col(AuditEvent.action).startswith("approval.")))
-        return list(session.exec(select(AuditEvent).where(AuditEvent.institution_id == console.staff.institution.id,
-                                                          about).order_by(col(AuditEvent.seq))))
+        return audit.history(session, console.staff.institution.id, record.id, record.batch_id)
 
 
 def _allowed_actions(record: Credential) -> list[str]:
