@@ -27,3 +27,12 @@ def test_every_json_route_documents_its_answer_and_its_problems() -> None:
     assert _schema(paths["/vp/{request_id}/response"]["post"], "400") == {"$ref": "#/components/schemas/WalletError"}
     report = doc["components"]["schemas"]["Report"]
     assert {"valid", "verdict", "claims", "checks", "error"} <= set(report["properties"])
+
+
+def test_the_offline_documents_show_their_shape() -> None:
+    service: Any = types.SimpleNamespace(store=MemoryStore())
+    paths = create_app(VerifierSettings(background_refresh=False), service=service).openapi()["paths"]
+    offline = paths["/api/v1/offline/config"]["get"]
+    assert _schema(offline, "200") == {"$ref": "#/components/schemas/OfflineConfig"}
+    assert _schema(paths["/api/v1/offline/status-lists"]["get"], "200") == {
+        "$ref": "#/components/schemas/StatusListAddresses"}

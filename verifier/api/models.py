@@ -108,3 +108,30 @@ class PageToken(Open):
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {status: {"model": Problem} for status in (401, 404, 413, 422, 429, 503)}
+
+
+Seconds = Annotated[int, Field(ge=0, le=2_147_483_647)]
+
+
+class OfflineKeyBinding(Open):
+    audience: str
+    max_age: Seconds
+    leeway: Seconds
+
+
+class OfflineConfig(Open):
+    """What the scanning page needs to verify offline with the service's own limits."""
+
+    registry_jwk: dict[str, Any]
+    trust_list_max_age_seconds: Seconds
+    status_max_age_seconds: Seconds
+    status_ttl_min_seconds: Seconds
+    status_ttl_max_seconds: Seconds
+    key_binding: OfflineKeyBinding
+    leeway: Seconds
+    messages: dict[str, Any]
+    checks: dict[str, Any]
+
+
+class StatusListAddresses(Open):
+    uris: list[str]

@@ -21,6 +21,7 @@ from credcore.key_binding import OFFLINE_AUDIENCE
 from credcore.messages import CHECK_NAMES, catalog, message
 from credcore.status_list import hosted_by
 from servicekit.problems import problem
+from verifier.api.models import OfflineConfig, StatusListAddresses
 from verifier.deps import Lang, Service
 from verifier.service import VerifierService
 
@@ -46,7 +47,7 @@ def _unavailable(code: str, lang: str, status: int = 503) -> JSONResponse:
     return response
 
 
-@router.get("/config")
+@router.get("/config", response_model=OfflineConfig, response_model_exclude_unset=True)
 def offline_config(service: Service) -> dict[str, Any]:
     """The pinned registry key and the limits the service verifies with (same maximum ages)."""
     settings = service.settings
@@ -91,7 +92,7 @@ def _trusted_host(service: VerifierService, uri: str) -> bool:
     return trust is not None and any(hosted_by(uri, iss) for iss in trust.issuers)
 
 
-@router.get("/status-lists")
+@router.get("/status-lists", response_model=StatusListAddresses)
 def offline_status_lists(service: Service) -> dict[str, list[str]]:
     """Addresses of the status lists the service holds, of issuers on the trust list."""
     return {"uris": [u for u in service.status.uris() if _trusted_host(service, u)][:MAX_STATUS_LISTS]}
