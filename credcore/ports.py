@@ -23,6 +23,12 @@ class NonceStore(Protocol):
         ...
 
 
+class ReplayStore(NonceStore, Protocol):
+    """A :class:`NonceStore` an event loop can also await (a service's replay store)."""
+
+    async def consume_async(self, key: str, expires_at: int, now: int) -> bool: ...
+
+
 class SharedStoreUnavailable(Exception):
     """The shared store (Redis) cannot be reached: nothing that needs it may be decided."""
 
@@ -65,6 +71,15 @@ class SharedStore(Protocol):
         """Raise :class:`SharedStoreUnavailable` unless the store answers."""
         ...
 
+    # The two operations on the path of every request (a replay check, a rate-limit count), for
+    # an event loop: an adapter with a network round trip lets the loop serve other requests
+    # meanwhile (and may send the commands of concurrent requests together); the others answer
+    # at once.
+
+    async def put_once_async(self, key: str, value: bytes, expires_at: int, now: int) -> bool: ...
+
+    async def incr_async(self, key: str, expires_at: int, now: int) -> int: ...
+
 
 class SharedNonceStore:
     """The key-binding replay store on a :class:`SharedStore`: a nonce used at one replica is used
@@ -73,10 +88,15 @@ class SharedNonceStore:
     def __init__(self, store: SharedStore, namespace: str = "kb") -> None:
         self.store, self.namespace = store, namespace
 
-    def consume(self, key: str, expires_at: int, now: int) -> bool:
+    def _name(self, key: str) -> str:
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-        name = f"{self.namespace}:{base64.urlsafe_b64encode(digest[:18]).decode()}"
-        return self.store.put_once(name, b"1", expires_at, now)
+        return f"{self.namespace}:{base64.urlsafe_b64encode(digest[:18]).decode()}"
+
+    def consume(self, key: str, expires_at: int, now: int) -> bool:
+        return self.store.put_once(self._name(key), b"1", expires_at, now)
+
+    async def consume_async(self, key: str, expires_at: int, now: int) -> bool:
+        return await self.store.put_once_async(self._name(key), b"1", expires_at, now)
 
 
 class MemoryNonceStore:
@@ -96,6 +116,9 @@ class MemoryNonceStore:
                 return False
             self._used[key] = expires_at
             return True
+
+    async def consume_async(self, key: str, expires_at: int, now: int) -> bool:
+        return self.consume(key, expires_at, now)
 
 
 class MappingStatusSource:

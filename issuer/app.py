@@ -29,7 +29,7 @@ from servicekit.logs import LOG, configure_logging
 from servicekit.metrics import Metrics
 from servicekit.middleware import OperationsMiddleware
 from servicekit.ratelimit import RateLimiter
-from servicekit.shared_store import require_shared
+from servicekit.shared_store import require_shared, serving
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
 SIGN_IN_PATHS = ("/console/login", "/console/login/code")
@@ -66,7 +66,8 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
 
             worker = BatchWorker(deps, metrics, lease_seconds=settings.batch_lease_seconds)
             worker.start()
-        yield
+        async with serving(deps.store):
+            yield
         if worker is not None:
             worker.stop()
 

@@ -53,7 +53,7 @@ class OperationsMiddleware:
         bucket = self.limited(method, path)
         if bucket is not None:
             client = (scope.get("client") or ("unknown", 0))[0]
-            wait = self.limiter.hit(client, bucket)
+            wait = await self.limiter.hit_async(client, bucket)
             if wait is not None:
                 accept = dict(scope.get("headers") or []).get(b"accept", b"")
                 response = (_too_many_page(wait, self.back_link) if b"text/html" in accept else

@@ -23,18 +23,41 @@ class RateLimiter:
         self.budgets = budgets or {}  # a tighter budget for some buckets
         self.store: SharedStore = store if store is not None else MemoryStore()
 
-    def hit(self, client: str, bucket: str, now: float | None = None) -> int | None:
-        """None if allowed, else the seconds to wait."""
+    def _window(self, client: str, bucket: str, now: float | None) -> tuple[int, str, int, float] | None:
+        """(limit, counter key, window end, now), or None when limits are off."""
         if self.per_minute <= 0:
             return None
         limit = min(self.budgets.get(bucket, self.per_minute) or self.per_minute, self.per_minute)
         now = time.time() if now is None else now
         window = int(now // 60)
+        return limit, f"rl:{bucket}:{window}:{client[:64]}", (window + 1) * 60, now
+
+    @staticmethod
+    def _verdict(count: int, limit: int, end: int, now: float) -> int | None:
+        return max(1, int(end - now)) if count > limit else None
+
+    def hit(self, client: str, bucket: str, now: float | None = None) -> int | None:
+        """None if allowed, else the seconds to wait."""
+        window = self._window(client, bucket, now)
+        if window is None:
+            return None
+        limit, key, end, now = window
         try:
-            count = self.store.incr(f"rl:{bucket}:{window}:{client[:64]}", (window + 1) * 60, int(now))
+            count = self.store.incr(key, end, int(now))
         except SharedStoreUnavailable:
             LOG.warning("rate limit not counted: the shared store is unavailable")
             return None
-        if count > limit:
-            return max(1, int((window + 1) * 60 - now))
-        return None
+        return self._verdict(count, limit, end, now)
+
+    async def hit_async(self, client: str, bucket: str, now: float | None = None) -> int | None:
+        """:meth:`hit` for an event loop: it serves other requests while Redis answers."""
+        window = self._window(client, bucket, now)
+        if window is None:
+            return None
+        limit, key, end, now = window
+        try:
+            count = await self.store.incr_async(key, end, int(now))
+        except SharedStoreUnavailable:
+            LOG.warning("rate limit not counted: the shared store is unavailable")
+            return None
+        return self._verdict(count, limit, end, now)

@@ -8,11 +8,21 @@
   ``EXPIRE`` in one step) and for bounded sets (a sorted set scored by expiry). Expiry is Redis's
   own TTL, never a sweep. Any Redis failure is :class:`SharedStoreUnavailable`; the connection pool
   reconnects by itself once Redis is back.
+
+  The two commands on the path of every request (a replay check's ``SET NX EX``, a rate-limit
+  count) also come as coroutines. While a service is serving (:func:`serving`, from its lifespan)
+  they go through redis-py's asyncio client on the service's own event loop, and every command
+  issued while a batch is on the wire leaves with the next batch: one write and one read for all
+  the requests in flight (pipelining), and the loop verifies other requests meanwhile instead of
+  waiting for each answer. Outside that loop they fall back to the blocking client.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from credcore.ports import SharedStore, SharedStoreUnavailable
@@ -95,6 +105,12 @@ class MemoryStore:
     def ping(self) -> None:
         return None
 
+    async def put_once_async(self, key: str, value: bytes, expires_at: int, now: int) -> bool:
+        return self.put_once(key, value, expires_at, now)
+
+    async def incr_async(self, key: str, expires_at: int, now: int) -> int:
+        return self.incr(key, expires_at, now)
+
 
 # KEYS[1] counter; ARGV[1] ttl. The expiry is set with the first increment, in the same step.
 _INCR = """
@@ -119,6 +135,53 @@ def _ttl(expires_at: int, now: int) -> int:
     return max(1, expires_at - now + 1)
 
 
+class _Pipeline:
+    """Commands from one event loop, sent in batches on one asyncio connection: whatever is issued
+    while a batch is on the wire goes with the next one (auto-pipelining). Each command is atomic
+    on its own, as when sent alone; a batch is not a transaction."""
+
+    def __init__(self, client: Any, errors: tuple[type[BaseException], ...]) -> None:
+        self.client, self.errors = client, errors
+        self.loop = asyncio.get_running_loop()
+        self.queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self.sender: asyncio.Task[None] | None = None
+
+    async def call(self, *command: Any) -> Any:
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self.queue.append((command, future))
+        if self.sender is None:  # the first command of a batch waits one turn of the loop for company
+            self.sender = self.loop.create_task(self._send())
+        return await future
+
+    async def _send(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue, []
+                try:
+                    pipe = self.client.pipeline(transaction=False)
+                    for command, _ in batch:
+                        pipe.execute_command(*command)
+                    results = await pipe.execute(raise_on_error=False)
+                except self.errors as exc:
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its request was cancelled
+                        continue
+                    if isinstance(result, BaseException):
+                        failure = SharedStoreUnavailable(f"Redis: {type(result).__name__}")
+                        failure.__cause__ = result
+                        future.set_exception(failure)
+                    else:
+                        future.set_result(result)
+        finally:
+            self.sender = None
+
+    async def close(self) -> None:
+        if self.sender is not None:
+            await asyncio.gather(self.sender, return_exceptions=True)
+        await self.client.aclose()
+
+
 class RedisStore:
     """A :class:`SharedStore` on Redis; every key is under ``prefix``."""
 
@@ -131,6 +194,24 @@ class RedisStore:
                                                 health_check_interval=30)
         self._incr = self.client.register_script(_INCR)
         self._acquire = self.client.register_script(_ACQUIRE)
+        self._url, self._timeout = url, timeout
+        self._pipelines: dict[asyncio.AbstractEventLoop, _Pipeline] = {}  # per serving loop
+
+    async def start_async(self) -> None:
+        """Serve the coroutines on the running loop (a service's lifespan start)."""
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(self._url, socket_timeout=self._timeout,
+                                              socket_connect_timeout=self._timeout, health_check_interval=30)
+        self._pipelines[asyncio.get_running_loop()] = _Pipeline(client, self._errors)
+
+    async def stop_async(self) -> None:
+        pipeline = self._pipelines.pop(asyncio.get_running_loop(), None)
+        if pipeline is not None:
+            await pipeline.close()
+
+    def _on_loop(self) -> _Pipeline | None:
+        return self._pipelines.get(asyncio.get_running_loop())
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -171,10 +252,36 @@ class RedisStore:
     def ping(self) -> None:
         self._call(self.client.ping)
 
+    async def put_once_async(self, key: str, value: bytes, expires_at: int, now: int) -> bool:
+        pipeline = self._on_loop()
+        if pipeline is None:
+            return self.put_once(key, value, expires_at, now)
+        return bool(await pipeline.call("SET", self._k(key), value, "NX", "EX", _ttl(expires_at, now)))
+
+    async def incr_async(self, key: str, expires_at: int, now: int) -> int:
+        pipeline = self._on_loop()
+        if pipeline is None:
+            return self.incr(key, expires_at, now)
+        # EVAL of the same script as incr: Redis keeps it compiled under its SHA1 after the first.
+        return int(await pipeline.call("EVAL", _INCR, 1, self._k(key), _ttl(expires_at, now)))
+
 
 def open_store(redis_url: str | None, prefix: str = "puente:") -> SharedStore:
     """Redis when a URL is given, else this process's memory."""
     return RedisStore(redis_url, prefix) if redis_url else MemoryStore()
+
+
+@asynccontextmanager
+async def serving(store: SharedStore) -> AsyncIterator[None]:
+    """For a service's lifespan: the store's coroutines use this event loop while it serves."""
+    if not isinstance(store, RedisStore):
+        yield
+        return
+    await store.start_async()
+    try:
+        yield
+    finally:
+        await store.stop_async()
 
 
 class SharedStoreRequired(RuntimeError):

@@ -16,7 +16,7 @@ from servicekit.logs import configure_logging
 from servicekit.metrics import Metrics
 from servicekit.middleware import OperationsMiddleware
 from servicekit.ratelimit import RateLimiter
-from servicekit.shared_store import open_store, require_shared
+from servicekit.shared_store import open_store, require_shared, serving
 from verifier import errors
 from verifier.api import offline_api, oid4vp_api, verify_api
 from verifier.clients import ClientRegistry, PageTokens
@@ -65,7 +65,8 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
         if settings.background_refresh:
             refresher = Refresher(service.trust, settings.trust_refresh_seconds)
             refresher.start()
-        yield
+        async with serving(service.store):
+            yield
         if refresher is not None:
             refresher.stop()
 

@@ -3,6 +3,7 @@ two verifier processes' worth of services on one Redis, and failing closed when 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from credcore import qr
 from credcore.ports import SharedStore, SharedStoreUnavailable
-from servicekit.shared_store import MemoryStore, RedisStore
+from servicekit.shared_store import MemoryStore, RedisStore, serving
 from testkit.live import Live
 from tests.redis_server import PrivateRedis, shared_redis
 from verifier.app import create_app
@@ -165,3 +166,71 @@ def test_one_client_filling_its_quota_never_stops_another(live: Live, redis_url_
     other = live.verifier_service(redis_url=url, redis_prefix=prefix, open_requests_per_client=3)
     with TestClient(create_app(other.settings, service=other), client=("203.0.113.7", 4001)) as elsewhere:
         assert elsewhere.post("/api/v1/presentation-requests", json={"preset": "bank-kyc"}).status_code == 429
+
+
+def test_commands_of_concurrent_requests_share_round_trips(redis_url_prefix: tuple[str, str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a service serves, the replay check and the rate-limit count are awaited on its loop and
+    the commands of concurrent requests leave together, each still atomic: of twenty requests
+    racing for one nonce exactly one gets it, and counters count every increment."""
+    url, prefix = redis_url_prefix
+    store = RedisStore(url, prefix)
+    batches: list[int] = []
+
+    async def scenario() -> tuple[list[bool], list[int]]:
+        async with serving(store):
+            pipeline = store._on_loop()
+            assert pipeline is not None
+            client = pipeline.client
+            original = client.pipeline
+
+            def counting(**kwargs: Any) -> Any:
+                pipe = original(**kwargs)
+                execute = pipe.execute
+
+                async def counted(**execute_kwargs: Any) -> Any:
+                    batches.append(len(pipe.command_stack))
+                    return await execute(**execute_kwargs)
+
+                pipe.execute = counted
+                return pipe
+
+            monkeypatch.setattr(client, "pipeline", counting)
+            now = int(time.time())
+            taken = await asyncio.gather(*(store.put_once_async("nonce", b"1", now + 30, now) for _ in range(20)))
+            counts = await asyncio.gather(*(store.incr_async("counter", now + 60, now) for _ in range(10)))
+            return list(taken), list(counts)
+
+    def blocking(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the blocking client was used on the serving loop")
+
+    monkeypatch.setattr(store, "put_once", blocking)
+    monkeypatch.setattr(store, "incr", blocking)
+    taken, counts = asyncio.run(scenario())
+    assert taken.count(True) == 1 and taken.count(False) == 19
+    assert sorted(counts) == list(range(1, 11))
+    assert sum(batches) == 30 and len(batches) < 30  # pipelined: fewer round trips than commands
+    assert store.client.ttl(prefix + "nonce") > 0 and store.client.ttl(prefix + "counter") > 0
+
+
+def test_awaited_replay_check_gives_the_blocking_verdicts(live: Live, redis_url_prefix: tuple[str, str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HTTP the replay check is awaited (the blocking client is never used) and a replayed QR
+    gets exactly the report the blocking path gives."""
+    url, prefix = redis_url_prefix
+    service = live.verifier_service(redis_url=url, redis_prefix=prefix)
+
+    def blocking(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the blocking client was used on the serving loop")
+
+    _, presentation = live.wallet_presentation()
+    text = qr.encode(presentation)
+    with TestClient(create_app(service.settings, service=service)) as client:
+        monkeypatch.setattr(service.store, "put_once", blocking)
+        monkeypatch.setattr(service.store, "incr", blocking)
+        assert client.post("/api/v1/verify", json={"qr": text}).json()["verdict"] == "valid"
+        replayed = client.post("/api/v1/verify", json={"qr": text}).json()
+        monkeypatch.undo()
+    expected = service.verify(text, "es")
+    replayed.pop("status_checked_at"), expected.pop("status_checked_at")
+    assert replayed == expected and replayed["error"]["code"] == "replayed"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from verifier.api.models import PROBLEMS, Report
 from verifier.deps import Lang, Service
@@ -38,6 +37,6 @@ async def verify(body: VerifyRequest, request: Request, service: Service, lang: 
     # thread hand-off and no GIL contention. Only when it may wait on the network (a status list to
     # fetch) does it go to a worker thread, so that a slow issuer never holds up other requests.
     compact, may_wait = service.plan(text)
-    report = await run_in_threadpool(service.verify, compact, lang) if may_wait else service.verify(compact, lang)
+    report = await service.verify_async(compact, lang, offload=may_wait)
     request.app.state.metrics.events.labels(f"verdict_{report['verdict']}").inc()
     return JSONResponse(report)
