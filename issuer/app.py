@@ -28,7 +28,7 @@ from issuer.secrets_box import MasterKeyError
 from servicekit.logs import LOG, configure_logging
 from servicekit.metrics import Metrics
 from servicekit.middleware import OperationsMiddleware
-from servicekit.ratelimit import RateLimiter
+from servicekit.ratelimit import ForwardedClient, RateLimiter, TrustedProxies
 from servicekit.shared_store import require_shared, serving
 
 RATE_LIMITED = ("/token", "/nonce", "/credential", "/offers/")
@@ -55,6 +55,7 @@ def _budgets(settings: Settings) -> dict[str, int]:
 def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | None = None) -> FastAPI:
     configure_logging()
     require_shared(redis_url=settings.redis_url, env=settings.env, workers=settings.workers, service="issuer")
+    proxies = TrustedProxies(settings.trusted_proxies)
     deps = deps or build_deps(settings, clock=clock)
     metrics = Metrics("issuer")
 
@@ -122,4 +123,6 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD,
                                     ("POST", "/console/batches"):
                                     settings.batch_max_bytes + batch_api.MULTIPART_OVERHEAD})
+    if proxies:  # outermost: everything inside sees the forwarded client
+        app.add_middleware(ForwardedClient, proxies=proxies)
     return app

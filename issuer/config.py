@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "puente:issuer:"
     workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
+    # Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the
+    # client, as deploy/haproxy.cfg sets it; from any other peer the header is ignored. None by default.
+    trusted_proxies: str = ""
     var_dir: Path = Path("var")
     public_issuer_url: str = "http://127.0.0.1:8001"
     wallet_origin: str = "http://127.0.0.1:8003"

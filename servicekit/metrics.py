@@ -54,6 +54,10 @@ class Metrics:
 
 
 def _loopback(request: Request) -> bool:
+    """A loopback peer that did not come through a proxy: a request that carries X-Forwarded-For
+    or Forwarded was relayed for someone else (a same-host proxy not in PUENTE_TRUSTED_PROXIES)."""
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        return False
     try:
         return ipaddress.ip_address(request.client.host if request.client else "").is_loopback
     except ValueError:

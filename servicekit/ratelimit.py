@@ -1,9 +1,13 @@
 """Per-client fixed-window rate limits, counted in the shared store (every replica sees the same
-counts)."""
+counts); and who the client is behind a trusted reverse proxy (:class:`ForwardedClient`)."""
 
 from __future__ import annotations
 
+import ipaddress
 import time
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credcore.ports import SharedStore, SharedStoreUnavailable
 from servicekit.logs import LOG
@@ -12,10 +16,12 @@ from servicekit.shared_store import MemoryStore
 
 class RateLimiter:
     """A fixed-window counter per (client address, bucket), in the shared store so every replica
-    counts the same requests (``INCR`` with the window's expiry in Redis). The address is the TCP
-    peer: headers such as X-Forwarded-For are ignored unless a proxy we run sets them (security.md
-    #115). If the shared store cannot be reached, requests are let through (logged): the limits
-    protect endpoints whose own single-use checks live in the database, not in Redis."""
+    counts the same requests (``INCR`` with the window's expiry in Redis). The address is the
+    client's as :class:`ForwardedClient` leaves it in the scope: the TCP peer, or behind one of
+    ``PUENTE_TRUSTED_PROXIES`` the address that proxy forwarded; a client's own X-Forwarded-For
+    counts for nothing (security.md #115, security-cases.md #166). If the shared store cannot be
+    reached, requests are let through (logged): the limits protect endpoints whose own single-use
+    checks live in the database, not in Redis."""
 
     def __init__(self, per_minute: int, budgets: dict[str, int] | None = None,
                  store: SharedStore | None = None) -> None:
@@ -61,3 +67,74 @@ class RateLimiter:
             LOG.warning("rate limit not counted: the shared store is unavailable")
             return None
         return self._verdict(count, limit, end, now)
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """The reverse proxies whose X-Forwarded-For is believed (``PUENTE_TRUSTED_PROXIES``: addresses
+    or CIDR networks, separated by commas or spaces; none by default)."""
+
+    def __init__(self, entries: str | Iterable[str] = "") -> None:
+        items = entries.replace(",", " ").split() if isinstance(entries, str) else list(entries)
+        networks: list[Network] = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise RuntimeError(f"PUENTE_TRUSTED_PROXIES: «{item}» no es una dirección IP ni una red CIDR / "
+                                 f"is neither an IP address nor a CIDR network") from None
+        self.networks = tuple(networks)
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def trusts(self, address: Address | None) -> bool:
+        return address is not None and any(address in network for network in self.networks)
+
+    def client(self, peer: str, forwarded_for: list[bytes]) -> str:
+        """The client's address: ``peer`` unless it is a trusted proxy, else the right-most entry of
+        X-Forwarded-For that is not a trusted proxy (entries left of it are whatever the client
+        sent). A proxy that forwards nothing usable leaves its own address."""
+        if not self.trusts(_address(peer)):
+            return peer
+        entries = [entry.strip() for header in forwarded_for
+                   for entry in header.decode("latin-1").split(",")]
+        chosen = None
+        for entry in reversed(entries):
+            address = _address(entry)
+            if address is None:
+                return chosen or peer  # garbage here: nothing further left can be believed
+            chosen = str(address)
+            if not self.trusts(address):
+                break
+        return chosen or peer
+
+
+def _address(text: str) -> Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return mapped if mapped is not None else address
+
+
+class ForwardedClient:
+    """Outermost middleware: behind a trusted proxy, ``scope["client"]`` becomes the address the
+    proxy forwarded, for everything after it (rate limits, quotas, sign-in lockouts, the metrics
+    guard, logs). From any other peer the headers are left alone and mean nothing."""
+
+    def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
+        self.app, self.proxies = app, proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("client"):
+            host, port = scope["client"]
+            forwarded = [value for name, value in scope.get("headers") or [] if name == b"x-forwarded-for"]
+            client = self.proxies.client(host, forwarded) if forwarded else host
+            if client != host:
+                scope = {**scope, "client": (client, port)}
+        await self.app(scope, receive, send)

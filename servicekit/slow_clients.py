@@ -115,5 +115,7 @@ def install_repeat_filter(*loggers: logging.Logger) -> RepeatFilter:
 
 def server_options() -> dict[str, Any]:
     """The uvicorn options of every Puente service."""
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; the services
+    # believe it only from PUENTE_TRUSTED_PROXIES (servicekit.ratelimit.ForwardedClient).
     return {"http": HeaderTimeoutProtocol, "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-            "limit_concurrency": MAX_CONNECTIONS, "backlog": 1024}
+            "limit_concurrency": MAX_CONNECTIONS, "backlog": 1024, "proxy_headers": False}

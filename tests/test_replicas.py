@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,7 +175,8 @@ def cluster(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         session.commit()
         registry = registry_key(session, deps).public
     keep = {k: v for k, v in os.environ.items() if not k.startswith("PUENTE_")}
-    common = {**keep, "PUENTE_ENV": "test", "PUENTE_REDIS_URL": redis_url}
+    # The balancer runs here: its address (127.0.0.1) is the one trusted proxy, as operators set it.
+    common = {**keep, "PUENTE_ENV": "test", "PUENTE_REDIS_URL": redis_url, "PUENTE_TRUSTED_PROXIES": "127.0.0.1"}
     ports = {name: free_port() for name in ("issuer1", "issuer2", "verifier1", "verifier2")}
     serve = [sys.executable, "-m", "puente", "serve"]
     processes: dict[str, Process] = {}
@@ -334,3 +335,38 @@ def test_a_rate_limit_counts_across_replicas(cluster: Cluster) -> None:
         pytest.fail(f"no 429 after {2 * ISSUER_LIMIT + 2} requests: each replica counted alone ({served})")
     assert set(served) == {"issuer1", "issuer2"} and sum(served.values()) <= ISSUER_LIMIT
     assert response.headers.get("retry-after")
+
+
+def _from(address: str) -> httpx.Client:
+    """A client whose connections leave from ``address`` (another loopback address: another client
+    as the balancer sees it)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+def _spend(client: httpx.Client, url: str, headers: Callable[[int], dict[str, str]] | None = None) -> int:
+    """POSTs until the first 429; how many were served (fails if none is refused)."""
+    for number in range(2 * ISSUER_LIMIT + 2):
+        response = client.post(url, headers=headers(number) if headers else None)
+        if response.status_code == 429:
+            assert response.headers.get("retry-after")
+            return number
+        assert response.status_code == 200, response.text
+    pytest.fail(f"no 429 after {2 * ISSUER_LIMIT + 2} requests")
+
+
+def test_behind_the_trusted_balancer_each_client_has_its_own_budget(cluster: Cluster) -> None:
+    """security-cases.md #166: the replicas trust the balancer's X-Forwarded-For (and only its), so
+    two clients get separate budgets; a client's own X-Forwarded-For, through the balancer (which
+    replaces it) or straight to a replica (an untrusted peer), buys it nothing."""
+    if 60 - time.time() % 60 < 25:  # one fixed window for the whole test
+        time.sleep(60 - time.time() % 60 + 0.5)
+    url = f"{cluster.issuer_url}/i/sena/nonce"
+    with _from("127.0.0.2") as spoofer, _from("127.0.0.3") as other, _from("127.0.0.4") as direct:
+        # A spoofer rotating X-Forwarded-For through the balancer is counted by its real address.
+        served = _spend(spoofer, url, lambda n: {"X-Forwarded-For": f"203.0.113.{n}"})
+        assert served == ISSUER_LIMIT
+        # Another client behind the same balancer still has its whole budget.
+        assert _spend(other, url) == ISSUER_LIMIT
+        # Straight to a replica from an address that is not a trusted proxy: the header is ignored.
+        replica = f"{cluster.direct['issuer1']}/i/sena/nonce"
+        assert _spend(direct, replica, lambda n: {"X-Forwarded-For": f"198.51.100.{n}"}) == ISSUER_LIMIT

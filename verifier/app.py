@@ -15,7 +15,7 @@ from credcore.ports import SharedNonceStore, SharedStoreUnavailable
 from servicekit.logs import configure_logging
 from servicekit.metrics import Metrics
 from servicekit.middleware import OperationsMiddleware
-from servicekit.ratelimit import RateLimiter
+from servicekit.ratelimit import ForwardedClient, RateLimiter, TrustedProxies
 from servicekit.shared_store import open_store, require_shared, serving
 from verifier import errors
 from verifier.api import offline_api, oid4vp_api, verify_api
@@ -56,6 +56,7 @@ def build_service(settings: VerifierSettings, *, clock: Clock | None = None, reg
 def create_app(settings: VerifierSettings, *, service: VerifierService | None = None) -> FastAPI:
     configure_logging()
     require_shared(redis_url=settings.redis_url, env=settings.env, workers=settings.workers, service="verifier")
+    proxies = TrustedProxies(settings.trusted_proxies)
     service = service or build_service(settings)
     metrics = Metrics("verifier")
 
@@ -120,4 +121,6 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
     app.add_middleware(OperationsMiddleware, service="verifier", metrics=metrics,
                        limiter=RateLimiter(settings.rate_limit_per_minute, store=service.store), limited=_limited,
                        max_body=settings.max_body_bytes)
+    if proxies:  # outermost: everything inside sees the forwarded client
+        app.add_middleware(ForwardedClient, proxies=proxies)
     return app

@@ -50,6 +50,9 @@ class VerifierSettings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "puente:verifier:"
     workers: int = 1  # processes serving this app (set by ``puente serve --workers``)
+    # Reverse proxies (addresses or CIDR networks, comma-separated) whose X-Forwarded-For names the
+    # client, as deploy/haproxy.cfg sets it; from any other peer the header is ignored. None by default.
+    trusted_proxies: str = ""
     open_requests_max: int = 10_000
     open_requests_per_client: int = 50  # one client filling its quota never stops another
     # Who may create presentation requests: verifier clients (API keys from `puente
