@@ -38,8 +38,8 @@ from issuer.db.engine import migrate
 from issuer.deps import build_deps
 from issuer.institutions import active_key, create_institution, registry_key
 from issuer.operator import operator_staff
-from testkit.world import example_claims
 from testkit.servers import ServerThread, free_port
+from testkit.world import example_claims
 
 GOAL = 0.9  # verify_http_redis_vs_memory (issue 12)
 NO_REDIS = "skipped: no Redis (PUENTE_BENCH_REDIS_URL or PUENTE_TEST_REDIS_URL)"

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from servicekit.ratelimit import TrustedProxies
-from tests.verifier.conftest import Live
+from testkit.live import Live
 from verifier.app import create_app
 
 LIMIT = 3
