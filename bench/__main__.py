@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from bench import batch, issue, qr_size, scan, shared_state, verify, verify_http
+from bench import batch, issue, qr_size, redis_http, scan, shared_state, verify, verify_http
 
 # (result name, goal, "min" = at least the goal, "max" = at most the goal)
 GOALS: tuple[tuple[str, float, str], ...] = (
@@ -27,6 +27,7 @@ GOALS: tuple[tuple[str, float, str], ...] = (
     ("verify_http_vs_bare_hello", verify_http.GOAL_VERIFY, "min"),
     ("hello_vs_bare_hello", verify_http.GOAL_HELLO, "min"),
     ("scan_live_420_page", scan.GOAL, "min"),
+    ("verify_http_redis_vs_memory", redis_http.GOAL, "min"),
 )
 
 
@@ -53,8 +54,9 @@ def benchmarks(quick: bool) -> list[Callable[[], Mapping[str, float | str]]]:
             lambda: verify_http.run(rounds=1, seconds=0.5, quick=True),
             lambda: scan.run(per_cell=1, goal_frames=2),
             lambda: shared_state.run(rounds=1, count=200, per_round=5),
+            lambda: redis_http.run(rounds=1, seconds=0.5, quick=True),
         ]
-    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run, shared_state.run]
+    return [verify.run, qr_size.run, issue.run, batch.run, verify_http.run, scan.run, shared_state.run, redis_http.run]
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
