@@ -76,12 +76,12 @@ def test_torch_and_zoom_where_the_camera_offers_them(browsers: Browsers, wallet_
     zoom = wallet.visible("#scan-zoom")
     assert [zoom.get_attribute(a) for a in ("min", "max", "step")] == ["1", "5", "0.5"]
     torch.click()
-    wallet.page.wait_for_function("document.getElementById('scan-torch').getAttribute('aria-pressed') === 'true'")
+    wallet.wait("#scan-torch[aria-pressed='true']")
     zoom.fill("3")
     applied = wallet.page.evaluate("window.__applied")
     assert {"advanced": [{"torch": True}]} in applied and {"advanced": [{"zoom": 3}]} in applied
     torch.click()
-    wallet.page.wait_for_function("document.getElementById('scan-torch').getAttribute('aria-pressed') === 'false'")
+    wallet.wait("#scan-torch[aria-pressed='false']")
     assert {"advanced": [{"torch": False}]} in wallet.page.evaluate("window.__applied")
     wallet.page.click("#scan-stop")
     assert wallet.page.locator("#scan-torch").is_hidden() and wallet.page.locator("#scan-zoom-box").is_hidden()

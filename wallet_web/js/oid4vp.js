@@ -1,5 +1,6 @@
 // OpenID for Verifiable Presentations 1.0 (standards.md §5), the cross-device flow a bank or an
-// employer starts with an `openid4vp://` QR: fetch the request object by reference, check who asks,
+// employer starts with an `openid4vp://` QR: read the request (its object by reference or by value,
+// or its parameters in the QR for an unsigned redirect_uri: client), check who asks,
 // match the DCQL query against the profile's credentials, and after the holder's consent send the
 // presentations, each with a KB-JWT bound to the client_id and the request's nonce (security.md #43,
 // #44, #127). Who asks:
@@ -29,7 +30,16 @@ export class RequestError extends Error {
 
 const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** `openid4vp://?client_id=…&request_uri=…` → {clientId, requestUri}, or null if it is not one. */
+const MAX_BY_VALUE = 16 * 1024;
+const PLAIN = ['client_id', 'response_type', 'response_mode', 'response_uri', 'nonce', 'state', 'dcql_query',
+  'client_metadata'];
+
+/**
+ * An `openid4vp://` link → {clientId, requestUri} (the request object by reference), {clientId,
+ * request} (the request object by value, RFC 9101 `request`), or {clientId, parameters} (the
+ * authorization request's parameters themselves, OpenID4VP 1.0 §5); null if it is not one. Each
+ * parameter at most once, and never both `request` and `request_uri`.
+ */
 export function parseRequestLink(text) {
   let url;
   try {
@@ -38,12 +48,36 @@ export function parseRequestLink(text) {
     return null;
   }
   if (url.protocol !== SCHEME) return null;
-  const clientIds = url.searchParams.getAll('client_id');
-  const requestUris = url.searchParams.getAll('request_uri');
-  if (clientIds.length !== 1 || requestUris.length !== 1) throw new RequestError('request_by_value');
-  const requestUri = safeUrl(requestUris[0]);
-  if (!requestUri) throw new RequestError('unsafe_url');
-  return { clientId: clientIds[0], requestUri: requestUri.href };
+  if (url.href.length > MAX_BY_VALUE) throw new RequestError('bad_request');
+  const names = [...url.searchParams.keys()];
+  if (new Set(names).size !== names.length) throw new RequestError('bad_request');
+  const get = (name) => url.searchParams.get(name);
+  const clientId = get('client_id');
+  if (!clientId) throw new RequestError('bad_request');
+  if (get('request_uri') !== null && get('request') !== null) throw new RequestError('bad_request');
+  if (get('request_uri') !== null) {
+    const requestUri = safeUrl(get('request_uri'));
+    if (!requestUri) throw new RequestError('unsafe_url');
+    return { clientId, requestUri: requestUri.href };
+  }
+  if (get('request') !== null) return { clientId, request: get('request') };
+  const parameters = {};
+  for (const name of PLAIN) if (get(name) !== null) parameters[name] = get(name);
+  return { clientId, parameters };
+}
+
+/** The authorization request's parameters from the link itself (JSON-valued ones parsed strictly). */
+function plainRequest(parameters) {
+  const object = { ...parameters };
+  for (const name of ['dcql_query', 'client_metadata']) {
+    if (object[name] === undefined) continue;
+    try {
+      object[name] = parseJsonObject(utf8(object[name]));
+    } catch {
+      throw new RequestError('bad_request');
+    }
+  }
+  return object;
 }
 
 function jwtParts(text) {
@@ -92,22 +126,39 @@ function displayNames(metadata) {
 
 /** Fetch and check the request object; returns what the consent screen and the answer need. */
 export async function fetchRequest(link) {
-  const { status, text } = await request(link.requestUri, { headers: { Accept: 'application/oauth-authz-req+jwt' } });
-  if (status !== 200) throw new RequestError('request_gone');
-  const jwt = jwtParts(text);
-  const object = jwt.payload;
+  // The request object by reference, by value (`request`), or no request object at all: the
+  // parameters in the link, which only an unsigned client (redirect_uri:) may use (§5.9.3: its
+  // requests cannot be signed; a client that can sign must, or anyone could speak for it).
+  let jwt = null;
+  let object;
+  if (link.requestUri) {
+    const { status, text } = await request(link.requestUri, { headers: { Accept: 'application/oauth-authz-req+jwt' } });
+    if (status !== 200) throw new RequestError('request_gone');
+    jwt = jwtParts(text);
+  } else if (typeof link.request === 'string') {
+    jwt = jwtParts(link.request);
+  }
+  if (jwt) object = jwt.payload;
+  else if (link.parameters && link.clientId.startsWith(CLIENT_PREFIX)) object = plainRequest(link.parameters);
+  else if (link.parameters && link.clientId.startsWith(HASH_PREFIX)) throw new RequestError('bad_request');
+  else if (link.parameters) throw new RequestError('client_unsupported');
+  else throw new RequestError('bad_request');
   const responseUri = safeUrl(object.response_uri);
   if (!object.client_id || object.client_id !== link.clientId) throw new RequestError('bad_request');
   let certifiedName = null;
   if (link.clientId.startsWith(HASH_PREFIX)) {
     certifiedName = await checkX509Hash(jwt, link.clientId);
   } else if (link.clientId.startsWith(CLIENT_PREFIX)) {
-    if (jwt.parts[2] !== '' || jwt.header.alg !== 'none' || jwt.header.typ !== REQUEST_TYP) throw new RequestError('bad_request');
+    if (jwt && (jwt.parts[2] !== '' || jwt.header.alg !== 'none' || jwt.header.typ !== REQUEST_TYP)) throw new RequestError('bad_request');
     if (!responseUri || object.client_id !== CLIENT_PREFIX + object.response_uri) throw new RequestError('bad_request');
   } else {
     throw new RequestError('client_unsupported');
   }
-  if (!responseUri || responseUri.origin !== new URL(link.requestUri).origin) throw new RequestError('bad_request');
+  // By reference, the answer goes back where the request came from; by value, the client id names
+  // the response URI (redirect_uri:) or the certificate vouches for the request (x509_hash:).
+  if (!responseUri || (link.requestUri && responseUri.origin !== new URL(link.requestUri).origin)) {
+    throw new RequestError('bad_request');
+  }
   const mode = object.response_mode;
   if (object.response_type !== 'vp_token' || !['direct_post', 'direct_post.jwt'].includes(mode)) throw new RequestError('bad_request');
   if (typeof object.nonce !== 'string' || !object.nonce || typeof object.state !== 'string') throw new RequestError('bad_request');
