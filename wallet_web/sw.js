@@ -2,14 +2,15 @@
 // after the first visit. Only the wallet's own static files are cached; requests to issuers (offers,
 // tokens, credentials, status lists) are never intercepted, and no holder data is ever cached here
 // (it lives encrypted in IndexedDB). The QR scanner's worker and decoders (/common/scan/worker.js,
-// jsQR, zxing-wasm) stay out of the shell to keep the first visit small: they are kept here the first
-// time a scan loads them.
+// jsQR, zxing-wasm) and X.509 (/common/x509.js: signed requests and CA-accredited issuers, both
+// online) stay out of the shell to keep the first visit small: they are kept here the first time
+// they load.
 //
 // Strategy: cache first, then refresh the cached copy in the background (stale-while-revalidate),
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v8';
+const VERSION = 'puente-wallet-v9';
 const SHELL = [
   '/',
   '/index.html',
@@ -19,6 +20,7 @@ const SHELL = [
   '/common/inflate.js',
   '/common/json_strict.js',
   '/common/scan/decode.js',
+  '/common/scan/finder.js',
   '/common/scan/scanner.js',
   '/common/jose.js',
   '/common/pt1.js',
@@ -29,7 +31,6 @@ const SHELL = [
   '/common/verify/sdjwt.js',
   '/common/verify/status.js',
   '/common/verify/trust.js',
-  '/common/x509.js',
   '/js/backup.js',
   '/js/cards.js',
   '/js/copies.js',

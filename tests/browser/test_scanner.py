@@ -1,14 +1,18 @@
 """The shared QR scanner (web_common/scan/) on the scanning page, in Chromium with a fake camera
 showing a camera-like 1280×720 frame of a wallet's live QR (bench/scan_frames.py draws it: turned,
 blurred, unevenly lit, JPEG-compressed). Issue 17: the reader order (BarcodeDetector → zxing-wasm →
-jsQR), each reader reading the live QR from the camera, the "closer" guide, and the first load with
+jsQR), each reader reading the live QR from the camera, the "closer" guide (with zxing-wasm, and with
+jsQR through the finder patterns), and the first load with
 zxing-wasm loaded only once the page is interactive."""
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
+import json
 import random
+import string
 import time
 from pathlib import Path
 from typing import Any
@@ -16,13 +20,14 @@ from typing import Any
 import httpx
 import pytest
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from bench import scan
 from bench.scan_frames import Code, Shot, render_frame, symbol_image
 from credcore import qr
 from servicekit import qr_image
 from testkit.live import Live
+from testkit.world import SCHEMAS
 from tests.browser.chromium import WAIT_MS, Chromium, PageLog, Verifier
 
 pytestmark = pytest.mark.browser
@@ -196,6 +201,85 @@ def test_a_code_seen_but_not_read_asks_to_come_closer(chromium: Chromium, live: 
     page.click("#stop")
     assert page.locator("#camera").is_hidden()
     _no_errors(log)
+
+
+def _no_code_frames() -> dict[str, Image.Image]:
+    """Camera frames without a QR code: flat grey, sensor noise, blurred rectangles, printed text, a
+    chessboard. None may make the scanner say a code is in view."""
+    rng = random.Random(3)
+    shapes = Image.new("L", (1280, 720), 200)
+    draw = ImageDraw.Draw(shapes)
+    for _ in range(400):
+        x, y, w, h = rng.randrange(1280), rng.randrange(720), rng.randrange(3, 60), rng.randrange(3, 60)
+        draw.rectangle([x, y, x + w, y + h], fill=rng.choice([0, 40, 255]))
+    text = Image.new("L", (1280, 720), 255)
+    draw = ImageDraw.Draw(text)
+    for row in range(40):
+        draw.text((10, row * 18), "".join(rng.choice(string.ascii_uppercase + string.digits + " ")
+                                          for _ in range(150)), fill=0)
+    board = Image.new("L", (1280, 720), 255)
+    draw = ImageDraw.Draw(board)
+    for x in range(0, 1280, 20):
+        for y in range(0, 720, 20):
+            if (x // 20 + y // 20) % 2:
+                draw.rectangle([x, y, x + 19, y + 19], fill=0)
+    return {"grey": Image.new("L", (1280, 720), 128), "noise": Image.effect_noise((1280, 720), 60),
+            "shapes": shapes.filter(ImageFilter.GaussianBlur(1)), "text": text, "board": board}
+
+
+JSQR_SEES = """async (frames) => {
+  await import('/common/vendor/jsQR.js');
+  const decode = await import('/common/scan/decode.js');
+  const out = {};
+  for (const [name, data] of Object.entries(frames)) {
+    const image = new Image();
+    image.src = 'data:image/png;base64,' + data;
+    await image.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext('2d');
+    context.drawImage(image, 0, 0);
+    const side = Math.min(image.width, image.height, 1080);
+    const pixels = context.getImageData((image.width - side) >> 1, (image.height - side) >> 1, side, side);
+    const read = await decode.decodeImage(decode.jsqrReader(self.jsQR), pixels);
+    out[name] = [read.text !== null, read.seen];
+  }
+  return out;
+}"""
+
+
+def _png_b64(image: Image.Image) -> str:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def test_jsqr_tells_a_code_it_cannot_read_from_no_code(chromium: Chromium, verifier: Verifier) -> None:
+    """jsQR says nothing about codes it cannot read; the finder patterns of the sharpened frame
+    (web_common/scan/finder.js) do: a live QR at 300 and 420 px is seen (read or not), frames without
+    a code are not."""
+    text = json.loads((SCHEMAS / "qr-vectors" / "valid-reference-live-es256.json").read_text("utf-8"))["qr"]
+    frames = {f"live-{side}": camera_frame(text, side=side, blur=1.0) for side in (300, 420)} | _no_code_frames()
+    page, log, _ = open_page(chromium, f"{verifier.url}/")
+    seen = page.evaluate(JSQR_SEES, {name: _png_b64(frame) for name, frame in frames.items()})
+    assert seen["live-300"] == [False, True] and seen["live-420"][1] is True, seen
+    assert all(seen[name] == [False, False] for name in _no_code_frames()), seen
+    _no_errors(log)
+
+
+def test_with_jsqr_a_code_seen_but_not_read_asks_to_come_closer(chromium: Chromium, verifier: Verifier,
+                                                               tmp_path: Path) -> None:
+    """Where zxing-wasm cannot load (jsQR reads), the guide still asks to come closer."""
+    text = json.loads((SCHEMAS / "qr-vectors" / "valid-reference-live-es256.json").read_text("utf-8"))["qr"]
+    video = y4m(camera_frame(text, side=300, blur=1.0), tmp_path / "jsqr-far.y4m")
+    page, log, _ = open_page(chromium, f"{verifier.url}/", camera=video, script=NO_BARCODE_DETECTOR, block_wasm=True)
+    assert page.evaluate(f"async () => (await {SCANNER}).preloadDecoders()") == "jsqr"
+    page.click("#scan")
+    page.locator("#camera.closer .aim-hint").wait_for(state="visible", timeout=WAIT_MS)
+    assert page.locator("#camera").get_attribute("data-decoder") == "jsqr"
+    page.click("#stop")
+    _no_errors(log, allow_blocked=True)
 
 
 def test_first_load_fits_the_budget_and_zxing_wasm_comes_after(chromium: Chromium, verifier: Verifier) -> None:

@@ -9,7 +9,7 @@
 // better QR reader (zxing-wasm, about 400 KB), which the page loads once it is interactive, is kept
 // when it is first fetched rather than with the page, so that it never weighs on a first visit.
 
-const VERSION = "puente-scanner-v2";
+const VERSION = "puente-scanner-v3";
 // Decoders the page loads only when it needs them (web_common/scan/scanner.js: none where the
 // browser reads QR codes natively): kept when first fetched, never downloaded just to be kept.
 const LATER = ["/common/vendor/zxing_wasm/", "/common/scan/worker.js", "/common/vendor/jsQR.js"];
@@ -26,6 +26,7 @@ const SHELL = [
   "/manifest.webmanifest",
   "/common/scan/scanner.js",
   "/common/scan/decode.js",
+  "/common/scan/finder.js",
   "/common/bytes.js",
   "/common/inflate.js",
   "/common/json_strict.js",

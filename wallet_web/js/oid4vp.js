@@ -11,7 +11,6 @@
 //   wallet shows that host and nothing more flattering.
 
 import { b64urlDecode, b64urlEncode, utf8 } from '../common/bytes.js';
-import { base64Decode, parseCertificate } from '../common/x509.js';
 import { parseJsonObject } from '../common/jose.js';
 import { NetError, request, requestJson, safeUrl } from './net.js';
 import { disclosedClaims, payloadOf } from '../common/sdjwt.js';
@@ -96,6 +95,7 @@ async function checkX509Hash({ parts, header }, clientId) {
   if (header.alg !== 'ES256' || header.typ !== REQUEST_TYP || !Array.isArray(header.x5c) || !header.x5c.length) {
     throw new RequestError('bad_request');
   }
+  const { base64Decode, parseCertificate } = await import('../common/x509.js'); // only for signed requests: not in the first visit
   let der;
   let cert;
   try {

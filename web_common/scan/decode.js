@@ -6,6 +6,8 @@
 // binarizers tolerate, and sharpening the luminance restores the module edges (bench/README.md has
 // the measured gain).
 
+import { finderPatternsSeen } from "./finder.js";
+
 export const SHARPEN_RADIUS = 2; // two box passes of radius 2: close to a Gaussian of sigma 2
 export const SHARPEN_AMOUNT = 1.5;
 
@@ -58,13 +60,16 @@ export function sharpen(image, radius = SHARPEN_RADIUS, amount = SHARPEN_AMOUNT)
   return new ImageData(out, width, height);
 }
 
-/** A reader over jsQR (the function the UMD bundle puts on `self.jsQR`). It cannot tell a code it
- * saw but could not read from no code at all, so `seen` is always false. */
+/** A reader over jsQR (the function the UMD bundle puts on `self.jsQR`). jsQR cannot tell a code it
+ * saw but could not read from no code at all: when it reads nothing, decodeImage looks for a QR
+ * symbol's three finder patterns (finder.js), which the camera turns into "closer". */
 export function jsqrReader(jsQR) {
-  return async (image) => {
+  const read = async (image) => {
     const code = jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
     return { text: code && code.data ? code.data : null, seen: false };
   };
+  read.blind = true; // decodeImage looks for finder patterns itself, once, in the sharpened frame
+  return read;
 }
 
 const ZXING_OPTIONS = { formats: ["QRCode"], tryHarder: true, tryInvert: false, returnErrors: true };
@@ -79,11 +84,15 @@ export function zxingReader(readBarcodes) {
   };
 }
 
-/** Reads `image` with `read` as it is, then sharpened. Returns {text, seen, pass}. */
+/** Reads `image` with `read` as it is, then sharpened. Returns {text, seen, pass}; for a reader that
+ * cannot see codes it does not read (jsQR), `seen` comes from the finder patterns of the sharpened frame. */
 export async function decodeImage(read, image) {
   const plain = await read(image);
   if (plain.text) return { text: plain.text, seen: true, pass: "plain" };
-  const sharp = await read(sharpen(image));
+  const sharpened = sharpen(image);
+  const sharp = await read(sharpened);
   if (sharp.text) return { text: sharp.text, seen: true, pass: "sharpened" };
-  return { text: null, seen: plain.seen || sharp.seen, pass: null };
+  const seen = plain.seen || sharp.seen
+    || (read.blind === true && finderPatternsSeen(luminance(sharpened), sharpened.width, sharpened.height));
+  return { text: null, seen, pass: null };
 }

@@ -5,7 +5,6 @@
 import { parseObject } from '../json_strict.js';
 import { codePointLength, malformed, notAccredited, untrusted } from './errors.js';
 import { claimsOf, publicKeyFromJwk, verifyJws } from './jose.js';
-import { keyFromX5c, loadCa } from '../x509.js';
 
 export const TRUST_LIST_TYP = 'puente-trust-list+jwt';
 const TIME = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z$/;
@@ -37,7 +36,8 @@ async function issuerEntry(entry, where) {
   if (!isText(id, 300) || !/^https?:\/\//.test(id) || !isText(name, 200)) invalid(where);
   const cas = entry.has('x509_cas') ? entry.get('x509_cas') : [];
   if (!Array.isArray(cas) || cas.length > 10 || !cas.every((c) => typeof c === 'string' && c.length > 0)) invalid(where);
-  const x509Cas = cas.map(loadCa);
+  // X.509 is loaded only where an institution is accredited through a CA (the wallet's first visit stays small).
+  const x509Cas = cas.length ? cas.map((await import('../x509.js')).loadCa) : [];
   if (!Array.isArray(keys) || (!keys.length && !cas.length) || keys.length > 20) invalid(where);
   if (!Array.isArray(vcts) || !vcts.length) invalid(where);
   if (!vcts.every((v) => typeof v === 'string') || new Set(vcts).size !== vcts.length) invalid(where);
@@ -131,7 +131,10 @@ export function issuerKey(trust, iss, kid, now) {
  */
 export async function keyFor(trust, iss, header, now) {
   const issuer = inForce(trust, iss, now);
-  if (issuer.x509Cas.length && header.has('x5c')) return keyFromX5c(header.get('x5c'), issuer.x509Cas, issuer.id, now);
+  if (issuer.x509Cas.length && header.has('x5c')) {
+    const { keyFromX5c } = await import('../x509.js');
+    return keyFromX5c(header.get('x5c'), issuer.x509Cas, issuer.id, now);
+  }
   if (header.has('x5c') && !header.has('kid')) untrusted('key_untrusted', 'the issuer is not accredited through X.509 certificates');
   return issuerKey(trust, iss, header.get('kid'), now);
 }

@@ -31,14 +31,45 @@ const str = (value, max = 300) => (typeof value === 'string' ? value.slice(0, ma
 const localizedPair = (value) => ({ es: str(value && value.es), en: str(value && value.en) });
 const contactOf = (value) => ({ phone: str(value && value.phone, 40), email: str(value && value.email, 200), web: str(value && value.web) });
 
-/** A credential from a backup file, rebuilt field by field (the file is untrusted input), or null. */
-function normalizeCredential(raw) {
-  if (!raw || typeof raw !== 'object' || typeof raw.sdJwt !== 'string') return null;
+const MAX_COPIES = 20;
+
+function wellFormed(sdJwt) {
   try {
-    splitCompact(raw.sdJwt);
+    splitCompact(sdJwt);
+    return true;
   } catch {
-    return null;
+    return false;
   }
+}
+
+/** The copies of a backed-up credential, current first then its unused batch copies: [{sdJwt, keyId}]. */
+function copiesOf(raw) {
+  const spares = Array.isArray(raw.spares) ? raw.spares.slice(0, MAX_COPIES - 1) : [];
+  return [{ sdJwt: raw.sdJwt, keyId: raw.keyId }, ...spares]
+    .filter((c) => c && typeof c === 'object' && typeof c.sdJwt === 'string' && wellFormed(c.sdJwt))
+    .map((c) => ({ sdJwt: c.sdJwt, keyId: str(c.keyId, 64) }));
+}
+
+/**
+ * A credential from a backup file, rebuilt field by field (the file is untrusted input), or null.
+ * Its unused batch copies come back too: those whose holder key this profile still has (restoring
+ * where the keys live), in their order; with no key left here the card keeps one copy to show,
+ * marked as not presentable from this phone. `hasKey(keyId)` says whether the key is here.
+ */
+export async function restoreCredential(raw, hasKey) {
+  if (!raw || typeof raw !== 'object' || typeof raw.sdJwt !== 'string' || !wellFormed(raw.sdJwt)) return null;
+  const all = copiesOf(raw);
+  const usable = [];
+  for (const copy of all) if (copy.keyId && await hasKey(copy.keyId)) usable.push(copy);
+  const [current, ...spares] = usable.length ? usable : all.slice(0, 1);
+  const copies = Number.isInteger(raw.copies) && raw.copies > 1 ? Math.min(raw.copies, MAX_COPIES) : 1;
+  if (!usable.length) return { ...normalizeCredential(raw), sdJwt: current.sdJwt, keyId: current.keyId, keyMissing: true };
+  return { ...normalizeCredential(raw), sdJwt: current.sdJwt, keyId: current.keyId, spares,
+    copies: Math.max(copies, usable.length), copiesOut: raw.copiesOut === true && !spares.length, keyMissing: false };
+}
+
+/** The fields of a backed-up credential other than its copies, rebuilt one by one. */
+function normalizeCredential(raw) {
   const type = raw.type || {};
   const colour = (c) => (typeof c === 'string' && /^#[0-9a-fA-F]{6}$/.test(c) ? c : null);
   return {
@@ -68,14 +99,17 @@ export async function importVault(event) {
     return setText('backup-message', t(error.message === 'bad_passphrase' ? 'backup.errorPassphrase' : 'backup.errorFile'));
   }
   if (state.session !== session) return;
-  const have = new Set(credentials().map((c) => c.sdJwt));
+  // A credential is the same one if any of its copies is (a copy shown since the backup moved on).
+  const copiesHere = (c) => [c.sdJwt, ...(Array.isArray(c.spares) ? c.spares.map((s) => s.sdJwt) : [])];
+  const have = new Set(credentials().flatMap(copiesHere));
+  const hasKey = async (keyId) => Boolean(await store.getKey(session.profile.id, keyId));
   let added = 0;
   for (const raw of content.credentials) {
-    const credential = normalizeCredential(raw);
-    if (!credential || have.has(credential.sdJwt)) continue;
-    credential.keyMissing = !(credential.keyId && await store.getKey(session.profile.id, credential.keyId));
+    if (!raw || typeof raw !== 'object' || copiesOf(raw).some((c) => have.has(c.sdJwt))) continue;
+    const credential = await restoreCredential(raw, hasKey);
+    if (!credential) continue;
     session.vault.credentials.push(credential);
-    have.add(credential.sdJwt);
+    for (const text of copiesHere(credential)) have.add(text);
     added++;
   }
   await store.saveVault(session);
