@@ -236,6 +236,62 @@ def test_browser_verifier_agrees_on_x5c_chains(chromium: Chromium, page_server: 
     assert not disagreements, "\n".join(disagreements)
 
 
+def _p384_authority() -> Any:
+    """A CA outside the browser's X.509 profile: a P-384 key signing with ECDSA-SHA384 (the core,
+    with cryptography's full verifier, accepts it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.x509_support import START, Authority, _name
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    cert = (x509.CertificateBuilder().subject_name(_name("SENA P-384 CA")).issuer_name(_name("SENA P-384 CA"))
+            .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(START)
+            .not_valid_after(START + timedelta(days=3650))
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .sign(key, hashes.SHA384()))
+    return Authority(key, cert)  # type: ignore[arg-type]
+
+
+def test_a_chain_outside_the_browsers_profile_cannot_be_checked_offline(chromium: Chromium, page_server: str) -> None:
+    """Honest, not a guess: the core validates a P-384 CA's chain; the page says it cannot check it."""
+    world = World()
+    ca = _p384_authority()
+    signer, leaf = make_leaf(ca, uri=world.sena.id)
+    now = world.clock.now()
+    entry = world.sena.entry(keys=[], x509_cas=[ca.b64])
+    trust = TrustList.from_json(trust_list_document(
+        issued_at=now - 60, next_update=now + 86_400,
+        issuers=[entry, *(i.entry() for i in world.institutions if i is not world.sena)]))
+    issued = world.issue()
+    payload = payload_of(issued)
+    payload.pop("status")
+    text = present(world, forge_jws(header_for(signer, kid=None, x5c=[der_b64(leaf)]), payload, signer.key),
+                   texts(issued, REFERENCE_DISCLOSED))
+    tables: dict[str, Any] = {}
+    case = _case(world, text, tables, "x5c-p384", trust=trust, require_status=False)
+    assert case["expected"]["verdict"] == "valid"
+    page_obj, log = chromium.page(f"{page_server}/")
+    [got] = page_obj.evaluate(RUN_CASES, [[case], tables])
+    assert got == {"crash": "Error: certificate signature algorithm"}, got  # CannotCheck's reason, not a verdict
+    cannot = page_obj.evaluate("""async ([text, document, now]) => {
+      const { CannotCheck } = await import('/common/verify/errors.js');
+      const { keyFor, trustListFromDocument } = await import('/common/verify/trust.js');
+      const { parseJws } = await import('/common/verify/jose.js');
+      const trust = await trustListFromDocument(JSON.stringify(document));
+      const header = parseJws(text.split('~')[0]).header;
+      try { await keyFor(trust, 'https://issuer.example/i/sena', header, now); return 'a key'; }
+      catch (error) { return error instanceof CannotCheck ? 'CannotCheck' : String(error); }
+    }""", [text, tables[case["trust"]], case["now"]])
+    assert cannot == "CannotCheck"
+    assert not log.errors, log.errors
+
+
 def test_browser_verifier_agrees_on_generated_presentations_and_the_qr_vectors(
         chromium: Chromium, page_server: str) -> None:
     tables: dict[str, Any] = {}
