@@ -14,10 +14,11 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import httpx
 import pytest
 
+from testkit.live import Live
+from testkit.servers import ServerThread, free_port
 from tests.browser import wallet_support
 from tests.browser.test_wallet import _assert_clean, _wallet_with_credential
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
-from tests.verifier.conftest import Live, ServerThread, free_port
 from verifier.app import create_app as create_verifier
 from verifier.oid4vp.secure import self_signed_identity
 
