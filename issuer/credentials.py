@@ -297,15 +297,23 @@ def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, rea
                                code="already_revoked")
             raise Conflict("La credencial no está en un estado que permita esta acción.",
                            "The credential is not in a state that allows this action.", code="invalid_transition")
-        record.status, record.status_reason, record.status_changed_at = target, reason, deps.now()
-        session.add(record)
-        bump_version(session, record.status_list_id)
-        if action == "revoke":
-            for offer in session.exec(select(Offer).where(Offer.credential_id == record.id, Offer.state == "open")):
-                offer.state = "dead"
-                session.add(offer)
-        audit.record(session, at=deps.now(), actor=staff.actor, action=f"credential.{action}",
-                     institution_id=staff.institution.id, target=record.id, details={"reason_length": len(reason)})
+        # A re-issuance no phone has redeemed yet follows its original: revoking or suspending the
+        # original must not leave a valid offer of the same credential behind (security case #174).
+        pending = session.exec(select(Credential).where(Credential.replaces == record.id,
+                                                        col(Credential.delivered_at).is_(None),
+                                                        col(Credential.status).in_(allowed_from))).all()
+        for changed in [record, *pending]:
+            changed.status, changed.status_reason, changed.status_changed_at = target, reason, deps.now()
+            session.add(changed)
+            bump_version(session, changed.status_list_id)
+            if action == "revoke":
+                session.execute(update(Offer).where(col(Offer.credential_id) == changed.id, col(Offer.state) == "open")
+                                .values(state="dead"))
+            details: dict[str, Any] = {"reason_length": len(reason)}
+            if changed is not record:
+                details["with"] = record.id
+            audit.record(session, at=deps.now(), actor=staff.actor, action=f"credential.{action}",
+                         institution_id=staff.institution.id, target=changed.id, details=details)
         session.commit()
         return record
 
@@ -357,14 +365,34 @@ PHONE_REPLACED = "teléfono reemplazado"
 SUPERSEDED = "reemisión sustituida por una más reciente"
 
 
-def _locked(session: Session, staff: Staff, credential_id: str) -> Credential:
-    """The caller's credential, its row locked until commit (PostgreSQL's row lock, SQLite's write
-    lock), so two re-issuances of one credential, or one and a redemption, run one after the other."""
+def lock_row(session: Session, credential_id: str) -> None:
+    """Hold the credential's row until commit (PostgreSQL's row lock, SQLite's write lock).
+
+    Re-issuance and the redemption of a replacement both lock the original's row first, before any
+    offer or replacement row, so two re-issuances, or one and a redemption, run one after the other
+    and never wait on each other in a cycle."""
     session.execute(update(Credential).where(col(Credential.id) == credential_id[:64])
                     .values(status=Credential.status).execution_options(synchronize_session=False))
-    found = get_scoped(session, staff, credential_id)
-    session.refresh(found)
-    return found
+
+
+def pending_original(record: Credential) -> str | None:
+    """The credential ``record`` replaces while no phone has redeemed it yet (else None)."""
+    if record.replaces is not None and record.delivered_at is None and record.status == VALID:
+        return record.replaces
+    return None
+
+
+def _original_locked(session: Session, staff: Staff, credential_id: str) -> Credential:
+    """The credential a re-issuance starts from, locked: the caller's credential, or the one it
+    replaces while it is itself a replacement no phone has redeemed yet."""
+    asked = get_scoped(session, staff, credential_id)
+    origin = pending_original(asked) or asked.id
+    lock_row(session, origin)
+    session.refresh(asked)
+    if (pending_original(asked) or asked.id) != origin:  # redeemed or revoked meanwhile: itself
+        origin = asked.id
+        lock_row(session, origin)
+    return get_scoped(session, staff, origin) if origin != asked.id else asked
 
 
 def replacement_of(session: Session, credential_id: str) -> Credential | None:
@@ -424,9 +452,8 @@ def reissue(deps: Deps, staff: Staff, credential_id: str, *, in_transaction: Any
     staff.require("issue")
 
     def work(session: Session) -> tuple[Issued, str]:
-        record = _locked(session, staff, credential_id)
-        if record.replaces is not None and record.delivered_at is None and record.status == VALID:
-            record = _locked(session, staff, record.replaces)
+        record = _original_locked(session, staff, credential_id)
+        session.refresh(record)
         _refuse_reissue(session, deps, staff, record)
         prepared = Prepared(deps.types.get(record.type_id), claims_of(deps, record), record.valid_until)
         issued = store(session, deps, staff.institution, [prepared], created_by=staff.api_key_id,
@@ -451,9 +478,7 @@ def revoke_replaced(session: Session, deps: Deps, record: Credential) -> None:
     is revoked ("teléfono reemplazado") unless it already is. The audit event names both."""
     if record.replaces is None:
         return
-    session.execute(update(Credential).where(col(Credential.id) == record.replaces)
-                    .values(status=Credential.status)
-                    .execution_options(synchronize_session=False))  # locked: one redemption decides
+    lock_row(session, record.replaces)  # held already when the redemption started (oid4vci.credential)
     old = session.get(Credential, record.replaces)
     if old is not None:
         session.refresh(old)

@@ -23,7 +23,7 @@ from credcore.errors import CredentialError
 from credcore.issue import issue_credential
 from credcore.keys import PublicKey, public_key_from_jwk
 from issuer import audit
-from issuer.credentials import claims_of, revoke_replaced
+from issuer.credentials import claims_of, lock_row, revoke_replaced
 from issuer.db.models import Credential, Institution, Offer, OneTimeCode, StatusListRow
 from issuer.deps import Deps
 from issuer.institutions import active_key, by_slug, issuer_id
@@ -78,6 +78,15 @@ def _consume(session: Session, deps: Deps, row: OneTimeCode) -> bool:
                              .where(col(OneTimeCode.code_hash) == row.code_hash, col(OneTimeCode.used_at).is_(None))
                              .values(used_at=deps.now()).execution_options(synchronize_session=False))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _lock_original(session: Session, offer_id: str) -> None:
+    """For a replacement's offer, lock the credential it replaces before the offer: a re-issuance
+    takes the same locks in the same order (issuer.credentials.lock_row)."""
+    offer = session.get(Offer, offer_id)
+    record = session.get(Credential, offer.credential_id) if offer is not None else None
+    if record is not None and record.replaces is not None:
+        lock_row(session, record.replaces)
 
 
 def _lock_offer(session: Session, offer_id: str) -> Offer | None:
@@ -236,10 +245,11 @@ def credential(deps: Deps, slug: str, authorization: str | None, body: Any) -> d
                             code=authorization[len("Bearer "):].strip())
         if access is None or access.offer_id is None:
             raise OAuthError("invalid_token", "access token unknown, used or expired", 401)
+        _lock_original(session, access.offer_id)
         offer = _lock_offer(session, access.offer_id)
         if not _consume(session, deps, access):  # rolled back with everything else if the request fails
             raise OAuthError("invalid_token", "access token unknown, used or expired", 401)
-        record = session.get(Credential, offer.credential_id) if offer else None
+        record = session.get(Credential, offer.credential_id, populate_existing=True) if offer else None
         if offer is None or record is None or offer.state != "open":
             raise OAuthError("credential_request_denied", "the credential offer is no longer valid")
         if record.status != 0:

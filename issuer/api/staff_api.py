@@ -109,7 +109,7 @@ def reissue(credential_id: str, request: Request, deps: DepsDep, staff: Annotate
     """Issue a credential again for a new phone (the old one lost, broken or replaced): 201 with the
     new credential and its offer, like an issuance, plus ``replaces``. When a wallet redeems the new
     offer, the old credential is revoked with the reason "teléfono reemplazado". The old offer, and
-    any earlier re-issuance not yet redeemed, stop working at once (security cases #166–#170)."""
+    any earlier re-issuance not yet redeemed, stop working at once (security cases #166–#170, #174)."""
     claimed = idempotency.begin(deps, staff, idempotency_key, {"reissue": credential_id})
     if isinstance(claimed, dict):
         return JSONResponse(claimed["body"], status_code=claimed["status"],

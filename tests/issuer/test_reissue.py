@@ -1,7 +1,7 @@
 """Issue 15 #7, a lost or new phone: an officer issues a credential again (same claims, type and
 validity) for a new holder key; when the new phone redeems it, the old copy is revoked with the
 reason "teléfono reemplazado", and both events are in the hash-chained audit log. Abuse cases are
-security cases #166–#170 (docs/security-cases.md)."""
+security cases #166–#170 and #174 (docs/security-cases.md)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_the_api_retries_a_reissue_once(deployment: Deployment) -> None:
     assert missing.status_code == 400 and missing.json()["code"] == "idempotency_key_missing"
 
 
-# ----------------------------------------------------------------------------- abuse (security cases #166–#170)
+# ----------------------------------------------------------------------------- abuse (security cases #166–#170, #174)
 
 
 def test_166_reissue_across_institutions_is_not_found(deployment: Deployment) -> None:
@@ -226,3 +226,66 @@ def test_the_console_reissues_once_per_form_and_refuses_an_auditor(deployment: D
     auditor.sign_in(make_user(deployment, role="auditor"))
     assert "/reissue" not in auditor.get(f"/console/credentials/{created['id']}").text
     assert auditor.get(f"/console/credentials/{created['id']}/reissue").status_code == 403
+
+
+def test_174_revoking_or_suspending_the_original_takes_its_pending_reissue_along(deployment: Deployment) -> None:
+    created = deployment.issue("skills-certification")
+    pending = _reissue(deployment, created["id"]).json()
+    suspended = deployment.client.post(f"/api/v1/credentials/{created['id']}/suspend", json={"reason": "revisión"},
+                                       headers=deployment.auth())
+    assert suspended.status_code == 200
+    assert _status(deployment, pending["id"])["status"] == "suspended"
+    assert _denied(deployment, pending)["error"] in {"invalid_request", "credential_request_denied"}
+    deployment.client.post(f"/api/v1/credentials/{created['id']}/reinstate", json={"reason": "aclarado"},
+                           headers=deployment.auth())
+    assert _status(deployment, pending["id"])["status"] == "valid"
+    deployment.client.post(f"/api/v1/credentials/{created['id']}/revoke", json={"reason": "fraude"},
+                           headers=deployment.auth())
+    assert _status(deployment, pending["id"])["status"] == "revoked"
+    assert _denied(deployment, pending)["error"] in {"invalid_request", "credential_request_denied"}
+    events = [(e["action"], e["target"], e["details"].get("with")) for e in _events(deployment)
+              if e["target"] == pending["id"] and e["action"] != "credential.issue"]
+    assert events == [("credential.suspend", pending["id"], created["id"]),
+                      ("credential.reinstate", pending["id"], created["id"]),
+                      ("credential.revoke", pending["id"], created["id"])]
+    # A replacement already redeemed is its own credential: revoking the old one... is done by the redemption.
+    other = deployment.issue("skills-certification")
+    redeemed = _reissue(deployment, other["id"]).json()
+    _new_phone(deployment).redeem(redeemed)
+    answer = deployment.client.post(f"/api/v1/credentials/{other['id']}/revoke", json={"reason": "x"},
+                                    headers=deployment.auth())
+    assert answer.status_code == 409 and _status(deployment, redeemed["id"])["status"] == "valid"
+
+
+def test_170_concurrent_reissues_and_a_redemption_leave_one_valid_copy(deployment: Deployment) -> None:
+    """Re-issuances and a redemption racing for one credential: whatever the order, one phone's copy
+    is valid and at most one re-issuance waits, the original is revoked at most once, never a 5xx."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    created = deployment.issue("skills-certification")
+    first = _reissue(deployment, created["id"]).json()
+    phone = _new_phone(deployment)
+    offer = phone.fetch_offer(first["offer"]["offer_uri"])
+    issuer = offer["credential_issuer"]
+    access = phone.token(issuer, offer["grants"][PRE_AUTH_GRANT]["pre-authorized_code"], first["offer"]["tx_code"])
+    proof = phone.proof(aud=issuer, nonce=phone.nonce(issuer))
+
+    def redeem() -> int:
+        response = phone.credential_response(issuer, access, phone.request_body(created["type"], [proof]))
+        return response.status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(redeem), *(pool.submit(lambda: _reissue(deployment, created["id"]).status_code)
+                                          for _ in range(3))]
+        codes = [future.result() for future in futures]
+    assert all(code < 500 for code in codes), codes
+    listed = deployment.client.get("/api/v1/credentials?status=valid", headers=deployment.auth()).json()["items"]
+    valid = {item["id"]: item for item in listed}
+    if codes[0] == 200:  # the new phone got it first: only its copy is valid, later re-issuances refused
+        assert set(valid) == {first["id"]} and codes[1:] == [409, 409, 409], (codes, valid)
+    else:  # a re-issuance came first: the original (until a phone redeems) and the latest re-issuance
+        latest = [item for item in listed if item["replaces"] == created["id"] and not item["delivered"]]
+        assert created["id"] in valid and len(valid) == 2 and len(latest) == 1, (codes, valid)
+    revocations = [e for e in _events(deployment) if e["action"] == "credential.replaced"]
+    assert len(revocations) == (1 if codes[0] == 200 else 0)
+    assert (_status(deployment, created["id"])["status"] == "revoked") == (codes[0] == 200)
