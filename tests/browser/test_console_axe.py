@@ -36,7 +36,8 @@ def test_console_pages_pass_an_automated_wcag_audit(chromium: Chromium, console:
     bad = {**{k: str(v) for k, v in example_claims("skills-certification").items()}, "level": "99"}
     paths = ["/console", "/console/issue/skills-certification", f"/console/credentials/{credential_id}/offer",
              "/console/credentials", f"/console/credentials/{credential_id}",
-             f"/console/credentials/{credential_id}/status/revoke", "/console/batches/new", "/console/batches",
+             f"/console/credentials/{credential_id}/status/revoke", f"/console/credentials/{credential_id}/reissue",
+             "/console/batches/new", "/console/batches",
              "/console/admin/users", "/console/admin/api-keys", "/console/admin/keys", "/console/admin/types",
              "/console/audit?check=1", "/console/password", "/console/credentials/no-such-credential",
              "/console/approvals"]
