@@ -9,10 +9,12 @@ progress chunk by chunk (``batch_chunk_rows``, 500 by default). No HTTP. Before 
 the run checks that every row was issued exactly once.
 
 The baseline, measured in the same run on the same claims, is ``credcore.issue.issue_credential``
-as ``store()`` calls it for each row (the paper companion with a status reference): the core's
-signing alone. ``batch_vs_credcore`` is their ratio: the share of the core's speed the whole
-service keeps. PostgreSQL comes from ``PUENTE_BENCH_DATABASE_URL`` or ``PUENTE_TEST_DATABASE_URL``;
-each run uses its own schema and drops it.
+called alone for each row (the claims checked against the schema, the paper companion with a
+status reference signed): the core's whole issuance of a row, which the batch splits between
+``prepare()`` (the check) and ``store()`` (the signature). ``batch_vs_credcore`` is their ratio: the
+share of the core's speed the whole service keeps. PostgreSQL comes from
+``PUENTE_BENCH_DATABASE_URL`` or ``PUENTE_TEST_DATABASE_URL``; each run uses its own schema and
+drops it.
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ def batch_rate(url: str, var_dir: Path, data: bytes, rows: int) -> float:
 
 
 def credcore_rate(var_dir: Path, data: bytes, rows: int) -> float:
-    """issue_credential as store() calls it, over the same rows' claims (parsed once, untimed)."""
+    """issue_credential alone (schema check and signature), over the same rows' claims (parsed once,
+    untimed)."""
     from issuer.batch_csv import parse_csv
 
     deps = build_deps(_settings(f"sqlite:///{var_dir}/baseline.db", var_dir))

@@ -1,6 +1,7 @@
 """Slow and flooding clients must not exhaust a service (security.md #162).
 
-- :class:`HeaderTimeoutProtocol`: uvicorn's h11 protocol with a deadline for every request's
+- :class:`HeaderTimeoutProtocol` (over h11) and :class:`HttpToolsHeaderTimeoutProtocol` (over
+  httptools, the ``server`` extra's C parser): uvicorn's protocol with a deadline for every request's
   headers. A connection whose request line and headers are not complete ``HEADER_TIMEOUT`` seconds
   after it opened, or after its previous response, is closed. (Uvicorn alone closes idle
   keep-alive connections, but waits forever for a request that has started and never ends: 20,000
@@ -21,6 +22,13 @@ import time
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:  # the C HTTP parser of the ``server`` extra; without it, uvicorn's pure-Python h11
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    HTTPTOOLS = True
+except ImportError:  # pragma: no cover - the server extra is always installed here
+    HTTPTOOLS = False
 
 HEADER_TIMEOUT = 10.0
 KEEP_ALIVE_SECONDS = 5
@@ -69,6 +77,48 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
+if HTTPTOOLS:
+
+    class HttpToolsHeaderTimeoutProtocol(HttpToolsProtocol):
+        """:class:`HeaderTimeoutProtocol` over uvicorn's httptools protocol (the C parser of the
+        ``server`` extra): the same deadline for every request's headers."""
+
+        header_timeout = HEADER_TIMEOUT
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def on_headers_complete(self) -> None:
+            self._disarm()  # a request's headers are complete
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+                self._arm()  # the next request's headers have the same deadline
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            if self.cycle is None or self.cycle.response_complete:  # still waiting for headers
+                LOG.warning("connection closed: request headers incomplete after %.0f s", self.header_timeout)
+                self.transport.close()
+
+
 class RepeatFilter(logging.Filter):
     """At most ``per_minute`` identical records a minute; then one line saying how many were held."""
 
@@ -114,8 +164,11 @@ def install_repeat_filter(*loggers: logging.Logger) -> RepeatFilter:
 
 
 def server_options() -> dict[str, Any]:
-    """The uvicorn options of every Puente service."""
+    """The uvicorn options of every Puente service: the header deadline over httptools when the
+    ``server`` extra is installed (uvicorn's default then; a protocol class given by name, as this
+    one is, replaces that choice, so h11 would parse every request in pure Python), else over h11."""
+    protocol = HttpToolsHeaderTimeoutProtocol if HTTPTOOLS else HeaderTimeoutProtocol
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback peer; the services
     # believe it only from PUENTE_TRUSTED_PROXIES (servicekit.ratelimit.ForwardedClient).
-    return {"http": HeaderTimeoutProtocol, "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    return {"http": protocol, "timeout_keep_alive": KEEP_ALIVE_SECONDS,
             "limit_concurrency": MAX_CONNECTIONS, "backlog": 1024, "proxy_headers": False}
