@@ -31,7 +31,7 @@ def hash_b64(text: str, sd_alg: str = DEFAULT_SD_ALG) -> str:
     try:
         hash_fn = HASH_ALGORITHMS[sd_alg]
     except (KeyError, TypeError) as exc:
-        raise SignatureError(f"_sd_alg {str(sd_alg)[:20]!r} is not allowed", code="alg_not_allowed") from exc
+        raise SignatureError(f"_sd_alg {str(sd_alg)[:20]!r} is not allowed", code="sd_alg_not_allowed") from exc
     return b64url_encode(hash_fn(text.encode("ascii")).digest())
 
 

@@ -2,7 +2,8 @@
 
 Every failure is a :class:`CredentialError` with a stable short ``code`` (what integrators act
 on) and a ``verdict`` (one of the verifier verdicts of PRODUCT.md). The subclasses below fix the
-verdict; the code may be finer (``alg_not_allowed`` is a kind of ``signature_invalid``).
+verdict; the code may be finer (``alg_not_allowed`` is a kind of ``signature_invalid``). Every code
+is listed, with its verdict, in :mod:`credcore.codes`; its words are in the catalog.
 """
 
 from __future__ import annotations

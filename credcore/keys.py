@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from credcore.encoding import b64url_decode, b64url_encode
-from credcore.errors import MalformedError
+from credcore.errors import MalformedError, SignatureError
 
 ALGORITHMS = ("ES256", "EdDSA")
 MAX_KID_LENGTH = 1024  # RFC 7517 lets a kid be any string; Puente takes printable ASCII up to 1 KiB
@@ -69,13 +69,13 @@ def generate_key(alg: str = "ES256") -> SigningKey:
         return SigningKey(ec.generate_private_key(ec.SECP256R1()), alg)
     if alg == "EdDSA":
         return SigningKey(ed25519.Ed25519PrivateKey.generate(), alg)
-    raise MalformedError(f"unsupported algorithm {alg!r}", code="alg_not_allowed")
+    raise SignatureError(f"unsupported algorithm {alg!r}", code="alg_not_allowed")
 
 
 def _alg_for(key: PublicKeyType | PrivateKeyType) -> str:
     if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
         if not isinstance(key.curve, ec.SECP256R1):
-            raise MalformedError("only P-256 EC keys are supported", code="alg_not_allowed")
+            raise MalformedError("only P-256 EC keys are supported", code="key_unsupported")
         return "ES256"
     return "EdDSA"
 
@@ -113,7 +113,7 @@ def valid_kid(kid: Any) -> bool:
 def public_key_from_key(key: Any, kid: str | None = None) -> PublicKey:
     """Wrap a ``cryptography`` public key (for example a certificate's) as a :class:`PublicKey`."""
     if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        raise MalformedError("only P-256 and Ed25519 keys are supported", code="alg_not_allowed")
+        raise MalformedError("only P-256 and Ed25519 keys are supported", code="key_unsupported")
     return PublicKey(key, _alg_for(key), kid or thumbprint(key))
 
 
@@ -158,7 +158,7 @@ def public_key_from_jwk(jwk: Any, *, keep_kid: bool = False) -> PublicKey:
         raise MalformedError("JWK is not a valid public key", code="jwk_invalid") from exc
     alg = _alg_for(key)
     if jwk.get("alg", alg) != alg:
-        raise MalformedError("JWK alg does not match its key type", code="alg_not_allowed")
+        raise MalformedError("JWK alg does not match its key type", code="key_unsupported")
     kid = _thumbprint_of(members)
     if keep_kid and "kid" in jwk:
         if not valid_kid(jwk["kid"]):
@@ -182,7 +182,7 @@ def load_private_pem(data: bytes, password: bytes | None = None) -> SigningKey:
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise MalformedError("not a usable private key", code="key_invalid") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
-        raise MalformedError("only P-256 and Ed25519 keys are supported", code="alg_not_allowed")
+        raise MalformedError("only P-256 and Ed25519 keys are supported", code="key_unsupported")
     return SigningKey(key, _alg_for(key))
 
 

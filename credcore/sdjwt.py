@@ -252,7 +252,7 @@ class _Processor:
 
 def sd_alg_of(payload: dict[str, Any]) -> str:
     sd_alg = payload.get("_sd_alg", DEFAULT_SD_ALG)
-    hash_b64("", sd_alg)  # raises alg_not_allowed for md5, sha-256-32, non-strings …
+    hash_b64("", sd_alg)  # raises sd_alg_not_allowed for md5, sha-256-32, non-strings …
     return str(sd_alg)
 
 

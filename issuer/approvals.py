@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from credcore.messages import Ref
 from credcore.status_list import SUSPENDED, VALID
 from issuer import audit
 from issuer import batches as batch_records
@@ -41,15 +42,13 @@ def request_batch_revocation(deps: Deps, staff: Staff, batch_id: str, reason: st
     with deps.session() as session:
         batch = batch_records.get_scoped(session, staff, batch_id)
         if batch.state != "done":
-            raise Conflict("El lote todavía no terminó.", "The batch has not finished yet.", code="batch_not_done")
+            raise Conflict("batch_not_done")
         expire_old(session, deps, staff)
         if _pending_for(session, staff, batch.id) is not None:
-            raise Conflict("Ya hay una solicitud pendiente para este lote.",
-                           "There is already a pending request for this batch.", code="request_pending")
+            raise Conflict("request_pending")
         count = revocable_count(session, staff, batch.id)
         if count == 0:
-            raise Conflict("Ninguna credencial del lote está vigente o suspendida.",
-                           "No credential of the batch is valid or suspended.", code="nothing_to_revoke")
+            raise Conflict("nothing_to_revoke")
         now = deps.now()
         request = ApprovalRequest(id=creds.new_id(), institution_id=staff.institution.id or 0, kind=BATCH_REVOKE,
                                   target=batch.id, reason=reason, count=count, requested_by=staff.actor,
@@ -97,7 +96,7 @@ def get_scoped(session: Session, staff: Staff, request_id: str) -> ApprovalReque
     staff.require("status")
     request = scoped(session, ApprovalRequest, request_id[:64], staff.institution.id)
     if request is None:
-        raise NotFound("Solicitud no encontrada.", "Request not found.", code="request_not_found")
+        raise NotFound("request_not_found")
     return request
 
 
@@ -112,22 +111,18 @@ def _require_independent(session: Session, deps: Deps, staff: Staff, request: Ap
     user = session.get(StaffUser, staff.user_id) if staff.user_id is not None else None
     why = None
     if user is None:
-        why = ("Solo una persona con cuenta de consola puede aprobar.", "Only a person with a console account may "
-               "approve.")
+        why = Ref("code.second_person_required.no_console_account")
     elif user.created_at > request.requested_at:
-        why = ("Su cuenta se creó después de la solicitud.", "Your account was created after the request.")
+        why = Ref("code.second_person_required.created_after")
     elif user.must_change_password or (user.role == "admin" and user.totp_confirmed_at is None):
-        why = ("Su cuenta todavía no completó su primer ingreso.", "Your account has not completed its first "
-               "sign-in yet.")
+        why = Ref("code.second_person_required.first_sign_in")
     elif session.exec(select(AuditEvent.seq).where(
             AuditEvent.institution_id == staff.institution.id, AuditEvent.actor == request.requested_by,
             col(AuditEvent.action).in_(["staff_user.create", "staff_user.reset"]),
             AuditEvent.target == f"@{user.username}", col(AuditEvent.at) >= deps.now() - INDEPENDENT_AFTER)).first():
-        why = ("Quien pidió la solicitud creó o restableció su cuenta hace menos de 7 días.",
-               "The person who asked created or reset your account less than 7 days ago.")
+        why = Ref("code.second_person_required.account_recent")
     if why is not None:
-        raise Forbidden(f"Otra persona debe aprobar: {why[0]}", f"Another person must approve: {why[1]}",
-                        code="second_person_required")
+        raise Forbidden("second_person_required", variant="must_approve", why=why)
 
 
 def decide(deps: Deps, staff: Staff, request_id: str, *, approve: bool) -> tuple[ApprovalRequest, int]:
@@ -143,12 +138,9 @@ def decide(deps: Deps, staff: Staff, request_id: str, *, approve: bool) -> tuple
             session.add(request)
             session.commit()
         if request.state != "pending":
-            raise Conflict("La solicitud ya no está pendiente.", "The request is no longer pending.",
-                           code="request_not_pending")
+            raise Conflict("request_not_pending")
         if request.requested_principal == staff.principal_id:
-            raise Forbidden("Otra persona de su institución debe aprobar o rechazar esta solicitud.",
-                            "Another person of your institution must approve or reject this request.",
-                            code="second_person_required")
+            raise Forbidden("second_person_required")
         if approve:
             _require_independent(session, deps, staff, request)
         changed = 0

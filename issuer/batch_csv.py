@@ -55,9 +55,7 @@ class ParsedCsv:
 
 
 def _not_utf8(line: int) -> Invalid:
-    return Invalid(f"El archivo no está en UTF-8 (línea {line}). Guárdelo como «CSV UTF-8 (delimitado por comas)».",
-                   f"The file is not UTF-8 (line {line}). Save it as \"CSV UTF-8 (comma delimited)\".",
-                   code="csv_not_utf8")
+    return Invalid("csv_not_utf8", line=line)
 
 
 def decode_csv(data: bytes) -> str:
@@ -65,10 +63,7 @@ def decode_csv(data: bytes) -> str:
     if data.startswith(UTF16_BOMS):
         raise _not_utf8(1)
     if data.startswith(ZIP_MAGIC) or b"\x00" in data:
-        raise Invalid("El archivo parece binario o comprimido (¿un .xlsx o un .zip?), no un CSV. "
-                      "Guarde la hoja como «CSV UTF-8 (delimitado por comas)».",
-                      "The file looks binary or compressed (an .xlsx or a .zip?), not a CSV. "
-                      "Save the sheet as \"CSV UTF-8 (comma delimited)\".", code="csv_not_text")
+        raise Invalid("csv_not_text")
     if data.startswith(BOM):
         data = data[len(BOM):]
     try:
@@ -94,8 +89,7 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise Invalid(f"El CSV está mal formado cerca de la línea {reader.line_num}.",
-                          f"The CSV is malformed near line {reader.line_num}: {exc}.", code="csv_malformed") from None
+            raise Invalid("csv_malformed", line=reader.line_num, reason=exc) from None
         number += 1
         yield number, record
 
@@ -118,15 +112,11 @@ def _columns(ctype: CredentialType, header: list[str]) -> list[str]:
     problems += [{"field": n, "code": "repeated_column", "message": "Columna repetida."} for n in repeated]
     problems += [{"field": n, "code": "missing_column", "message": "Falta esta columna obligatoria."} for n in missing]
     if unknown:
-        raise Invalid(f"Columnas desconocidas para el tipo {ctype.id}: {', '.join(unknown)}. "
-                      f"Columnas válidas: {', '.join(known)}.",
-                      f"Unknown columns for type {ctype.id}: {', '.join(unknown)}. Valid columns: {', '.join(known)}.",
-                      code="csv_unknown_columns", errors=problems)
+        raise Invalid("csv_unknown_columns", errors=problems, type=ctype.id, unknown=", ".join(unknown),
+                      known=", ".join(known))
     if problems:
-        raise Invalid(f"Encabezado inválido: columnas repetidas ({', '.join(repeated) or '-'}) o faltantes "
-                      f"({', '.join(missing) or '-'}).",
-                      f"Invalid header: repeated ({', '.join(repeated) or '-'}) or missing "
-                      f"({', '.join(missing) or '-'}) columns.", code="csv_header_invalid", errors=problems)
+        raise Invalid("csv_header_invalid", errors=problems, repeated=", ".join(repeated) or "-",
+                      missing=", ".join(missing) or "-")
     return columns
 
 
@@ -177,13 +167,10 @@ def parse_csv(ctype: CredentialType, data: bytes, *, max_rows: int | None = None
             header = _columns(ctype, record)
             continue
         if max_rows is not None and len(rows) >= max_rows:
-            raise TooLarge(f"El archivo tiene más de {max_rows} filas; divídalo en varios lotes.",
-                           f"The file has more than {max_rows} rows; split it into several batches.",
-                           code="too_many_rows")
+            raise TooLarge("too_many_rows", max_rows=max_rows)
         rows.append(_row(ctype, header, number, record))
     if header is None or not rows:
-        raise Invalid("El archivo no tiene filas de datos bajo el encabezado.",
-                      "The file has no data rows under the header.", code="csv_empty")
+        raise Invalid("csv_empty")
     return ParsedCsv(header, rows)
 
 

@@ -161,7 +161,7 @@ class BatchWorker:
             prepared = creds.prepare(self.deps, claim.institution, claim.batch.type_id, row.claims,
                                      row.valid_until, "es")
         except ServiceError as exc:
-            return row.errors + (exc.errors or [{"field": "", "code": exc.code, "message": exc.message_es}])
+            return row.errors + (exc.errors or [{"field": "", "code": exc.code, "message": exc.message("es")}])
         except Exception as exc:  # one row must not stall the batch: it gets an error like any other
             _log_failure("batch worker: a row could not be prepared", exc)
             return [*row.errors, {"field": "", "code": "internal_error",

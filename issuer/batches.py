@@ -52,18 +52,15 @@ WITHOUT_CSV = defer(cast("QueryableAttribute[Any]", Batch.csv_sealed))  # up to 
 
 def _credential_type(deps: Deps, institution: Institution, type_id: str) -> CredentialType:
     if type_id not in deps.types.by_id:
-        raise Invalid("Tipo de credencial desconocido.", "Unknown credential type.", code="unknown_type")
+        raise Invalid("unknown_type")
     if type_id not in institution.types:
-        raise Forbidden("Su institución no está acreditada para este tipo de credencial.",
-                        "Your institution is not accredited for this credential type.", code="not_accredited_for_type")
+        raise Forbidden("not_accredited_for_type", variant="institution")
     return deps.types.get(type_id)
 
 
 def too_large(limit: int) -> TooLarge:
     megabytes = f"{limit / 1_048_576:.1f}"
-    return TooLarge(f"El archivo supera el máximo de {limit} bytes ({megabytes} MB); divídalo en varios lotes.",
-                    f"The file exceeds the {limit}-byte limit ({megabytes} MB); split it into several batches.",
-                    code="payload_too_large")
+    return TooLarge("payload_too_large", variant="file_exceeds", limit=limit, megabytes=megabytes)
 
 
 def create_batch(deps: Deps, staff: Staff, *, type_id: str, data: bytes, lang: str = "es",
@@ -98,7 +95,7 @@ def get_scoped(session: Session, staff: Staff, batch_id: str) -> Batch:
     # The sealed CSV (up to 20 MB) is loaded only when read, never for progress or results.
     batch = scoped(session, Batch, batch_id[:64], staff.institution.id, options=[WITHOUT_CSV])
     if batch is None:
-        raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
+        raise NotFound("batch_not_found")
     return batch
 
 
@@ -126,9 +123,7 @@ def results(deps: Deps, staff: Staff, batch_id: str) -> tuple[Batch, Iterator[st
     with deps.session() as session:
         batch = get_scoped(session, staff, batch_id)
         if batch.state != "done":
-            raise Conflict("El lote todavía se está procesando; los resultados estarán al terminar.",
-                           "The batch is still being processed; results are available when it is done.",
-                           code="batch_not_done")
+            raise Conflict("batch_not_done", variant="results_later")
         audit.record(session, at=deps.now(), actor=staff.actor, action="batch.results",
                      institution_id=staff.institution.id, target=batch.id)
         session.commit()

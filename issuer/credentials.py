@@ -56,13 +56,12 @@ class Prepared:
 def prepare(deps: Deps, staff_institution: Institution, type_id: str, claims: Any, valid_until: int | None,
             lang: str) -> Prepared:
     if type_id not in deps.types.by_id:
-        raise Invalid("Tipo de credencial desconocido.", "Unknown credential type.", code="unknown_type")
+        raise Invalid("unknown_type")
     if type_id not in staff_institution.types:
-        raise Forbidden("Su institución no está acreditada para este tipo de credencial.",
-                        "Your institution is not accredited for this credential type.", code="not_accredited_for_type")
+        raise Forbidden("not_accredited_for_type", variant="institution")
     ctype = deps.types.get(type_id)
     if not isinstance(claims, dict):
-        raise Invalid("Los datos deben ser un objeto.", "Claims must be an object.", code="claims_invalid")
+        raise Invalid("claims_invalid", variant="not_object")
     now = deps.now()
     claims = normalize_claims(claims)  # "V-12.345.678" is "V-12345678" (issuer/documents.py)
     errors: list[dict[str, str]] = []
@@ -80,8 +79,7 @@ def prepare(deps: Deps, staff_institution: Institution, type_id: str, claims: An
         if not errors:
             raise
     if errors:
-        raise Invalid("Los datos no cumplen el tipo de credencial.", "The claims do not match the credential type.",
-                      code=code, errors=errors)
+        raise Invalid(code, variant="claims_not_match", errors=errors)
     return Prepared(ctype, claims, exp)
 
 
@@ -203,7 +201,7 @@ def get_scoped(session: Session, staff: Staff, credential_id: str) -> Credential
     staff.require("read")
     record = scoped(session, Credential, credential_id[:64], staff.institution.id)
     if record is None:
-        raise NotFound("Credencial no encontrada.", "Credential not found.", code="credential_not_found")
+        raise NotFound("credential_not_found")
     return record
 
 
@@ -226,7 +224,7 @@ def search(session: Session, deps: Deps, staff: Staff, *, type_id: str | None, s
     if status:
         codes = {name: code for code, name in STATUS_NAMES.items()}
         if status not in codes:
-            raise Invalid("Estado desconocido.", "Unknown status.", code="unknown_status")
+            raise Invalid("unknown_status")
         query = query.where(Credential.status == codes[status])
     if document_number:
         hashes = [deps.box.search_hash(form) for form in search_forms(document_number)]
@@ -250,8 +248,7 @@ def checked_reason(reason: str | None) -> str:
     """The reason for a status change, stripped; 422 ``reason_required`` if empty or over 500."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
-        raise Invalid("Indique el motivo (máximo 500 caracteres).", "Give a reason (at most 500 characters).",
-                      code="reason_required", errors=[{"field": "reason", "code": "required",
+        raise Invalid("reason_required", errors=[{"field": "reason", "code": "required",
                                                         "message": "Indique el motivo. / Give a reason."}])
     return reason
 
@@ -266,21 +263,14 @@ def _within_revocation_budget(session: Session, deps: Deps, staff: Staff) -> Non
         AuditEvent.action == "credential.revoke", AuditEvent.outcome == "ok", col(AuditEvent.at) >= since)).one())
     limit = deps.settings.revocations_per_hour
     if done >= limit:
-        raise Forbidden(
-            f"Ya revocó {done} credenciales en la última hora. Para revocar más, pida a otra persona de su "
-            "institución que lo haga, o solicite la revocación del lote en la consola (Lotes → Revocar el lote) "
-            "para que otra persona la apruebe.",
-            f"You have revoked {done} credentials in the last hour. To revoke more, ask another person of your "
-            "institution to do it, or request the batch's revocation in the console (Batches → Revoke the batch) "
-            "for another person to approve.",
-            code="second_person_required")
+        raise Forbidden("second_person_required", variant="revocations_hour", done=done)
 
 
 def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, reason: str) -> Credential:
     """Revoke (final), suspend, or reinstate (only from suspended); committed before returning."""
     staff.require("status")
     if action not in TRANSITIONS:
-        raise NotFound("Acción desconocida.", "Unknown action.")
+        raise NotFound(variant="unknown_action")
     reason = checked_reason(reason)
     allowed_from, target = TRANSITIONS[action]
     with deps.session() as session:
@@ -292,11 +282,8 @@ def change_status(deps: Deps, staff: Staff, credential_id: str, action: str, rea
                          institution_id=staff.institution.id, target=record.id, outcome="refused")
             session.commit()
             if record.status == INVALID:
-                raise Conflict("La credencial está revocada: la revocación es definitiva. Emita una nueva.",
-                               "The credential is revoked: revocation is final. Issue a new one.",
-                               code="already_revoked")
-            raise Conflict("La credencial no está en un estado que permita esta acción.",
-                           "The credential is not in a state that allows this action.", code="invalid_transition")
+                raise Conflict("already_revoked")
+            raise Conflict("invalid_transition")
         # A re-issuance no phone has redeemed yet follows its original: revoking or suspending the
         # original must not leave a valid offer of the same credential behind (security case #174).
         pending = session.exec(select(Credential).where(Credential.replaces == record.id,
@@ -411,18 +398,11 @@ def _refuse_reissue(session: Session, deps: Deps, staff: Staff, record: Credenti
     if record.status == INVALID:
         newer = replacement_of(session, record.id)
         if newer is not None and record.status_reason == PHONE_REPLACED:
-            raise Conflict(f"Esta credencial ya fue reemplazada por la credencial {newer.id}: emita de nuevo esa.",
-                           f"This credential was already replaced by credential {newer.id}: issue that one again.",
-                           code="credential_replaced")
-        raise Conflict("La credencial está revocada: no se puede emitir de nuevo. Emita una nueva.",
-                       "The credential is revoked: it cannot be issued again. Issue a new one.",
-                       code="credential_revoked")
+            raise Conflict("credential_replaced", newer=newer.id)
+        raise Conflict("credential_revoked")
     if record.status == SUSPENDED:
-        raise Conflict("La credencial está suspendida: reactívela antes de emitirla de nuevo.",
-                       "The credential is suspended: reinstate it before issuing it again.",
-                       code="credential_suspended")
-    raise Conflict("La credencial venció: no se puede emitir de nuevo. Emita una nueva.",
-                   "The credential has expired: it cannot be issued again. Issue a new one.", code="credential_expired")
+        raise Conflict("credential_suspended")
+    raise Conflict("credential_expired")
 
 
 def _supersede(session: Session, deps: Deps, staff: Staff, original: Credential, by: str) -> None:

@@ -7,6 +7,8 @@ import logging
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from credcore.messages import text
+
 LOG = logging.getLogger("puente")
 
 # The database cannot be reached (down, refusing connections, pool exhausted, locked): 503.
@@ -14,20 +16,24 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 
 class ServiceError(Exception):
+    """A refused request: a registered ``code`` (credcore/codes.py) whose message is the catalog's
+    ``code.<code>`` (or ``code.<code>.<variant>``, a wording for one place), ``{name}`` placeholders
+    filled from ``values``. The class gives the HTTP status."""
+
     status = 400
     code = "bad_request"
 
-    def __init__(self, message_es: str, message_en: str, *, code: str | None = None,
-                 errors: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message_en)
-        self.message_es = message_es
-        self.message_en = message_en
+    def __init__(self, code: str | None = None, *, variant: str | None = None,
+                 errors: list[dict[str, str]] | None = None, **values: object) -> None:
         if code:
             self.code = code
+        self.key = f"code.{self.code}" + (f".{variant}" if variant else "")
+        self.values = values
         self.errors = errors or []
+        super().__init__(self.message("en"))
 
     def message(self, lang: str) -> str:
-        return self.message_en if lang == "en" else self.message_es
+        return text(self.key, lang, **self.values)
 
 
 class Unauthorized(ServiceError):
@@ -65,14 +71,9 @@ class Unavailable(ServiceError):
     code = "unavailable"
 
 
-def not_found(what_es: str = "No encontrado.", what_en: str = "Not found.") -> NotFound:
-    return NotFound(what_es, what_en)
-
-
 def database_unavailable(exc: Exception) -> Unavailable:
     """The 503 a request gets when the database cannot be reached (security.md #138): the client may
     retry, and nothing was half-done (every write is one transaction). The error's text holds SQL and
     parameters: only its type is logged."""
     LOG.warning("database unavailable", extra={"error": type(getattr(exc, "orig", None) or exc).__name__})
-    return Unavailable("La base de datos no está disponible; intente de nuevo más tarde.",
-                       "The database is unavailable; try again later.", code="database_unavailable")
+    return Unavailable("database_unavailable")

@@ -40,12 +40,9 @@ def _context(record: IdempotencyRecord) -> str:
 def begin(deps: Deps, staff: Staff, key: str | None, body: Any) -> IdempotencyRecord | dict[str, Any]:
     """Claim the key, or return the stored response ({"status", "body"}) of a finished request."""
     if not key:
-        raise ServiceError("Falta la cabecera Idempotency-Key.", "The Idempotency-Key header is required.",
-                           code="idempotency_key_missing")
+        raise ServiceError("idempotency_key_missing")
     if not KEY_FORMAT.fullmatch(key):
-        raise ServiceError("Idempotency-Key inválida: 16 a 100 caracteres aleatorios (letras, cifras, - _ . :).",
-                           "Invalid Idempotency-Key: 16 to 100 random characters (letters, digits, - _ . :).",
-                           code="idempotency_key_invalid")
+        raise ServiceError("idempotency_key_invalid")
     digest = request_hash(deps, body)
     with deps.session() as session:
         existing = session.get(IdempotencyRecord, (staff.institution.id, key))
@@ -67,17 +64,14 @@ def begin(deps: Deps, staff: Staff, key: str | None, body: Any) -> IdempotencyRe
 def _replay(session: Session, deps: Deps, staff: Staff, existing: IdempotencyRecord,
             digest: str) -> IdempotencyRecord | dict[str, Any]:
     if existing.request_hash != digest or existing.api_key_id != staff.principal_id:
-        raise Invalid("Esta Idempotency-Key ya se usó con otra solicitud.",
-                      "This Idempotency-Key was already used with a different request.", code="idempotency_key_reused")
+        raise Invalid("idempotency_key_reused")
     if existing.state == "done" and existing.response is not None:
         if "sealed" not in existing.response:  # stored in clear before answers were sealed; gone within a day
             return {"status": existing.status_code, "body": existing.response}
         sealed = b64url_decode(existing.response["sealed"])
         return {"status": existing.status_code, "body": json.loads(deps.box.open(sealed, _context(existing)))}
     if existing.created_at > deps.now() - ABANDONED_AFTER:
-        raise Conflict("La solicitud original todavía está en curso; intente de nuevo en unos segundos.",
-                       "The original request is still in progress; retry in a few seconds.",
-                       code="idempotency_in_progress")
+        raise Conflict("idempotency_in_progress")
     existing.created_at = deps.now()  # take over a request that crashed before committing anything
     session.add(existing)
     session.commit()

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from credcore.errors import CredentialError
 from credcore.keys import PublicKey, generate_key, load_private_pem, private_key_to_pem, public_key_from_jwk, thumbprint
 from credcore.keys import SigningKey as CoreSigningKey
-from credcore.messages import message
+from credcore.messages import Ref
 from credcore.trust import format_time, sign_trust_list, trust_list_document
 from credcore.x509_chain import der_b64
 from issuer import audit
@@ -47,15 +47,12 @@ def add_signing_key(session: Session, deps: Deps, institution: Institution) -> S
 def create_institution(session: Session, deps: Deps, *, slug: str, name: str, types: list[str],
                        actor: str = "operator") -> Institution:
     if not SLUG.fullmatch(slug):
-        raise Invalid("Identificador inválido (minúsculas, números y guiones).",
-                      "Invalid slug (lower case, digits and hyphens).", code="invalid_slug")
+        raise Invalid("invalid_slug")
     unknown = [t for t in types if t not in deps.types.by_id]
     if unknown:
-        raise Invalid(f"Tipos desconocidos: {', '.join(unknown)}", f"Unknown types: {', '.join(unknown)}",
-                      code="unknown_type")
+        raise Invalid("unknown_type", variant="types", types=", ".join(unknown))
     if institution_by_slug(session, slug):
-        raise Conflict("Ya existe una institución con ese identificador.", "An institution with that slug exists.",
-                       code="institution_exists")
+        raise Conflict("institution_exists")
     now = deps.now()
     institution = Institution(slug=slug, name=name, types=sorted(set(types)), created_at=now, valid_from=now - 86_400)
     session.add(institution)
@@ -92,8 +89,7 @@ def set_contact(session: Session, deps: Deps, institution: Institution, *, phone
         errors.append({"field": "contact_web", "code": "format", "message": "Web: una dirección que empiece por https://.",
                        "message_en": "Web: an address starting with https://."})
     if errors:
-        raise Invalid("Revise los datos de contacto.", "Check the contact details.", code="invalid_contact",
-                      errors=errors)
+        raise Invalid("invalid_contact", errors=errors)
     institution.contact_phone, institution.contact_email, institution.contact_web = phone, email, web
     session.add(institution)
     audit.record(session, at=deps.now(), actor=actor, action="institution.contact", institution_id=institution.id,
@@ -106,29 +102,23 @@ def _external_keys(session: Session, jwks: Any) -> list[PublicKey]:
     a key or kid listed twice, or a key another institution already has, is refused clearly."""
     keys = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(keys, list) or len(keys) > 20:
-        raise Invalid("El JWKS debe tener una lista «keys» de hasta 20 claves.",
-                      "The JWKS must have a \"keys\" list of up to 20 keys.", code="jwks_invalid")
+        raise Invalid("jwks_invalid")
     parsed: list[PublicKey] = []
     for number, jwk in enumerate(keys, 1):
         if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
-            raise Invalid(f"La clave {number} del JWKS no es una clave de firma.",
-                          f"Key {number} of the JWKS is not a signing key.", code="jwks_invalid")
+            raise Invalid("jwks_invalid", variant="not_signing", number=number)
         try:
             parsed.append(public_key_from_jwk({k: v for k, v in jwk.items() if k not in ("use", "key_ops")},
                                               keep_kid=True))
         except CredentialError as exc:
-            raise Invalid(f"La clave {number} del JWKS no es válida: {message(exc.code, 'es')}",
-                          f"Key {number} of the JWKS is not valid: {message(exc.code, 'en')}",
-                          code="jwks_invalid") from None
+            raise Invalid("jwks_invalid", variant="key_invalid", number=number,
+                          reason=Ref(f"code.{exc.code}")) from None
     kids = [key.kid for key in parsed]
     prints = [thumbprint(key.key) for key in parsed]
     if len(set(kids)) != len(kids) or len(set(prints)) != len(prints):
-        raise Invalid("El JWKS repite una clave o un kid.", "The JWKS lists a key or a kid twice.",
-                      code="jwks_duplicate_key")
+        raise Invalid("jwks_duplicate_key")
     if prints and session.exec(select(SigningKey).where(col(SigningKey.thumbprint).in_(prints))).first():
-        raise Conflict("Una de esas claves ya está acreditada (para esta u otra institución).",
-                       "One of those keys is already accredited (to this or another institution).",
-                       code="key_already_accredited")
+        raise Conflict("key_already_accredited")
     return parsed
 
 
@@ -139,29 +129,24 @@ def _ca_certificates(pems: list[bytes]) -> list[str]:
         try:
             certs = x509.load_pem_x509_certificates(pem)
         except ValueError:
-            raise Invalid(f"El archivo de CA {number} no es un certificado PEM.",
-                          f"CA file {number} is not a PEM certificate.", code="ca_invalid") from None
+            raise Invalid("ca_invalid", variant="not_pem", number=number) from None
         for cert in certs:
             try:
                 is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
             except x509.ExtensionNotFound:
                 is_ca = False
             if not is_ca:
-                raise Invalid(f"El certificado {cert.subject.rfc4514_string()[:100]} no es de una CA.",
-                              f"Certificate {cert.subject.rfc4514_string()[:100]} is not a CA certificate.",
-                              code="ca_invalid")
+                raise Invalid("ca_invalid", variant="not_ca", subject=cert.subject.rfc4514_string()[:100])
             out.append(der_b64(cert))
     if len(set(out)) != len(out) or len(out) > 10:
-        raise Invalid("Certificados de CA repetidos o más de 10.", "CA certificates repeated or more than 10.",
-                      code="ca_invalid")
+        raise Invalid("ca_invalid")
     return out
 
 
 def _known_types(deps: Deps, types: list[str]) -> None:
     unknown = [t for t in types if t not in deps.types.by_id]
     if unknown:
-        raise Invalid(f"Tipos desconocidos: {', '.join(unknown)}", f"Unknown types: {', '.join(unknown)}",
-                      code="unknown_type")
+        raise Invalid("unknown_type", variant="types", types=", ".join(unknown))
 
 
 def accredit_external(session: Session, deps: Deps, *, issuer_id: str, name: str, jwks: dict[str, Any] | None,
@@ -171,21 +156,17 @@ def accredit_external(session: Session, deps: Deps, *, issuer_id: str, name: str
     X.509 CA certificates that certify its signing keys; ``status_optional`` lists the types whose
     credentials it issues without a status reference."""
     if not re.fullmatch(r"https?://[!-~]{1,290}", issuer_id):
-        raise Invalid("El identificador del emisor debe ser una URL http(s).", "The issuer id must be an http(s) URL.",
-                      code="invalid_issuer_id")
+        raise Invalid("invalid_issuer_id")
     if session.exec(select(Institution).where(Institution.external_id == issuer_id)).first():
-        raise Conflict("Esa institución ya está acreditada.", "That institution is already accredited.",
-                       code="institution_exists")
+        raise Conflict("institution_exists", variant="already_accredited")
     _known_types(deps, types)
     optional = sorted(set(status_optional or []))
     if not set(optional) <= set(types):
-        raise Invalid("«Estado opcional» solo para tipos acreditados.", "Optional status only for accredited types.",
-                      code="unknown_type")
+        raise Invalid("unknown_type", variant="status_optional")
     parsed = _external_keys(session, jwks) if jwks is not None else []
     cas = _ca_certificates(ca_pems or [])
     if not parsed and not cas:
-        raise Invalid("Indique un JWKS con claves o un certificado de CA.",
-                      "Give a JWKS with keys or a CA certificate.", code="jwks_invalid")
+        raise Invalid("jwks_invalid", variant="nothing_given")
     base = "ext-" + (re.sub(r"[^a-z0-9]+", "-", issuer_id.lower().split("://", 1)[-1]).strip("-")[:50] or "x")
     slug, suffix = base, 1
     while institution_by_slug(session, slug):
@@ -213,7 +194,7 @@ def issuer_id(deps: Deps, institution: Institution) -> str:
 def by_slug(session: Session, slug: str) -> Institution:
     found = institution_by_slug(session, slug)
     if found is None or found.external_id:
-        raise NotFound("Institución desconocida.", "Unknown institution.", code="unknown_institution")
+        raise NotFound("unknown_institution")
     return found
 
 
@@ -222,8 +203,7 @@ def active_key(session: Session, deps: Deps, institution: Institution) -> CoreSi
     row = session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id,
                                                 SigningKey.state == "active")).first()
     if row is None or row.private_sealed is None:
-        raise Unavailable("La institución no tiene clave de firma activa.",
-                          "The institution has no active signing key.", code="no_signing_key")
+        raise Unavailable("no_signing_key")
     opened = deps.caches.signing_keys
     if row.kid not in opened:
         opened[row.kid] = load_private_pem(deps.box.open(row.private_sealed, f"signing-key:{row.kid}"))
@@ -234,7 +214,7 @@ def mark_compromised(session: Session, deps: Deps, institution: Institution, kid
     row = session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id,
                                                 SigningKey.kid == kid)).first()
     if row is None:
-        raise NotFound("Clave desconocida.", "Unknown key.", code="unknown_key")
+        raise NotFound("unknown_key", variant="console")
     was_active = row.state == "active"
     row.state, row.compromised_at = "compromised", deps.now()
     session.add(row)

@@ -62,7 +62,7 @@ def open_deps(settings: Settings) -> Deps:
 def institution(session: Session, slug: str) -> Institution:
     found = institution_by_slug(session, slug)
     if found is None:
-        raise NotFound(f"Institución desconocida: {slug}", f"Unknown institution: {slug}", code="unknown_institution")
+        raise NotFound("unknown_institution", variant="slug", slug=slug)
     return found
 
 
@@ -130,7 +130,7 @@ def _acting_on(session: Session, username: str) -> tuple[Staff, int]:
     user = session.exec(select(StaffUser).where(StaffUser.username == name)).first()
     inst = session.get(Institution, user.institution_id) if user else None
     if user is None or inst is None:
-        raise NotFound("Usuario desconocido.", "Unknown user.", code="user_not_found")
+        raise NotFound("user_not_found", variant="console")
     return Staff(inst, "admin", ACTOR), user.id or 0
 
 

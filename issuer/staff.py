@@ -52,15 +52,14 @@ class Staff:
 
     def require(self, permission: str) -> None:
         if not self.can(permission):
-            raise Forbidden("Su rol no permite esta acción.", "Your role does not allow this action.",
-                            code="role_forbidden")
+            raise Forbidden("role_forbidden")
 
 
 def create_api_key(session: Session, deps: Deps, institution: Institution, *, role: str, name: str,
                    actor: str = "operator") -> tuple[str, ApiKey]:
     """Return the key's text (shown once) and its stored row."""
     if role not in ROLES:
-        raise Invalid("Rol desconocido.", "Unknown role.", code="unknown_role")
+        raise Invalid("unknown_role")
     prefix = secrets.token_hex(4)
     text = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(institution_id=institution.id or 0, name=name[:100], role=role, prefix=prefix,
@@ -75,17 +74,16 @@ def create_api_key(session: Session, deps: Deps, institution: Institution, *, ro
 def authenticate(session: Session, deps: Deps, authorization: str | None) -> Staff:
     """Resolve ``Authorization: Bearer <key>``; revoked or unknown keys are 401 alike."""
     if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("Falta la clave de API (cabecera Authorization: Bearer).",
-                           "Missing API key (Authorization: Bearer header).", code="missing_api_key")
+        raise Unauthorized("missing_api_key")
     text = authorization[len("Bearer "):].strip()
     if not text.startswith(KEY_PREFIX) or len(text) > 200:
-        raise Unauthorized("Clave de API inválida.", "Invalid API key.", code="invalid_api_key")
+        raise Unauthorized("invalid_api_key")
     row = session.exec(select(ApiKey).where(ApiKey.key_hash == deps.box.code_hash(text))).first()
     if row is None or row.revoked_at is not None:
-        raise Unauthorized("Clave de API inválida o revocada.", "Invalid or revoked API key.", code="invalid_api_key")
+        raise Unauthorized("invalid_api_key", variant="revoked")
     institution = session.get(Institution, row.institution_id)
     if institution is None:
-        raise Unauthorized("Clave de API inválida.", "Invalid API key.", code="invalid_api_key")
+        raise Unauthorized("invalid_api_key")
     return Staff.of_key(row, institution)
 
 
@@ -94,7 +92,7 @@ def revoke_api_key(session: Session, deps: Deps, staff: Staff, prefix: str) -> A
     row = session.exec(select(ApiKey).where(ApiKey.institution_id == staff.institution.id,
                                             ApiKey.prefix == prefix)).first()
     if row is None:
-        raise NotFound("Clave desconocida.", "Unknown key.", code="unknown_api_key")
+        raise NotFound("unknown_api_key", variant="console")
     row.revoked_at = deps.now()
     session.add(row)
     audit.record(session, at=deps.now(), actor=staff.actor, action="api_key.revoke",

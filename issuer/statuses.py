@@ -120,11 +120,11 @@ def status_list_token(session: Session, deps: Deps, slug: str, number: int) -> t
     change is in every list served afterwards (across replicas: the version is in the database)."""
     institution = institution_by_slug(session, slug)
     if institution is None or institution.external_id:
-        raise NotFound("Lista de estado desconocida.", "Unknown status list.", code="unknown_status_list")
+        raise NotFound("unknown_status_list")
     row = session.exec(select(StatusListRow).where(StatusListRow.institution_id == institution.id,
                                                    StatusListRow.number == number)).first()
     if row is None:
-        raise NotFound("Lista de estado desconocida.", "Unknown status list.", code="unknown_status_list")
+        raise NotFound("unknown_status_list")
     key = active_key(session, deps, institution)
     now = deps.now()
     ttl = deps.settings.status_list_ttl_seconds

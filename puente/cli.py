@@ -70,7 +70,7 @@ def _fail(exc: Exception) -> None:
     if isinstance(exc, typer.Exit):
         raise exc
     if isinstance(exc, ServiceError):
-        console.print(f"[red]error[/red] {exc.message_es} / {exc.message_en}")
+        console.print(f"[red]error[/red] {exc.message('es')} / {exc.message('en')}")
         for item in exc.errors:
             console.print(f"  - {item.get('field')}: {item.get('message')}")
     elif isinstance(exc, CredentialError):

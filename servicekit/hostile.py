@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope
 
 from credcore.encoding import nested_deeper_than
+from credcore.messages import bilingual
 from servicekit.problems import problem
 
 MAX_JSON_NESTING = 64  # deeper JSON bodies are refused before any parser sees them (security.md #141)
@@ -31,7 +32,7 @@ def parsed_body(scope: Scope) -> str:
     return "json" if not content_type or content_type.endswith((b"/json", b"+json")) else ""
 
 
-_NUL = "Carácter nulo en la solicitud / NUL character in the request"
+_NUL = bilingual("code.nul_character")
 
 
 def hostile_url(scope: Scope) -> Response | None:
@@ -46,9 +47,9 @@ def hostile_body(body: bytes | None, *, form: bool) -> Response | None:
     """413 past the size cap, 400 for JSON nested deeper than any request needs (a parser recursing
     30,000 levels exhausts the stack) and for NUL characters, escaped or not."""
     if body is None:
-        return problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large")
+        return problem(413, "payload_too_large", bilingual("code.payload_too_large.request"))
     if not form and nested_deeper_than(body, MAX_JSON_NESTING):
-        return problem(400, "json_too_deep", "JSON anidado en exceso / JSON nested too deeply",
+        return problem(400, "json_too_deep", bilingual("code.json_too_deep"),
                        max_depth=MAX_JSON_NESTING)
     if b"\x00" in body or (b"%00" if form else b"\\u0000") in body.lower():
         return problem(400, "nul_character", _NUL)

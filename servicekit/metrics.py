@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from starlette.requests import Request
 from starlette.responses import Response
 
+from credcore.messages import bilingual
 from servicekit.problems import problem
 
 MAX_CHILDREN = 4096  # distinct (route, method, status) kept at hand; more are looked up each time
@@ -47,8 +48,7 @@ class Metrics:
         otherwise 401: counts of issuance and failed sign-ins are not public (security.md #149)."""
         if env == "development" or _loopback(request) or _bearer_is(request, token):
             return self.render()
-        response = problem(401, "metrics_token_required",
-                           "Se requiere el token de métricas / A metrics token is required")
+        response = problem(401, "metrics_token_required", bilingual("code.metrics_token_required"))
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credcore.messages import bilingual
 from servicekit.hostile import BodyTooLarge, buffered, hostile_body, hostile_url, parsed_body
 from servicekit.logs import LOG, access
 from servicekit.metrics import Metrics
@@ -46,7 +47,7 @@ class OperationsMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         max_body = self.body_limits.get((method, path), self.default_max_body)
         if declared is not None and declared.isdigit() and int(declared) > max_body:
-            await self._finish(problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large"),
+            await self._finish(problem(413, "payload_too_large", bilingual("code.payload_too_large.request")),
                                scope, receive, send, request_id, status_holder)
             self._log(method, path, status_holder["status"], started, request_id)
             return
@@ -57,7 +58,7 @@ class OperationsMiddleware:
             if wait is not None:
                 accept = dict(scope.get("headers") or []).get(b"accept", b"")
                 response = (_too_many_page(wait, self.back_link) if b"text/html" in accept else
-                            problem(429, "rate_limited", "Demasiadas solicitudes / Too many requests",
+                            problem(429, "rate_limited", bilingual("code.rate_limited"),
                                     retry_after=wait))
                 response.headers["Retry-After"] = str(wait)
                 await self._finish(response, scope, receive, send, request_id, status_holder)
@@ -97,12 +98,12 @@ class OperationsMiddleware:
         try:
             await self.app(scope, capped_receive, tracking_send)
         except BodyTooLarge:
-            await problem(413, "payload_too_large", "Solicitud demasiado grande / Request too large")(
+            await problem(413, "payload_too_large", bilingual("code.payload_too_large.request"))(
                 scope, receive, tracking_send)
         except Exception as exc:  # an unexpected error is a 500 problem, never a traceback to the client
             self._log_error(exc, request_id)
             if not started_response:
-                await problem(500, "internal_error", "Error interno / Internal error")(scope, receive, tracking_send)
+                await problem(500, "internal_error", bilingual("code.internal_error"))(scope, receive, tracking_send)
         self._log(method, path, status_holder["status"], started, request_id, scope)
 
     def _log_error(self, exc: Exception, request_id: str) -> None:

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from credcore.dcql import DcqlError
 from credcore.errors import CredentialError
-from credcore.messages import message, negotiate
+from credcore.messages import message, negotiate, text
 from credcore.ports import SharedStoreUnavailable
 from servicekit.problems import problem
 from verifier.oid4vp import PresetUnavailable, QuotaExceeded, ResponseRejected, StoreFull
@@ -46,48 +46,26 @@ class WalletRequestGone(Exception):
 @dataclass(frozen=True)
 class Problem:
     status: int
-    code: str | None  # None: the exception's own ``code`` (credential errors, read from credcore/messages)
-    es: str
-    en: str
+    code: str | None  # None: the exception's own ``code`` (credential errors)
+    variant: str | None = None  # the catalog's ``code.<code>.<variant>`` wording, for this place
     retry_after: int | None = None
 
+    def title(self, lang: str) -> str:
+        return text(f"code.{self.code}" + (f".{self.variant}" if self.variant else ""), lang)
 
-INVALID_ES, INVALID_EN = "La solicitud de presentación no es válida.", "The presentation request is not valid."
 
 PROBLEMS: dict[type[Exception], Problem] = {
-    BodyNotJson: Problem(422, "request_invalid", INVALID_ES, INVALID_EN),
-    DcqlError: Problem(422, "dcql_invalid", INVALID_ES, INVALID_EN),
-    PresetUnavailable: Problem(503, "type_not_trusted", "Ninguna entidad de confianza emite ese tipo.",
-                               "No trusted institution issues that type."),
-    StoreFull: Problem(503, "too_many_requests_open", "Demasiadas solicitudes abiertas.", "Too many open requests.",
-                       retry_after=30),
-    QuotaExceeded: Problem(429, "client_quota_exceeded",
-                           "Este cliente ya tiene el máximo de solicitudes abiertas; espere a que se respondan "
-                           "o venzan.",
-                           "This client already has the most open requests allowed; wait until they are answered "
-                           "or expire.", retry_after=30),
-    ClientCredentialRequired: Problem(
-        401, "client_credential_required",
-        "Para crear una solicitud se necesita la clave de un cliente verificador (puente verifier-client create) "
-        "o el token de la página de verificación.",
-        "Creating a request needs a verifier client's key (puente verifier-client create) or the scanning "
-        "page's token."),
-    ClientCredentialInvalid: Problem(
-        401, "client_credential_invalid",
-        "La clave del cliente verificador o el token de la página no es válido (desconocido, revocado o vencido).",
-        "The verifier client's key or the page token is not valid (unknown, revoked or expired)."),
-    UnknownRequest: Problem(404, "not_found", "Solicitud desconocida o vencida.", "Unknown or expired request."),
-    CredentialError: Problem(503, None, "", ""),
-    SharedStoreUnavailable: Problem(
-        503, "shared_store_unavailable",
-        "El verificador no puede consultar su almacén compartido; no puede confirmar que este código no se haya "
-        "usado ya. Intente de nuevo en unos segundos.",
-        "The verifier cannot reach its shared store, so it cannot confirm this code was not used before. "
-        "Try again in a few seconds.", retry_after=5),
-    RequestValidationError: Problem(
-        422, "request_invalid",
-        "La solicitud no tiene la forma esperada: envíe {\"qr\": …} o {\"presentation\": …}.",
-        "The request does not have the expected shape: send {\"qr\": …} or {\"presentation\": …}."),
+    BodyNotJson: Problem(422, "request_invalid", "presentation"),
+    DcqlError: Problem(422, "dcql_invalid"),
+    PresetUnavailable: Problem(503, "type_not_trusted"),
+    StoreFull: Problem(503, "too_many_requests_open", retry_after=30),
+    QuotaExceeded: Problem(429, "client_quota_exceeded", retry_after=30),
+    ClientCredentialRequired: Problem(401, "client_credential_required"),
+    ClientCredentialInvalid: Problem(401, "client_credential_invalid"),
+    UnknownRequest: Problem(404, "not_found", "request"),
+    CredentialError: Problem(503, None),
+    SharedStoreUnavailable: Problem(503, "shared_store_unavailable", retry_after=5),
+    RequestValidationError: Problem(422, "request_invalid", "verify_shape"),
 }
 
 
@@ -98,7 +76,7 @@ def problem_for(exc: Exception, lang: str) -> Response:
     if isinstance(exc, CredentialError):
         code, title = exc.code, message(exc.code, lang)
     else:
-        code, title = spec.code or "error", spec.en if lang == "en" else spec.es
+        code, title = spec.code or "error", spec.title(lang)
     detail = None
     if isinstance(exc, DcqlError):
         detail, extra["field"] = str(exc), exc.where

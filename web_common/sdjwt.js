@@ -78,7 +78,7 @@ export async function checkIssued(text, { issuer, vct, holderJwk, now }) {
   if (!Number.isInteger(payload.iat)) fail('the credential has no iat', 'malformed');
   const cnf = payload.cnf;
   if (!cnf || typeof cnf !== 'object' || !sameKey(cnf.jwk, holderJwk)) fail('the credential is not bound to our key', 'cnf_mismatch');
-  if (own(payload, '_sd_alg') && payload._sd_alg !== 'sha-256') fail('unsupported _sd_alg', 'alg_not_allowed');
+  if (own(payload, '_sd_alg') && payload._sd_alg !== 'sha-256') fail('unsupported _sd_alg', 'sd_alg_not_allowed');
   try {
     await processDisclosures(claims, disclosures);
   } catch (error) {

@@ -27,15 +27,12 @@ class SignInRefused(ServiceError):
 
     status = 401
     code = "sign_in_failed"
-    wrong = ("Usuario o contraseña incorrectos.", "Wrong user name or password.")
 
     def __init__(self, *, retry_after: int = 0) -> None:
         if retry_after:
-            super().__init__(f"Demasiados intentos fallidos. Espere {retry_after} segundos e intente de nuevo.",
-                             f"Too many failed attempts. Wait {retry_after} seconds and try again.",
-                             code="sign_in_locked")
+            super().__init__("sign_in_locked", retry_after=retry_after)
         else:
-            super().__init__(*self.wrong)
+            super().__init__()
         self.retry_after = retry_after
 
 
@@ -43,8 +40,6 @@ class InvalidCode(SignInRefused):
     """A wrong or reused TOTP code (the session stays half signed in), or a locked name."""
 
     code = "totp_invalid"
-    wrong = ("El código no es correcto o ya se usó. Escriba el código actual de su aplicación.",
-             "The code is wrong or was already used. Type the current code from your app.")
 
 
 def _row(session: Session, key: str) -> LoginThrottle:

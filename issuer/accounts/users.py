@@ -37,11 +37,9 @@ def create_user(session: Session, deps: Deps, institution: Institution, *, usern
                        "message": "Escriba el nombre (máximo 100). / Give the name (at most 100)."})
     errors += password_problems(password, name)
     if errors:
-        raise Invalid("Revise los datos del usuario.", "Check the user's details.", code="user_invalid",
-                      errors=errors)
+        raise Invalid("user_invalid", errors=errors)
     if session.exec(select(StaffUser).where(StaffUser.username == name)).first() is not None:
-        raise Conflict("Ese nombre de usuario ya existe.", "That user name is already taken.", code="username_taken",
-                       errors=[{"field": "username", "code": "taken",
+        raise Conflict("username_taken", errors=[{"field": "username", "code": "taken",
                                 "message": "Ese nombre de usuario ya existe. / That user name is already taken."}])
     user = StaffUser(institution_id=institution.id or 0, username=name, display_name=display_name.strip(),
                      role=role, password_hash=hash_password(password), must_change_password=True,
@@ -61,7 +59,7 @@ def users_of(session: Session, institution: Institution) -> list[StaffUser]:
 def user_scoped(session: Session, staff: Staff, user_id: int) -> StaffUser:
     user = scoped(session, StaffUser, user_id, staff.institution.id)
     if user is None:
-        raise NotFound("Usuario no encontrado.", "User not found.", code="user_not_found")
+        raise NotFound("user_not_found")
     return user
 
 
@@ -70,8 +68,7 @@ def disable_user(session: Session, deps: Deps, staff: Staff, user_id: int) -> St
     staff.require("manage")
     user = user_scoped(session, staff, user_id)
     if user.id == staff.user_id:
-        raise Forbidden("No puede desactivar su propia cuenta.", "You cannot disable your own account.",
-                        code="cannot_disable_self")
+        raise Forbidden("cannot_disable_self")
     if user.disabled_at is None:
         user.disabled_at = deps.now()
         session.add(user)
@@ -89,14 +86,12 @@ def reset_access(session: Session, deps: Deps, staff: Staff, user_id: int, *, pa
     staff.require("manage")
     user = user_scoped(session, staff, user_id)
     if user.id == staff.user_id:
-        raise Forbidden("Use «Cambiar contraseña» para su propia cuenta.", "Use “Change password” for your own "
-                        "account.", code="cannot_reset_self")
+        raise Forbidden("cannot_reset_self")
     if user.disabled_at is not None:
-        raise Conflict("El usuario está desactivado.", "The user is disabled.", code="user_disabled")
+        raise Conflict("user_disabled")
     errors = password_problems(password, user.username)
     if errors:
-        raise Invalid("La contraseña temporal no es válida.", "The temporary password is not valid.",
-                      code="password_invalid", errors=errors)
+        raise Invalid("password_invalid", errors=errors)
     user.password_hash, user.must_change_password = hash_password(password), True
     if second_factor:
         user.totp_sealed, user.totp_confirmed_at, user.totp_last_step = None, None, 0
@@ -113,9 +108,7 @@ def change_password(session: Session, deps: Deps, user: StaffUser, *, current: s
                     keep_session: str | None) -> None:
     """The user's own change: the current password is checked again; other sessions end."""
     if not password_ok(user.password_hash, current):
-        raise Invalid("La contraseña actual no es correcta.", "The current password is wrong.",
-                      code="current_password_wrong",
-                      errors=[{"field": "current", "code": "wrong",
+        raise Invalid("current_password_wrong", errors=[{"field": "current", "code": "wrong",
                                "message": "La contraseña actual no es correcta. / The current password is wrong."}])
     errors = password_problems(new, user.username)
     if not errors and hmac.compare_digest(current.encode(), new.encode()):
@@ -123,8 +116,7 @@ def change_password(session: Session, deps: Deps, user: StaffUser, *, current: s
                    "message": "Elija una contraseña distinta de la actual. / Choose a password different from the "
                               "current one."}]
     if errors:
-        raise Invalid("La nueva contraseña no es válida.", "The new password is not valid.", code="password_invalid",
-                      errors=errors)
+        raise Invalid("password_invalid", variant="new_password", errors=errors)
     user.password_hash, user.must_change_password = hash_password(new), False
     session.add(user)
     end_sessions(session, deps, user.id or 0, keep=keep_session)

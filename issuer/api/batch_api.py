@@ -68,14 +68,11 @@ async def _from_multipart(request: Request, body: bytes) -> tuple[bytes, str | N
     try:
         form = await Request(request.scope, replay).form(max_files=1, max_fields=4)
     except StarletteHTTPException:
-        raise Invalid("El formulario no es válido (multipart/form-data con los campos file y type).",
-                      "The form is not valid (multipart/form-data with fields file and type).",
-                      code="form_invalid") from None
+        raise Invalid("form_invalid") from None
     try:
         upload, type_id = form.get("file"), form.get("type")
         if not isinstance(upload, UploadFile):
-            raise Invalid("Falta el archivo CSV (campo file).", "The CSV file is missing (field file).",
-                          code="file_missing")
+            raise Invalid("file_missing")
         return await upload.read(), type_id if isinstance(type_id, str) else None
     finally:
         await form.close()
@@ -89,15 +86,12 @@ async def _upload_of(request: Request, limit: int, query_type: str | None) -> tu
     elif media_type in CSV_MEDIA_TYPES:
         data, type_id = await _read_capped(request, limit), query_type
     else:
-        raise UnsupportedMediaType("Envíe el CSV como multipart/form-data (campos file y type) o como text/csv "
-                                   "con ?type=.", "Send the CSV as multipart/form-data (fields file and type) "
-                                   "or as text/csv with ?type=.")
+        raise UnsupportedMediaType()
     if len(data) > limit:
         raise batches.too_large(limit)
     if not type_id:
-        raise Invalid("Indique el tipo de credencial (campo type o ?type=).",
-                      "Give the credential type (field type or ?type=).", code="type_missing",
-                      errors=[{"field": "type", "code": "required", "message": "Falta este dato obligatorio."}])
+        raise Invalid("type_missing", errors=[{"field": "type", "code": "required",
+                                               "message": "Falta este dato obligatorio."}])
     return data, type_id.strip()
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from credcore.messages import negotiate
+from credcore.messages import bilingual, negotiate, text
 from issuer.deps import Deps
 from issuer.errors import DATABASE_UNAVAILABLE, ServiceError, database_unavailable
 from issuer.oid4vci import OAuthError
@@ -51,8 +51,7 @@ def get_lang(accept_language: Annotated[str | None, Header()] = None) -> str:
 def get_staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> Staff:
     """Staff by API key from the Authorization header only (never a query parameter)."""
     if "api_key" in request.query_params or "access_token" in request.query_params:
-        raise ServiceError("La clave de API va solo en la cabecera Authorization.",
-                           "The API key goes only in the Authorization header.", code="api_key_in_query")
+        raise ServiceError("api_key_in_query")
     deps = get_deps(request)
     with deps.session() as session:
         return authenticate(session, deps, authorization)
@@ -97,7 +96,7 @@ def oauth_error_response(_request: Request, exc: Exception) -> Response:
 
 
 def master_key_error_response(_request: Request, _exc: Exception) -> Response:
-    return problem(503, "keys_unavailable", "Claves no disponibles / Keys unavailable")
+    return problem(503, "keys_unavailable", bilingual("code.keys_unavailable"))
 
 
 def validation_error_response(request: Request, exc: Exception) -> Response:
@@ -106,7 +105,5 @@ def validation_error_response(request: Request, exc: Exception) -> Response:
     for error in getattr(exc, "errors", lambda: [])():
         location = ".".join(str(p) for p in error.get("loc", ())[1:])
         errors.append({"field": location, "code": str(error.get("type", "invalid")),
-                       "message": "Valor inválido." if lang == "es" else "Invalid value."})
-    title = ("La solicitud no tiene la forma esperada." if lang == "es"
-             else "The request does not have the expected shape.")
-    return problem(422, "request_invalid", title, errors=errors)
+                       "message": text("field.invalid_value", lang)})
+    return problem(422, "request_invalid", text("code.request_invalid", lang), errors=errors)

@@ -120,7 +120,7 @@ def status_list(slug: str, number: Annotated[int, Path(ge=-MAX_INT, le=MAX_INT)]
 def type_metadata(type_id: str, deps: DepsDep) -> dict[str, Any]:
     ctype = deps.types.by_id.get(type_id)
     if ctype is None:
-        raise NotFound("Tipo de credencial desconocido.", "Unknown credential type.", code="unknown_type")
+        raise NotFound("unknown_type")
     return ctype.public_metadata()
 
 

@@ -142,7 +142,7 @@ def change_status(credential_id: str, action: Literal["revoke", "suspend", "rein
 def _offer_of(session: Session, deps: Deps, record: Credential) -> tuple[Offer, str]:
     offer = find_offer_for(session, record.id)
     if offer is None:
-        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+        raise NotFound("offer_not_found")
     return offer, deps.box.open(offer.tx_code_sealed, f"tx:{offer.id}").decode()
 
 

@@ -96,10 +96,9 @@ def create_user(request: Request, console: ConsoleDep, form: FormDep) -> Respons
     try:
         if password != again:
             problems = accounts.password_problems(password, accounts.normalize_username(values["username"]))
-            raise Invalid("Revise los datos del usuario.", "Check the user's details.", code="password_mismatch",
-                          errors=[*problems, {"field": "password_again", "code": "mismatch",
-                                              "message": "Las contraseñas no coinciden. / The passwords do not "
-                                                         "match."}])
+            raise Invalid("password_mismatch", variant="check_user", errors=[*problems, {
+                "field": "password_again", "code": "mismatch",
+                "message": "Las contraseñas no coinciden. / The passwords do not match."}])
         with console.deps.session() as session:
             user = accounts.create_user(session, console.deps, institution, username=values["username"],
                                         display_name=values["display_name"], role=values["role"], password=password,
@@ -108,9 +107,7 @@ def create_user(request: Request, console: ConsoleDep, form: FormDep) -> Respons
             try:
                 session.commit()
             except IntegrityError:  # the same name created at the same moment by someone else
-                raise Conflict("Ese nombre de usuario ya existe.", "That user name is already taken.",
-                               code="username_taken",
-                               errors=[{"field": "username", "code": "taken",
+                raise Conflict("username_taken", errors=[{"field": "username", "code": "taken",
                                         "message": "Ese nombre de usuario ya existe. / That user name is already "
                                                    "taken."}]) from None
     except (Invalid, Conflict) as exc:
@@ -238,7 +235,7 @@ def _api_key_scoped(session: Session, console: Console, prefix: str) -> ApiKey:
     row = session.exec(select(ApiKey).where(ApiKey.institution_id == console.staff.institution.id,
                                             ApiKey.prefix == prefix)).first()
     if row is None:
-        raise NotFound("Clave de API no encontrada.", "API key not found.", code="unknown_api_key")
+        raise NotFound("unknown_api_key")
     return row
 
 
@@ -268,12 +265,6 @@ class ExternalKeys(ServiceError):
     status = 409
     code = "external_institution_keys"
 
-    def __init__(self) -> None:
-        super().__init__("Su institución firma con su propio sistema: sus claves se gestionan allí y el registro "
-                         "publica las que usted le entregue.",
-                         "Your institution signs with its own software: its keys are managed there, and the "
-                         "registry publishes the ones you give it.")
-
 
 def _signing_keys(session: Session, institution: Institution) -> list[SigningKey]:
     return list(session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id)
@@ -291,7 +282,7 @@ def _signing_key_scoped(session: Session, institution: Institution, kid: str) ->
     row = session.exec(select(SigningKey).where(SigningKey.institution_id == institution.id,
                                                 SigningKey.kid == kid)).first()
     if row is None:
-        raise NotFound("Clave de firma no encontrada.", "Signing key not found.", code="unknown_key")
+        raise NotFound("unknown_key")
     return row
 
 

@@ -168,9 +168,9 @@ async def password(request: Request) -> Response:
     texts = [value if isinstance(value, str) else "" for value in (current, new, again)]
     try:
         if texts[1] != texts[2]:
-            raise Invalid("Las contraseñas no coinciden.", "The passwords do not match.", code="password_mismatch",
-                          errors=[{"field": "password_again", "code": "mismatch",
-                                   "message": "Las contraseñas no coinciden. / The passwords do not match."}])
+            raise Invalid("password_mismatch", errors=[{
+                "field": "password_again", "code": "mismatch",
+                "message": "Las contraseñas no coinciden. / The passwords do not match."}])
         with deps.session() as session:
             user = session.get(StaffUser, console.current.user.id)
             assert user is not None

@@ -35,7 +35,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from credcore import qr
 from credcore.credential_types import DEFAULT_SCHEMAS_DIR, CredentialType
-from credcore.messages import field_message
+from credcore.messages import entries, field_message, text
 from issuer import audit, batch_csv, batches, idempotency
 from issuer import credentials as creds
 from issuer.console.credential_pages import accredited_type, form_fields
@@ -58,20 +58,6 @@ STATE_LABELS: dict[str, tuple[str, str]] = {
 }
 OPEN_STATES = ("pending", "running")
 
-# Row and header errors are stored with Spanish messages (issuer.batches); these are the codes whose
-# English text is not in credcore.messages' field table.
-ROW_MESSAGES: dict[str, tuple[str, str]] = {
-    "extra_cells": ("La fila tiene más celdas que el encabezado.", "The row has more cells than the header."),
-    "unnamed_column": ("Hay un valor en una columna sin nombre.", "There is a value in a column without a name."),
-    "internal_error": ("No se pudo procesar esta fila; inténtelo de nuevo en otro lote.",
-                       "This row could not be processed; try again in another batch."),
-    "past": ("La fecha de vencimiento ya pasó.", "The expiry date has passed."),
-    "unknown_column": ("Columna desconocida para este tipo.", "Unknown column for this type."),
-    "repeated_column": ("Columna repetida.", "Repeated column."),
-    "missing_column": ("Falta esta columna obligatoria.", "This required column is missing."),
-}
-
-
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -91,7 +77,7 @@ def _batch(console: Console, batch_id: str) -> Batch:
     with console.deps.session() as session:
         batch = scoped(session, Batch, batch_id[:64], console.staff.institution.id, options=[batches.WITHOUT_CSV])
         if batch is None:
-            raise NotFound("Lote no encontrado.", "Batch not found.", code="batch_not_found")
+            raise NotFound("batch_not_found")
         session.expunge(batch)
     return batch
 
@@ -108,8 +94,8 @@ def _field_label(ctype: CredentialType | None, field: str, lang: str) -> str:
 def error_text(ctype: CredentialType | None, error: Mapping[str, Any], lang: str) -> str:
     """One stored row or header error (Spanish) in the reader's language, with its column's label."""
     code, stored = str(error.get("code", "")), str(error.get("message", ""))
-    if code in ROW_MESSAGES:
-        message = ROW_MESSAGES[code][1 if lang == "en" else 0]
+    if f"row.{code}" in entries(lang):  # row and header errors are stored with their Spanish message
+        message = text(f"row.{code}", lang)
     elif stored == field_message(code, "es"):
         message = field_message(code, lang)
     else:
@@ -368,12 +354,9 @@ def batch_bundle(batch_id: str, console: ConsoleDep,
     deps, staff = console.deps, console.staff
     batch = _batch(console, batch_id)
     if batch.state != "done":
-        raise Conflict("El lote todavía se está procesando; podrá imprimirlo al terminar.",
-                       "The batch is still being processed; you can print it when it is done.",
-                       code="batch_not_done")
+        raise Conflict("batch_not_done", variant="print_later")
     if part > part_count(batch.issued):
-        raise NotFound("Esa parte del lote no existe.", "That part of the batch does not exist.",
-                       code="batch_part_not_found")
+        raise NotFound("batch_part_not_found")
     with deps.session() as session:
         found = session.exec(
             select(Credential, Offer)
@@ -389,8 +372,7 @@ def batch_bundle(batch_id: str, console: ConsoleDep,
                            institution_contact=contact_line(staff.institution))
                  for record, offer in found]
         if not items:
-            raise NotFound("Esa parte del lote no existe.", "That part of the batch does not exist.",
-                           code="batch_part_not_found")
+            raise NotFound("batch_part_not_found")
         audit.record(session, at=deps.now(), actor=staff.actor, action="batch.print",
                      institution_id=staff.institution.id, target=batch.id,
                      details={"part": part, "credentials": len(items)})

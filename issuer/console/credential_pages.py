@@ -52,8 +52,7 @@ def home(request: Request, console: ConsoleDep) -> Response:
 
 def accredited_type(console: Console, type_id: str) -> CredentialType:
     if type_id not in console.deps.types.by_id or type_id not in console.staff.institution.types:
-        raise NotFound("Tipo de credencial no disponible para su institución.",
-                       "Credential type not available to your institution.", code="unknown_type")
+        raise NotFound("unknown_type", variant="not_for_institution")
     return console.deps.types.get(type_id)
 
 
@@ -136,10 +135,9 @@ def _valid_until(text: str) -> int | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise Invalid("Fecha inválida.", "Invalid date.", code="valid_until_invalid",
-                      errors=[{"field": "valid_until", "code": "format",
-                               "message": "Use el formato AAAA-MM-DD.", "message_en": "Use the format YYYY-MM-DD."}]
-                      ) from None
+        raise Invalid("valid_until_invalid", errors=[{
+            "field": "valid_until", "code": "format",
+            "message": "Use el formato AAAA-MM-DD.", "message_en": "Use the format YYYY-MM-DD."}]) from None
     return int(datetime.combine(day, time(23, 59, 59), COLOMBIA).timestamp())
 
 
@@ -213,7 +211,7 @@ def _with_offer(console: Console, credential_id: str) -> tuple[Credential, tuple
     record = _record(console, credential_id)
     found = _open_offer(console, record)
     if found is None:
-        raise NotFound("La credencial no tiene oferta.", "The credential has no offer.", code="offer_not_found")
+        raise NotFound("offer_not_found")
     return record, found
 
 

@@ -30,13 +30,10 @@ class ConsoleRoute(APIRoute):
             except ServiceError as exc:
                 return error_page(request, exc)
             except RequestValidationError:
-                return error_page(request, Invalid("La dirección o el formulario no son válidos.",
-                                                   "The address or the form is not valid.", code="request_invalid"))
+                return error_page(request, Invalid("request_invalid", variant="address_or_form"))
             except DATABASE_UNAVAILABLE as exc:
                 return error_page(request, database_unavailable(exc))
             except MasterKeyError:
-                return error_page(request, Unavailable("Las claves no están disponibles; intente más tarde.",
-                                                       "The keys are unavailable; try again later.",
-                                                       code="keys_unavailable"))
+                return error_page(request, Unavailable("keys_unavailable", variant="try_later"))
 
         return guarded

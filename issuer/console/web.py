@@ -64,9 +64,6 @@ class CsrfRejected(ServiceError):
     status = 403
     code = "csrf_invalid"
 
-    def __init__(self) -> None:
-        super().__init__("El formulario caducó o no viene de esta consola. Vuelva a la página e intente de nuevo.",
-                         "The form expired or did not come from this console. Go back to the page and try again.")
 
 
 def deps_of(request: Request) -> Deps:
@@ -129,8 +126,7 @@ def day_start(text: str | None) -> int | None:
     try:
         return int(datetime.combine(date.fromisoformat(text), time(0, 0), COLOMBIA).timestamp())
     except ValueError:
-        raise Invalid("Fecha inválida: use AAAA-MM-DD.", "Invalid date: use YYYY-MM-DD.",
-                      code="date_invalid") from None
+        raise Invalid("date_invalid") from None
 
 
 @dataclass

@@ -279,7 +279,7 @@ def test_case_035_sd_alg_not_allowed(world: World, sd_alg: Any) -> None:
     issued = world.issue()
     payload = payload_of(issued)
     payload["_sd_alg"] = sd_alg
-    assert_rejected(_verify_payload(world, payload, _reference(issued)), "signature_invalid", "alg_not_allowed")
+    assert_rejected(_verify_payload(world, payload, _reference(issued)), "signature_invalid", "sd_alg_not_allowed")
 
 
 def test_case_035_sd_alg_below_top_level(world: World) -> None:

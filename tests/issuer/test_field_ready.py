@@ -178,9 +178,9 @@ def english_catalog() -> set[str]:
     """The English side of every Spanish/English pair the console and the issuer show (templates,
     pages, messages), where it differs from the Spanish and is a phrase rather than a word."""
     sources = [*ROOT.glob("issuer/console/templates/*.html"), *ROOT.glob("issuer/console/*.py"),
-               *ROOT.glob("issuer/*.py"), ROOT / "credcore/messages.py"]
+               *ROOT.glob("issuer/*.py"), ROOT / "credcore/messages.py"]  # the catalog's field messages below
     english = {en for path in sources for _, es, _, en in _PAIR.findall(path.read_text()) if en != es}
-    english |= {en for es, en in credcore_messages._FIELD_MESSAGES.values()}
+    english |= {en for key, en in credcore_messages.entries("en").items() if key.startswith("field.")}
     return {text for text in english if len(text.split()) >= 3 and "{" not in text}
 
 

@@ -5,38 +5,20 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from credcore.messages import message
+from credcore import messages
 
 if TYPE_CHECKING:
     from verifier.oid4vp.transactions import Entry, Result, Transaction
 
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "valid": ("Se verificaron los datos pedidos.", "The requested data were verified."),
-    "dcql_unsatisfied": ("Lo presentado no es lo que se pidió: falta un dato o el tipo de credencial no corresponde.",
-                         "What was presented is not what was asked for: a claim is missing or the credential "
-                         "type does not match."),
-    "request_expired": ("La solicitud venció sin respuesta. Cree una nueva.",
-                        "The request expired without an answer. Create a new one."),
-    "access_denied": ("La persona no aceptó compartir sus datos, o su billetera no tiene la credencial pedida.",
-                      "The person declined to share their data, or their wallet does not hold the requested "
-                      "credential."),
-    "vp_formats_not_supported": ("La billetera no admite el formato de credencial pedido.",
-                                 "The wallet does not support the requested credential format."),
-    "wallet_unavailable": ("La billetera no está disponible.", "The wallet is not available."),
-    "wallet_error": ("La billetera no pudo responder la solicitud.", "The wallet could not answer the request."),
-    "internal_error": ("Error interno del verificador.", "Internal verifier error."),
-}
-
-
 def result_message(result: Result, lang: str) -> str:
+    """A presentation's outcome in words: the catalog's ``presentation.<code>`` for what the exchange
+    itself says (the wallet declined, the request expired …), else the credential code's message."""
     code = result.error_code or result.verdict
-    if code in _MESSAGES:
-        es, en = _MESSAGES[code]
-    elif result.verdict == "wallet_error":
-        es, en = _MESSAGES["wallet_error"]
-    else:
-        return message(code, lang)
-    return en if lang == "en" else es
+    if f"presentation.{code}" in messages.entries(lang):
+        return messages.text(f"presentation.{code}", lang)
+    if result.verdict == "wallet_error":
+        return messages.text("presentation.wallet_error", lang)
+    return messages.message(code, lang)
 
 
 def _entry_json(entry: Entry, lang: str) -> dict[str, Any]:

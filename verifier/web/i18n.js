@@ -1,266 +1,51 @@
-// The page's own words, Spanish first. Texts that come from a verification (the reason, claim
-// labels, the credential's name, check labels) arrive from the API in the language of the request.
+// The page's words, Spanish first, from Puente's one catalog (web_common/i18n/<lang>.json, served as
+// /common/i18n/<lang>.json): the same entries the verifier's Python answers with. `scan.<key>` are the
+// page's own words, `verdict.<verdict>` the result titles, `code.<code>` the reason for a code.
+// Texts that come from a verification (the reason, claim labels, the credential's name, check labels)
+// arrive from the API in the language of the request.
 
 export const LANGUAGES = ["es", "en"];
 export const DEFAULT_LANGUAGE = "es";
 
-const STRINGS = {
-  es: {
-    pageTitle: "Puente · Verificar una credencial",
-    brand: "Puente · Verificador",
-    languageNav: "Idioma",
-    title: "Verificar una credencial",
-    intro: "Escanee el código QR que muestra la persona en su teléfono o en papel.",
-    scan: "Escanear",
-    scanHint: "Se abrirá la cámara trasera.",
-    stop: "Detener cámara",
-    cameraLooking: "Apunte la cámara al código QR…",
-    cameraStarting: "Abriendo la cámara…",
-    cameraRead: "Código leído. Verificando…",
-    cameraCloser: "Se ve un código pero no se puede leer: acerque el teléfono al código.",
-    aimCloser: "Acerque el teléfono",
-    torch: "Linterna",
-    zoom: "Acercar (zoom)",
-    cameraDenied: "No hay permiso para usar la cámara. Permítalo en el navegador, o pegue el texto o suba una foto del código.",
-    cameraMissing: "No se encontró una cámara. Pegue el texto o suba una foto del código.",
-    cameraInsecure: "La cámara solo funciona en una conexión segura (https). Pegue el texto o suba una foto del código.",
-    cameraUnsupported: "Este navegador no permite usar la cámara aquí. Pegue el texto o suba una foto del código.",
-    cameraFailed: "No se pudo abrir la cámara. Pegue el texto o suba una foto del código.",
-    decoderFailed: "No se pudo cargar el lector de códigos QR.",
-    or: "o bien",
-    pasteLabel: "Pegar el texto del código",
-    pasteHint: "Empieza por «PT1:» o es una credencial SD-JWT.",
-    pasteEmpty: "Pegue primero el texto del código.",
-    verify: "Verificar",
-    uploadLabel: "Subir una foto del código",
-    uploadHint: "Una foto o captura de pantalla donde se vea todo el código.",
-    uploadButton: "Elegir una imagen",
-    uploadReading: "Leyendo la imagen…",
-    uploadNoCode: "No se encontró un código QR en la imagen. Pruebe con una foto más nítida y más cerca.",
-    uploadUnreadable: "No se pudo abrir la imagen.",
-    verifying: "Verificando…",
-    offlineReady: "Listo para verificar sin conexión · lista de confianza de hace {trust}.",
-    offlineNotReady: "Para verificar sin conexión, abra esta página una vez con conexión.",
-    offlineTitle: "Verificado sin conexión",
-    offlineAges: "Lista de confianza de hace {trust}; estado de hace {status}.",
-    offlineAgesTrust: "Lista de confianza de hace {trust}.",
-    offlineReplay: "Sin conexión no se puede detectar si este mismo QR ya se mostró en otro dispositivo.",
-    offlinePending: "Se confirmará con el servicio cuando vuelva la conexión.",
-    offlineConfirmed: "Confirmado con el servicio: el resultado no cambió.",
-    offlineChanged: "Cambió al confirmar con el servicio: {title}.",
-    unconfirmedKicker: "SIN CONFIRMAR",
-    unconfirmedTitle: "No se puede confirmar",
-    unconfirmedTrust: "La lista de confianza guardada es de hace {trust}, más que lo permitido ({max}). Conéctese para actualizarla.",
-    unconfirmedNoTrust: "Este dispositivo todavía no tiene la lista de confianza. Conéctese una vez.",
-    unconfirmedStatus: "No hay un estado reciente de esta credencial (como máximo de hace {max}). Conéctese para saber si fue revocada.",
-    cannotCheckOffline: "Esta firma no se puede comprobar sin conexión en este navegador. Conéctese para verificar.",
-    ageSeconds: "{n} s",
-    ageMinutes: "{n} min",
-    ageHours: "{n} h",
-    ageDays: "{n} días",
-    validKicker: "VÁLIDA",
-    invalidKicker: "NO VÁLIDA",
-    validTitle: "Credencial verificada",
-    validReason: "La firma, la entidad emisora, la vigencia y el estado fueron comprobados.",
-    holderVerified: "Teléfono verificado: este código lo generó hace poco el teléfono que guarda la llave con la que se emitió la credencial. Eso no prueba quién es la persona: compare el nombre con un documento de identidad.",
-    holderAbsent: "Este código no está ligado a un teléfono: verifique el documento de identidad de la persona.",
-    holderAbsentDetail: "Un código en papel o sin vínculo lo puede mostrar cualquiera. Compare el nombre y el número de documento con su documento de identidad.",
-    credential: "Credencial",
-    issuer: "Entidad emisora",
-    validUntil: "Vigente hasta",
-    statusChecked: "Estado",
-    statusAge: "consultado hace {seconds} s",
-    claims: "Datos mostrados",
-    noClaims: "La persona no mostró datos personales.",
-    scanned: "Contenido leído (no se abre, solo se verifica):",
-    checks: "Ver las comprobaciones",
-    checkOk: "correcto",
-    checkFailed: "falló",
-    again: "Nueva verificación",
-    retry: "Reintentar",
-    errorKicker: "SIN RESULTADO",
-    errorTitle: "No se pudo verificar",
-    networkError: "No hay conexión con el servicio de verificación. Revise la conexión e intente de nuevo.",
-    tooLarge: "El contenido es demasiado grande para ser una credencial.",
-    rateLimited: "Demasiadas verificaciones seguidas. Espere {seconds} s e intente de nuevo.",
-    badRequest: "El servicio no aceptó el contenido.",
-    serverError: "El servicio de verificación tuvo un error. Intente de nuevo.",
-    yes: "Sí",
-    no: "No",
-    privacy: "Este verificador no guarda los datos de las personas.",
-    licences: "Licencias",
-    onlineLabel: "Pedir los datos en línea",
-    onlineHint: "La persona escanea un código con su billetera Puente y decide si comparte los datos pedidos.",
-    presetEmployment: "Empleo: nombre y competencia",
-    presetBank: "Banco: identidad (PPT)",
-    onlineTitle_employment: "Solicitud de empleo",
-    onlineTitle_bank_kyc: "Solicitud del banco",
-    onlineAsks_employment: "Se piden: nombres, apellidos, competencia certificada y su código (certificación del SENA).",
-    onlineAsks_bank_kyc: "Se piden: nombres, apellidos, número de documento y fecha de nacimiento (Permiso por Protección Temporal).",
-    onlineQrAlt: "Código QR de la solicitud para la billetera",
-    onlineScanIt: "Pida a la persona que escanee este código con su billetera Puente.",
-    onlineLinkLabel: "La solicitud como texto (para pegarla en la billetera)",
-    onlineCreating: "Creando la solicitud…",
-    onlineWaiting: "Esperando la respuesta de la billetera… (la solicitud vence en {time})",
-    onlineOpened: "La billetera abrió la solicitud: esperando que la persona decida… (vence en {time})",
-    onlineCancel: "Cancelar la solicitud",
-    onlineFailed: "No se pudo crear la solicitud. Revise la conexión e intente de nuevo.",
-    onlineBusy: "Hay demasiadas solicitudes abiertas desde este lugar. Espere a que venzan o a que respondan, e intente de nuevo.",
-    onlineUnavailable: "Ninguna institución acreditada emite esa credencial todavía: esta solicitud no se puede hacer.",
-    holderVerifiedOnline: "Teléfono verificado: la respuesta la firmó, para esta solicitud, el teléfono que guarda la llave con la que se emitió la credencial. Eso no prueba quién es la persona: compare el nombre con un documento de identidad.",
-    verdicts: {
-      malformed: "Código no válido",
-      signature_invalid: "Firma no válida",
-      untrusted_issuer: "Entidad emisora no confiable",
-      not_accredited_for_type: "Entidad no autorizada para este tipo",
-      expired: "Credencial vencida",
-      not_yet_valid: "Credencial aún no vigente",
-      revoked: "Credencial revocada",
-      suspended: "Credencial suspendida",
-      disclosure_invalid: "Datos alterados",
-      key_binding_invalid: "No se comprobó al titular",
-      status_unavailable: "Estado no confirmado",
-      wallet_error: "Datos no compartidos",
-      dcql_unsatisfied: "No es lo que se pidió",
-      request_expired: "Solicitud vencida",
-      other: "Credencial no válida",
-    },
-  },
-  en: {
-    pageTitle: "Puente · Verify a credential",
-    brand: "Puente · Verifier",
-    languageNav: "Language",
-    title: "Verify a credential",
-    intro: "Scan the QR code the person shows on their phone or on paper.",
-    scan: "Scan",
-    scanHint: "The rear camera will open.",
-    stop: "Stop camera",
-    cameraLooking: "Point the camera at the QR code…",
-    cameraStarting: "Opening the camera…",
-    cameraRead: "Code read. Verifying…",
-    cameraCloser: "A code is in view but cannot be read: bring the phone closer to the code.",
-    aimCloser: "Bring the phone closer",
-    torch: "Torch",
-    zoom: "Zoom",
-    cameraDenied: "No permission to use the camera. Allow it in the browser, or paste the text or upload a photo of the code.",
-    cameraMissing: "No camera was found. Paste the text or upload a photo of the code.",
-    cameraInsecure: "The camera only works over a secure connection (https). Paste the text or upload a photo of the code.",
-    cameraUnsupported: "This browser cannot use the camera here. Paste the text or upload a photo of the code.",
-    cameraFailed: "The camera could not be opened. Paste the text or upload a photo of the code.",
-    decoderFailed: "The QR code reader could not be loaded.",
-    or: "or",
-    pasteLabel: "Paste the code's text",
-    pasteHint: "It starts with “PT1:” or is an SD-JWT credential.",
-    pasteEmpty: "Paste the code's text first.",
-    verify: "Verify",
-    uploadLabel: "Upload a photo of the code",
-    uploadHint: "A photo or screenshot showing the whole code.",
-    uploadButton: "Choose an image",
-    uploadReading: "Reading the image…",
-    uploadNoCode: "No QR code was found in the image. Try a sharper photo, taken closer.",
-    uploadUnreadable: "The image could not be opened.",
-    verifying: "Verifying…",
-    offlineReady: "Ready to verify offline · trust list from {trust} ago.",
-    offlineNotReady: "To verify offline, open this page once while connected.",
-    offlineTitle: "Verified offline",
-    offlineAges: "Trust list from {trust} ago; status from {status} ago.",
-    offlineAgesTrust: "Trust list from {trust} ago.",
-    offlineReplay: "Offline, a QR already shown on another device cannot be detected.",
-    offlinePending: "It will be confirmed with the service when the connection returns.",
-    offlineConfirmed: "Confirmed with the service: the result did not change.",
-    offlineChanged: "Changed when confirmed with the service: {title}.",
-    unconfirmedKicker: "NOT CONFIRMED",
-    unconfirmedTitle: "Cannot confirm",
-    unconfirmedTrust: "The saved trust list is from {trust} ago, older than allowed ({max}). Connect to update it.",
-    unconfirmedNoTrust: "This device has no trust list yet. Connect once.",
-    unconfirmedStatus: "There is no recent status for this credential (at most {max} old). Connect to learn whether it was revoked.",
-    cannotCheckOffline: "This signature cannot be checked offline in this browser. Connect to verify.",
-    ageSeconds: "{n} s",
-    ageMinutes: "{n} min",
-    ageHours: "{n} h",
-    ageDays: "{n} days",
-    validKicker: "VALID",
-    invalidKicker: "NOT VALID",
-    validTitle: "Credential verified",
-    validReason: "The signature, the issuing institution, the validity period and the status were checked.",
-    holderVerified: "Phone verified: this code was generated moments ago by the phone that holds the key the credential was issued to. That does not prove who the person is: compare the name with an identity document.",
-    holderAbsent: "This code is not tied to a phone: check the person's identity document.",
-    holderAbsentDetail: "Anyone can show a paper or unbound code. Compare the name and document number with their identity document.",
-    credential: "Credential",
-    issuer: "Issuing institution",
-    validUntil: "Valid until",
-    statusChecked: "Status",
-    statusAge: "checked {seconds} s ago",
-    claims: "Data shown",
-    noClaims: "The person showed no personal data.",
-    scanned: "Content read (never opened, only verified):",
-    checks: "Show the checks",
-    checkOk: "passed",
-    checkFailed: "failed",
-    again: "New check",
-    retry: "Try again",
-    errorKicker: "NO RESULT",
-    errorTitle: "Could not verify",
-    networkError: "No connection to the verification service. Check the connection and try again.",
-    tooLarge: "The content is too large to be a credential.",
-    rateLimited: "Too many checks in a row. Wait {seconds} s and try again.",
-    badRequest: "The service did not accept the content.",
-    serverError: "The verification service had an error. Try again.",
-    yes: "Yes",
-    no: "No",
-    privacy: "This verifier keeps no one's personal data.",
-    licences: "Licences",
-    onlineLabel: "Ask for the data online",
-    onlineHint: "The person scans a code with their Puente wallet and decides whether to share the data asked for.",
-    presetEmployment: "Employment: name and competency",
-    presetBank: "Bank: identity (PPT)",
-    onlineTitle_employment: "Employment request",
-    onlineTitle_bank_kyc: "Bank request",
-    onlineAsks_employment: "Asked for: given names, family names, certified competency and its code (SENA certification).",
-    onlineAsks_bank_kyc: "Asked for: given names, family names, document number and date of birth (Temporary Protection Permit).",
-    onlineQrAlt: "Request QR code for the wallet",
-    onlineScanIt: "Ask the person to scan this code with their Puente wallet.",
-    onlineLinkLabel: "The request as text (to paste into the wallet)",
-    onlineCreating: "Creating the request…",
-    onlineWaiting: "Waiting for the wallet's answer… (the request expires in {time})",
-    onlineOpened: "The wallet opened the request: waiting for the person to decide… (expires in {time})",
-    onlineCancel: "Cancel the request",
-    onlineFailed: "The request could not be created. Check the connection and try again.",
-    onlineBusy: "Too many requests are open from this place. Wait for them to expire or be answered, and try again.",
-    onlineUnavailable: "No accredited institution issues that credential yet: this request cannot be made.",
-    holderVerifiedOnline: "Phone verified: the answer was signed, for this request, by the phone that holds the key the credential was issued to. That does not prove who the person is: compare the name with an identity document.",
-    verdicts: {
-      malformed: "Invalid code",
-      signature_invalid: "Invalid signature",
-      untrusted_issuer: "Untrusted issuing institution",
-      not_accredited_for_type: "Institution not authorised for this type",
-      expired: "Credential expired",
-      not_yet_valid: "Credential not yet in force",
-      revoked: "Credential revoked",
-      suspended: "Credential suspended",
-      disclosure_invalid: "Data altered",
-      key_binding_invalid: "Holder not confirmed",
-      status_unavailable: "Status not confirmed",
-      wallet_error: "Data not shared",
-      dcql_unsatisfied: "Not what was asked for",
-      request_expired: "Request expired",
-      other: "Credential not valid",
-    },
-  },
-};
+async function load(lang) {
+  try {
+    const response = await fetch(`/common/i18n/${lang}.json`);
+    return response.ok ? await response.json() : {};
+  } catch {
+    return {};  // no connection and nothing kept: keys stand in for words
+  }
+}
+
+const CATALOGS = Object.fromEntries(await Promise.all(LANGUAGES.map(async (lang) => [lang, await load(lang)])));
 
 export function isLanguage(value) {
   return LANGUAGES.includes(value);
 }
 
+function entry(lang, key) {
+  const table = CATALOGS[isLanguage(lang) ? lang : DEFAULT_LANGUAGE];
+  return Object.hasOwn(table, key) ? table[key] : CATALOGS[DEFAULT_LANGUAGE][key];
+}
+
 /** The page's string for `key` in `lang`, with `{name}` placeholders filled from `values`. */
 export function t(lang, key, values = {}) {
-  const table = STRINGS[isLanguage(lang) ? lang : DEFAULT_LANGUAGE];
-  const text = table[key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;
+  const text = entry(lang, `scan.${key}`) ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
 export function verdictTitle(lang, verdict) {
-  const table = STRINGS[isLanguage(lang) ? lang : DEFAULT_LANGUAGE].verdicts;
-  return Object.hasOwn(table, verdict) ? table[verdict] : table.other;
+  return entry(lang, `verdict.${verdict}`) ?? entry(lang, "verdict.other");
+}
+
+/** What the catalog says for error code `code` (the reason of a result), or undefined. */
+export function codeMessage(lang, code) {
+  return entry(lang, `code.${code}`);
+}
+
+/** The catalog's codes and check names as reportJson takes them: {code: [es, en]}. */
+export function reportLabels() {
+  const pairs = (prefix) => Object.fromEntries(Object.keys(CATALOGS.es)
+    .filter((key) => key.startsWith(prefix) && !key.slice(prefix.length).includes("."))
+    .map((key) => [key.slice(prefix.length), [CATALOGS.es[key], CATALOGS.en[key] ?? CATALOGS.es[key]]]));
+  return { messages: pairs("code."), checkNames: pairs("check.") };
 }

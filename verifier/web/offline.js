@@ -12,6 +12,7 @@ import { parseInput } from "/common/verify/sdjwt.js";
 import { reference } from "/common/verify/status.js";
 import { verifyTrustList } from "/common/verify/trust.js";
 import { CannotCheck, DEFAULT_POLICY, reportJson, verifyPresentation } from "/common/verify/verify.js";
+import { reportLabels } from "./i18n.js";
 import * as store from "./store.js";
 
 const API = "/api/v1/offline";
@@ -178,7 +179,8 @@ function withoutTrust(code, lang) {
   return reportJson(result, lang, labels());
 }
 
-const labels = () => ({ messages: known.config ? known.config.messages : {}, checkNames: known.config ? known.config.checks : {} });
+// Reasons and check names in words: the one catalog the service answers from too (i18n.js).
+const labels = () => reportLabels();
 
 async function remember(uri) {
   if (known.seen.has(uri)) return;

@@ -32,6 +32,8 @@ const SHELL = [
   "/common/json_strict.js",
   "/common/pt1.js",
   "/common/qr-format-tables.json",
+  "/common/i18n/es.json",
+  "/common/i18n/en.json",
   "/common/verify/claims.js",
   "/common/verify/errors.js",
   "/common/verify/jose.js",

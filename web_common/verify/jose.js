@@ -103,7 +103,7 @@ export async function publicKeyFromJwk(jwk, keepKid = false) {
     malformed('jwk_invalid', 'unsupported JWK key type or curve');
   }
   const key = await importPublic(alg, members);
-  if (jwk.has('alg') && jwk.get('alg') !== alg) malformed('alg_not_allowed', 'JWK alg does not match its key type');
+  if (jwk.has('alg') && jwk.get('alg') !== alg) malformed('key_unsupported', 'JWK alg does not match its key type');
   if (keepKid && jwk.has('kid')) {
     if (!validKid(jwk.get('kid'))) malformed('kid_invalid', 'JWK kid must be 1 to 1024 printable ASCII characters');
     return { alg, kid: jwk.get('kid'), key };

@@ -19,7 +19,7 @@ const STRIP = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
 
 /** base64url(H(ASCII text)) for an allowed _sd_alg (credcore.disclosure.hash_b64). */
 export async function hashB64(text, sdAlg = 'sha-256') {
-  if (typeof sdAlg !== 'string' || !Object.hasOwn(HASHES, sdAlg)) signatureInvalid('alg_not_allowed', '_sd_alg not allowed');
+  if (typeof sdAlg !== 'string' || !Object.hasOwn(HASHES, sdAlg)) signatureInvalid('sd_alg_not_allowed', '_sd_alg not allowed');
   return b64urlEncode(new Uint8Array(await crypto.subtle.digest(HASHES[sdAlg], ascii(text))));
 }
 
