@@ -55,8 +55,6 @@ const SHELL = [
   '/js/ui.js',
   '/i18n/es.json',
   '/i18n/en.json',
-  '/common/i18n/es.json',
-  '/common/i18n/en.json',
   '/vendor/qrcode.mjs',
   '/manifest.webmanifest',
   '/config.json',

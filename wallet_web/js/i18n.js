@@ -1,6 +1,4 @@
-// Spanish first, English on request. The wallet's screens live in i18n/{es,en}.json; the words for
-// error codes, verdicts and checks come from Puente's one catalog (web_common/i18n, served as
-// /common/i18n/{es,en}.json), the entries the issuer and the verifier answer with. Elements carry
+// Spanish first, English on request. Strings live in i18n/{es,en}.json; elements carry
 // data-i18n (text), data-i18n-label (aria-label) or data-i18n-placeholder.
 
 const LANGUAGES = ['es', 'en'];
@@ -21,9 +19,8 @@ export function savedLanguage() {
 
 export async function setLanguage(lang) {
   const chosen = LANGUAGES.includes(lang) ? lang : 'es';
-  const [shared, own] = await Promise.all([`/common/i18n/${chosen}.json`, `/i18n/${chosen}.json`]
-    .map(async (path) => (await fetch(path)).json()));
-  strings = new Map([...Object.entries(shared), ...Object.entries(own)]);
+  const response = await fetch(`/i18n/${chosen}.json`);
+  strings = new Map(Object.entries(await response.json()));
   language = chosen;
   document.documentElement.lang = chosen;
   try {
@@ -33,8 +30,6 @@ export async function setLanguage(lang) {
   }
   translate(document);
 }
-
-export const has = (key) => strings.has(key);
 
 /** The string for `key` with {placeholders} filled in (values are inserted as text). */
 export function t(key, values = {}) {

@@ -1,7 +1,7 @@
 // The wallet's one state object and what every screen shares: switching screens, the notice line,
 // error text. Each screen module (screens/*.js) reads and writes this state; app.js wires them.
 
-import { currentLanguage, has, t } from './i18n.js';
+import { currentLanguage, t } from './i18n.js';
 import { $, setText } from './ui.js';
 
 export const state = {
@@ -52,7 +52,6 @@ export function notify(text) {
 
 export function errorText(error) {
   const code = error && typeof error.code === 'string' ? error.code : 'generic';
-  // The wallet's own wording for the code, else the catalog's message for it, else a generic line.
-  if (has(`error.${code}`)) return t(`error.${code}`);
-  return has(`code.${code}`) ? t(`code.${code}`) : t('error.generic');
+  const text = t(`error.${code}`);
+  return text === `error.${code}` ? t('error.generic') : text;
 }
