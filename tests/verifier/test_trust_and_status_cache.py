@@ -3,7 +3,9 @@ status-list cache (ttl, bounds, never "valid" when the status cannot be establis
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -203,3 +205,39 @@ def test_ttl_is_clamped(setup: dict[str, Any]) -> None:
     assert cache._clamp(0) == setup["settings"].status_ttl_min_seconds
     assert cache._clamp(10**12) == setup["settings"].status_ttl_max_seconds
     assert cache._clamp("300") == setup["settings"].status_ttl_min_seconds
+
+
+def test_a_stale_status_list_is_fetched_once_by_requests_that_find_it_stale_together(
+        setup: dict[str, Any]) -> None:
+    """Requests that find a list stale at the same moment wait for one refresh rather than each
+    asking the issuer (under load, 16 at a time each paid a client and a TLS context). Once the
+    list is stale the issuer answers only when every asker is inside it, or after a bound: with a
+    fetch per request all eight would be counted."""
+    world: World = setup["world"]
+    _publish(setup)
+    _serve_status(setup)
+    uri = world.sena.status_uri()
+    askers = 8
+    inside = threading.Barrier(askers)
+    stale = threading.Event()
+    net: FakeNet = setup["net"]
+
+    def slow_issuer(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == uri and stale.is_set():
+            with contextlib.suppress(threading.BrokenBarrierError):
+                inside.wait(timeout=2)
+        return net.handler(request)
+
+    cache = StatusCache(setup["settings"], world.clock, httpx.Client(transport=httpx.MockTransport(slow_issuer)))
+    token = net.routes[uri][2]
+    assert cache.status_list_token(uri) == token
+    world.clock.advance(301)  # past the ttl: stale for everyone
+    stale.set()
+    answers: list[str] = []
+    threads = [threading.Thread(target=lambda: answers.append(cache.status_list_token(uri))) for _ in range(askers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [token] * askers
+    assert net.hits[uri] == 2  # the first fill, then one refresh for all eight
