@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from bench import BenchmarkError, issue, qr_size, verify, verify_http
+from bench import BenchmarkError, issue, qr_size, redis_http, verify, verify_http
 from bench import __main__ as bench_main
 from bench.fixtures import build_reference
 
@@ -60,6 +60,8 @@ def test_main_prints_name_value_lines_and_one_line_per_goal() -> None:
         assert float(values[name]) > 0
     for name, goal, _ in bench_main.GOALS:
         skipped = () if shutil.which("wrk") else (f"{goal:g} (skipped: wrk missing)",)
+        if not redis_http.redis_url():
+            skipped = (*skipped, f"{goal:g} ({redis_http.NO_REDIS})")
         assert values[f"{name}_goal"] in (f"{goal:g} (met)", f"{goal:g} (not met)", *skipped)
     if not shutil.which("wrk"):
         return
@@ -69,6 +71,9 @@ def test_main_prints_name_value_lines_and_one_line_per_goal() -> None:
     for name in ("verify_http_vs_bare_hello", "hello_vs_bare_hello", "verify_http_vs_inprocess",
                  "verify_http_vs_bare_hello_2w"):
         assert float(values[name]) >= 0, name  # quick counts: a ratio may round to 0.00
+    if redis_http.redis_url():
+        assert float(values["verify_http_memory_per_s"]) > 0 and float(values["verify_http_redis_per_s"]) > 0
+        assert float(values["verify_http_redis_vs_memory"]) >= 0
 
 
 def test_http_lines_say_skipped_without_wrk(monkeypatch: pytest.MonkeyPatch) -> None:
