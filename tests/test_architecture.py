@@ -135,3 +135,15 @@ def test_the_tenant_check_and_the_slug_lookup_are_written_once() -> None:
                 left = node.left
                 by_slug = left.attr == "slug" and isinstance(left.value, ast.Name) and left.value.id == "Institution"
                 assert not by_slug, f"{path.relative_to(ROOT)}:{node.lineno} looks an institution up by slug by hand"
+
+
+def test_test_modules_are_not_libraries() -> None:
+    """What several test modules share lives in a support module (``tests/issuer/support.py``,
+    ``tests/verifier/support.py``, ``testkit/``), never in another test module. The browser tests
+    still share helpers between test modules (left for the engineers working on them)."""
+    for path in _all_modules("tests", "bench", "testkit"):
+        if path.is_relative_to(ROOT / "tests" / "browser"):
+            continue
+        imported = {name for name in _imports(path) if name.startswith("tests.")}
+        offending = [name for name in imported if name.rsplit(".", 1)[-1].startswith("test_")]
+        assert not offending, f"{path.relative_to(ROOT)} imports the test modules {offending}"

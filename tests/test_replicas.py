@@ -32,7 +32,7 @@ from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution, registry_key
 from issuer.staff import create_api_key
 from testkit.wallet import Wallet, present
-from tests.issuer.test_batches import TYPE, assert_exactly_once, csv_of, person
+from tests.issuer.support import TYPE, assert_exactly_once, csv_of, person
 from tests.redis_server import shared_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -250,7 +250,8 @@ def test_the_same_live_qr_is_valid_once_whichever_replica_answers(cluster: Clust
 
 
 def test_a_presentation_request_is_answered_and_read_through_other_replicas(cluster: Cluster) -> None:
-    from tests.verifier.test_oid4vp import KYC_CLAIMS, decode_unsecured_jwt, present_to
+    from tests.verifier.support import KYC_CLAIMS, present_to
+    from tests.verifier.test_oid4vp import decode_unsecured_jwt
 
     wallet = cluster.wallet()
     sd_jwt = wallet.redeem(cluster.issue("ppt-status", "migracion"))

@@ -43,37 +43,17 @@ from issuer.app import create_app
 from issuer.batch_csv import escape_cell, parse_csv
 from issuer.batch_worker import BatchWorker
 from issuer.db.engine import migrate
-from issuer.db.models import AuditEvent, Batch, BatchRow, Credential, Offer, StatusListRow
+from issuer.db.models import AuditEvent, Batch, Credential, Offer, StatusListRow
 from issuer.deps import Deps, build_deps
 from issuer.institutions import create_institution
 from issuer.staff import create_api_key
 from puente import cli_batch
 from testkit.world import example_claims
 from tests.issuer.deployment import BASE, METRICS, Deployment, make_settings
+from tests.issuer.support import COLUMNS, TYPE, assert_exactly_once, batch_rows, csv_of, person
 
 ROOT = Path(__file__).resolve().parents[2]
-TYPE = "skills-certification"
-COLUMNS = ["given_name", "family_name", "document_number", "competency_code", "competency_title", "level", "hours",
-           "center", "date"]
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def person(n: int, **changes: str) -> dict[str, str]:
-    values = {name: str(value) for name, value in example_claims(TYPE).items()}
-    values.update(given_name=f"Persona {n}", document_number=f"V{1_000_000 + n}")
-    values.update(changes)
-    return values
-
-
-def csv_of(rows: list[dict[str, str]], columns: list[str] = COLUMNS, *, newline: str = "\n", bom: bool = False,
-           delimiter: str = ",") -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([row.get(name, "") for name in columns])
-    data = buffer.getvalue().encode("utf-8")
-    return b"\xef\xbb\xbf" + data if bom else data
 
 
 def parse_results(content: bytes, *, raw: bool = False) -> list[dict[str, str]]:
@@ -147,30 +127,6 @@ def batches(deployment: Deployment, tmp_path: Path) -> Iterator[Batches]:
 def small_batches(deployment: Deployment, tmp_path: Path) -> Iterator[Batches]:
     """Chunks of 2 rows, at most 4 rows and 2,000 bytes per upload."""
     yield from batches_for(deployment, tmp_path, batch_chunk_rows=2, batch_max_rows=4, batch_max_bytes=2_000)
-
-
-def batch_rows(deps: Deps, batch_id: str) -> list[BatchRow]:
-    with deps.session() as session:
-        return list(session.exec(select(BatchRow).where(BatchRow.batch_id == batch_id)
-                                 .order_by(col(BatchRow.row_number))).all())
-
-
-def assert_exactly_once(deps: Deps, batch_id: str, expected_rows: list[int]) -> None:
-    """One batch row per input row; every issued row's credential exists once; counts agree."""
-    rows = batch_rows(deps, batch_id)
-    assert [row.row_number for row in rows] == expected_rows
-    issued = [row.credential_id for row in rows if row.credential_id]
-    with deps.session() as session:
-        batch = session.get(Batch, batch_id)
-        records = session.exec(select(Credential).where(Credential.batch_id == batch_id)).all()
-        offers = session.exec(select(func.count()).select_from(Offer)
-                              .where(col(Offer.credential_id).in_(issued))).one()
-        slots = session.exec(select(Credential.status_list_id, Credential.status_idx)).all()
-    assert batch is not None and batch.state == "done"
-    assert len(set(issued)) == len(issued) == batch.issued == len(records) == offers
-    assert {record.id for record in records} == set(issued)
-    assert batch.issued + batch.failed == batch.total == len(expected_rows)
-    assert len(set(slots)) == len(slots)
 
 
 # ----------------------------------------------------------------------------- upload and processing

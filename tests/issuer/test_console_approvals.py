@@ -5,46 +5,23 @@ decide, auditors and other institutions cannot touch it, and undecided requests 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlmodel import select
 
 from credcore.status_list import verify_status_list_token
-from issuer.db.models import ApprovalRequest, Credential, Offer
+from issuer.db.models import ApprovalRequest, Offer
 from tests.issuer.console_support import Browser, csrf_of, make_user
 from tests.issuer.deployment import BASE, Deployment
-from tests.issuer.test_console_batches import csv_from, people, run_worker, signed_in, template_rows, uploaded
-from tests.issuer.test_status_lists import sena_keys
+from tests.issuer.support import (
+    a_batch,
+    ask,
+    credentials_of,
+    request_id,
+    sena_keys,
+    signed_in,
+    statuses,
+)
 
 SENA = f"{BASE}/i/sena"
-
-
-def a_batch(deployment: Deployment, browser: Browser, count: int = 6) -> str:
-    header, example = template_rows(browser)
-    batch_id = uploaded(browser, csv_from(header, people(example, count)))
-    run_worker(deployment)
-    return batch_id
-
-
-def credentials_of(deployment: Deployment, batch_id: str) -> list[Credential]:
-    with deployment.deps.session() as session:
-        return list(session.exec(select(Credential).where(Credential.batch_id == batch_id)))
-
-
-def statuses(deployment: Deployment, batch_id: str) -> list[int]:
-    return sorted(record.status for record in credentials_of(deployment, batch_id))
-
-
-def ask(browser: Browser, batch_id: str, reason: str = "El lote se cargó con la norma equivocada") -> Any:
-    return browser.post(f"/console/batches/{batch_id}/revoke", {"reason": reason, "confirm": "yes"},
-                        csrf_from=f"/console/batches/{batch_id}/revoke")
-
-
-def request_id(deployment: Deployment) -> str:
-    with deployment.deps.session() as session:
-        found = session.exec(select(ApprovalRequest)).all()
-    assert len(found) == 1
-    return found[0].id
 
 
 def test_one_asks_another_approves_and_the_whole_batch_is_revoked(deployment: Deployment) -> None:

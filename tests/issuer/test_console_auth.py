@@ -17,6 +17,7 @@ from issuer.db.models import Credential, StaffSession, StaffUser
 from testkit.world import example_claims
 from tests.issuer.console_support import PASSWORD, Browser, csrf_of, make_user
 from tests.issuer.deployment import METRICS, Deployment
+from tests.issuer.support import path_of
 
 SESSION = "__Host-puente_session"
 
@@ -26,10 +27,6 @@ def status_of(deployment: Deployment, credential_id: str) -> int:
         record = session.get(Credential, credential_id)
         assert record is not None
         return record.status
-
-
-def path_of(response: object) -> str:
-    return urlparse(str(response.url)).path  # type: ignore[attr-defined]
 
 
 # --- #113: the session cookie ------------------------------------------------------------------------

@@ -20,82 +20,31 @@ from html import unescape
 import pypdfium2
 import pytest
 import zxingcpp
-from httpx import Response
 from sqlmodel import col, func, select
 
 from credcore import jws, qr
 from issuer.batch_csv import parse_csv
-from issuer.batch_worker import BatchWorker
 from issuer.console import batch_pages
 from issuer.db.models import AuditEvent, Batch
-from tests.issuer.console_support import Browser, csrf_of, make_user
+from tests.issuer.console_support import csrf_of
 from tests.issuer.deployment import Deployment
+from tests.issuer.support import (
+    CSV_FILE,
+    SKILLS,
+    batch_id_of,
+    csv_from,
+    people,
+    run_worker,
+    signed_in,
+    template_rows,
+    upload,
+    uploaded,
+)
 
-SKILLS = "skills-certification"
-CSV_FILE = "text/csv"
 PROGRESS_KEYS = {"id", "type", "state", "total", "processed", "issued", "failed", "created_at", "finished_at"}
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def signed_in(deployment: Deployment, slug: str = "sena", role: str = "officer") -> Browser:
-    user = make_user(deployment, slug, role)
-    browser = Browser.new(deployment)
-    page = browser.sign_in(user)
-    assert page.status_code == 200 and page.url.path == "/console", page.text
-    return browser
-
-
-def template_rows(browser: Browser, type_id: str = SKILLS) -> tuple[list[str], dict[str, str]]:
-    """The template's header and its example row, as a spreadsheet would read them."""
-    response = browser.get(f"/console/batches/template/{type_id}.csv")
-    assert response.status_code == 200, response.text
-    header, example = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    return header, dict(zip(header, example, strict=True))
-
-
-def csv_from(header: list[str], rows: list[dict[str, str]], *, delimiter: str = ",") -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([row.get(name, "") for name in header])
-    return buffer.getvalue().encode("utf-8")
-
-
-def people(example: dict[str, str], count: int) -> list[dict[str, str]]:
-    return [{**example, "given_name": f"Persona {n}", "document_number": f"V{1_000_000 + n}"}
-            for n in range(1, count + 1)]
-
-
-def upload(browser: Browser, data: bytes, type_id: str = SKILLS, *, form_id: str | None = None,
-           name: str = "lote.csv") -> Response:
-    """Open the upload page and send its form with ``data`` as the file (redirects followed)."""
-    page = browser.get("/console/batches/new")
-    found = re.search(r'name="form_id" value="([^"]+)"', page.text)
-    assert found, "the upload form has no form_id"
-    fields = {"type": type_id, "form_id": form_id or found[1]}
-    return browser.post("/console/batches", fields, csrf=csrf_of(page.text), files={"file": (name, data, CSV_FILE)})
-
-
-def uploaded(browser: Browser, data: bytes) -> str:
-    """The id of the batch a successful upload of ``data`` made."""
-    response = upload(browser, data)
-    assert response.status_code == 200, response.text
-    return batch_id_of(str(response.url))
-
-
-def batch_id_of(url: str) -> str:
-    found = re.search(r"/console/batches/([A-Za-z0-9_-]+)", url)
-    assert found, url
-    return found[1]
-
-
-def run_worker(deployment: Deployment) -> None:
-    worker = BatchWorker(deployment.deps)
-    while worker.run_once():
-        pass
 
 
 def count_batches(deployment: Deployment) -> int:

@@ -11,7 +11,7 @@ from sqlmodel import select
 from issuer.db.models import AuditEvent
 from tests.issuer.console_support import Browser, ConsoleUser, make_user
 from tests.issuer.deployment import Deployment
-from tests.issuer.test_console_auth import path_of
+from tests.issuer.support import path_of
 
 
 def _from(deployment: Deployment, address: str) -> Browser:

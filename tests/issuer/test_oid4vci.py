@@ -10,7 +10,6 @@ import hmac
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,33 +23,10 @@ from issuer import oid4vci
 from issuer.db.models import Offer
 from testkit.wallet import PRE_AUTH_GRANT, PROOF_TYP, Wallet, issuer_payload, offer_url, present, verify_online
 from tests.issuer.deployment import BASE, Deployment
+from tests.issuer.support import SENA, SKILLS, oauth_error, ready
 
-SENA = f"{BASE}/i/sena"
 MIGRACION = f"{BASE}/i/migracion"
-SKILLS = "skills-certification"
 WALLET_ORIGIN = "http://127.0.0.1:8003"
-
-
-@dataclass
-class Ready:
-    """An issued credential whose offer the wallet has fetched and exchanged for an access token."""
-
-    created: dict[str, Any]
-    offer: dict[str, Any]
-    access: str
-
-
-def ready(deployment: Deployment, wallet: Wallet, who: str = "sena:officer", type_id: str = SKILLS) -> Ready:
-    created = deployment.issue(type_id, who=who)
-    offer = wallet.fetch_offer(created["offer"]["offer_uri"])
-    access = wallet.token(offer["credential_issuer"], wallet.pre_authorized_code(offer), created["offer"]["tx_code"])
-    return Ready(created, offer, access)
-
-
-def oauth_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == code, response.text
-    assert response.headers["cache-control"] == "no-store"
 
 
 def wrong(tx_code: str) -> str:

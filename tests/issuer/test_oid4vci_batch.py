@@ -12,7 +12,7 @@ from credcore.keys import generate_key
 from credcore.sdjwt import parse_compact
 from testkit.wallet import Wallet, issuer_payload, present, verify_online
 from tests.issuer.deployment import Deployment
-from tests.issuer.test_oid4vci import SENA, SKILLS, oauth_error, ready
+from tests.issuer.support import SENA, SKILLS, oauth_error, ready
 
 
 def _batch(deployment: Deployment, wallet: Wallet, size: int) -> tuple[Any, list[str], list[Any]]:

@@ -18,7 +18,7 @@ from issuer.db.engine import migrate
 from issuer.db.models import IdempotencyRecord
 from issuer.deps import build_deps
 from tests.issuer.deployment import NOW, Deployment, make_settings
-from tests.issuer.test_security_k_faults import body, post, rows
+from tests.issuer.support import body, post, rows
 
 
 def _dump(deployment: Deployment) -> str:

@@ -11,10 +11,7 @@ Not here:
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,10 +21,10 @@ from credcore.sdjwt import parse_compact
 from issuer.db.models import ApiKey, Credential
 from issuer.errors import Forbidden
 from issuer.staff import authenticate, create_api_key, revoke_api_key
-from servicekit.logs import JsonFormatter
 from testkit.wallet import Wallet, offer_url
 from testkit.world import example_claims
 from tests.issuer.deployment import BASE, Deployment
+from tests.issuer.support import log_lines
 
 SKILLS = "skills-certification"
 SENA = f"{BASE}/i/sena"
@@ -53,39 +50,6 @@ def problem_code(response: Any, status: int) -> str:
 
 def key_prefix(key_text: str) -> str:
     return key_text.split("_")[1]
-
-
-class _Keep(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@contextmanager
-def log_lines() -> Iterator[list[str]]:
-    """Every line the "puente" logger writes while the block runs, as the JSON formatter prints it
-    (with the time fields removed: they are digits that a 6-digit tx_code could match by chance),
-    plus each record's raw message and arguments. A handler of its own rather than ``caplog``, so
-    the check also runs under ``-p no:logging``."""
-    logger = logging.getLogger("puente")
-    keep, level = _Keep(), logger.level
-    logger.addHandler(keep)
-    logger.setLevel(logging.DEBUG)
-    lines: list[str] = []
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(keep)
-        logger.setLevel(level)
-        for record in keep.records:
-            entry = json.loads(JsonFormatter().format(record))
-            entry.pop("ts", None)
-            entry.pop("ms", None)
-            lines.append(json.dumps(entry, ensure_ascii=False))
-            lines.append(f"{record.msg} {record.args!r} {record.exc_text or ''}")
 
 
 def test_case_104_no_malformed_or_revoked_key_is_401(deployment: Deployment) -> None:

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func
+from sqlalchemy import create_engine
 from sqlmodel import select
 
 from credcore import jws
@@ -22,26 +22,10 @@ from issuer.idempotency import ABANDONED_AFTER, request_hash
 from issuer.institutions import add_signing_key, by_slug
 from issuer.staff import authenticate
 from testkit.wallet import Wallet, offer_url
-from testkit.world import example_claims
 from tests.issuer.deployment import BASE, Deployment
-from tests.issuer.test_security_i_api import log_lines
+from tests.issuer.support import SKILLS, body, log_lines, post, rows
 
-SKILLS = "skills-certification"
 SENA = f"{BASE}/i/sena"
-
-
-def body(type_id: str = SKILLS, **claims: Any) -> dict[str, Any]:
-    return {"type": type_id, "claims": {**example_claims(type_id), **claims}}
-
-
-def post(deployment: Deployment, payload: dict[str, Any], key: str | None, who: str = "sena:officer") -> Any:
-    headers = deployment.auth(who) | ({} if key is None else {"Idempotency-Key": key})
-    return deployment.client.post("/api/v1/credentials", json=payload, headers=headers)
-
-
-def rows(deployment: Deployment, model: Any) -> int:
-    with deployment.deps.session() as session:
-        return int(session.exec(select(func.count()).select_from(model)).one())
 
 
 def status_values(deployment: Deployment, number: int = 1, slug: str = "sena") -> StatusList:

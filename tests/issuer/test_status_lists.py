@@ -5,22 +5,16 @@ fetching them sees every status change made before."""
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Any
 
 import pytest
 
 from credcore import jws
-from credcore.keys import public_key_from_jwk
 from credcore.status_list import STATUS_LIST_TYP, verify_status_list_token
 from testkit.wallet import Wallet, present, verify_online
 from tests.issuer.deployment import BASE, Deployment
+from tests.issuer.support import sena_keys
 
 SENA = f"{BASE}/i/sena"
-
-
-def sena_keys(deployment: Deployment) -> dict[str, Any]:
-    keys = deployment.client.get("/.well-known/jwt-vc-issuer/i/sena").json()["jwks"]["keys"]
-    return {jwk["kid"]: public_key_from_jwk(jwk) for jwk in keys}
 
 
 def test_the_list_token_is_a_signed_statuslist_jwt(deployment: Deployment) -> None:

@@ -16,8 +16,7 @@ from issuer.errors import Forbidden
 from issuer.institutions import by_slug
 from tests.issuer.console_support import Browser, ConsoleUser, make_user
 from tests.issuer.deployment import Deployment
-from tests.issuer.test_console_approvals import a_batch, ask, request_id, statuses
-from tests.issuer.test_console_auth import path_of
+from tests.issuer.support import a_batch, ask, path_of, request_id, statuses
 
 PUPPET_PASSWORD = "otra frase bastante larga 2026"
 

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import credcore.holder
 from credcore.clock import FixedClock
 from credcore.credential_types import TypeRegistry
 from credcore.encoding import b64url_decode
@@ -28,29 +27,15 @@ from issuer import credentials as creds
 from issuer.db.models import Credential
 from testkit.live import Live
 from testkit.world import example_claims
+from tests.verifier.support import KYC_CLAIMS, held_credential, present_to
 from verifier import oid4vp
 from verifier.app import build_service, create_app
 from verifier.service import VerifierService
 
-KYC_CLAIMS = ("given_name", "family_name", "document_number", "birthdate")
 EMPLOYMENT_CLAIMS = ("given_name", "family_name", "competency_title", "competency_code")
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def present_to(sd_jwt: str, holder: SigningKey | None, *, aud: str, nonce: str, disclose: tuple[str, ...],
-               iat: int | None = None) -> str:
-    """A wallet's answer to one credential query: the chosen disclosures and a KB-JWT bound to the
-    request's client_id and nonce (no KB-JWT when ``holder`` is None)."""
-    return credcore.holder.present(sd_jwt, holder, disclose_claims=disclose, aud=aud, nonce=nonce,
-                                   iat=iat or int(time.time()))
-
-
-def held_credential(live: Live, type_id: str = "ppt-status", who: str = "migracion:officer") -> tuple[str, SigningKey]:
-    """A credential issued by staff and redeemed into a wallet: the SD-JWT VC and the holder key."""
-    wallet = live.wallet()
-    return wallet.redeem(live.issue(type_id, who)), wallet.holder
 
 
 def decode_unsecured_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]]:

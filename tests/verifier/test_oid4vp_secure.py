@@ -24,7 +24,7 @@ from credcore import jws
 from credcore.encoding import b64url_decode, b64url_encode
 from credcore.keys import public_key_from_key
 from testkit.live import Live
-from tests.verifier.test_oid4vp import KYC_CLAIMS, held_credential, present_to
+from tests.verifier.support import KYC_CLAIMS, held_credential, present_to
 from verifier.app import create_app
 from verifier.oid4vp.secure import IdentityError, load_identity, self_signed_identity
 from verifier.service import VerifierService
