@@ -250,8 +250,7 @@ def test_the_same_live_qr_is_valid_once_whichever_replica_answers(cluster: Clust
 
 
 def test_a_presentation_request_is_answered_and_read_through_other_replicas(cluster: Cluster) -> None:
-    from tests.verifier.support import KYC_CLAIMS, present_to
-    from tests.verifier.test_oid4vp import decode_unsecured_jwt
+    from tests.verifier.support import KYC_CLAIMS, decode_unsecured_jwt, present_to
 
     wallet = cluster.wallet()
     sd_jwt = wallet.redeem(cluster.issue("ppt-status", "migracion"))

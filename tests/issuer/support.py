@@ -20,7 +20,13 @@ from sqlmodel import col, func, select
 
 from credcore.keys import public_key_from_jwk
 from issuer.batch_worker import BatchWorker
-from issuer.db.models import ApprovalRequest, Batch, BatchRow, Credential, Offer
+from issuer.db.models import (
+    ApprovalRequest,
+    Batch,
+    BatchRow,
+    Credential,
+    Offer,
+)
 from issuer.deps import Deps
 from servicekit.logs import JsonFormatter
 from testkit.wallet import Wallet
@@ -241,3 +247,9 @@ def oauth_error(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"] == code, response.text
     assert response.headers["cache-control"] == "no-store"
+
+
+def unreachable_database(url: str) -> str:
+    if url.startswith("sqlite"):
+        return "sqlite:////nonexistent-puente-dir/down.db"
+    return "postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=2"

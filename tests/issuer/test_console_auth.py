@@ -471,7 +471,7 @@ def test_passwords_with_accents_can_be_changed(deployment: Deployment) -> None:
 def test_database_down_is_a_503_page_and_nothing_half_done(deployment: Deployment) -> None:
     from sqlalchemy import create_engine
 
-    from tests.issuer.test_security_k_faults import unreachable_database
+    from tests.issuer.support import unreachable_database
 
     issued = deployment.issue()
     browser = Browser.new(deployment)

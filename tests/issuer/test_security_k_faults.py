@@ -23,7 +23,7 @@ from issuer.institutions import add_signing_key, by_slug
 from issuer.staff import authenticate
 from testkit.wallet import Wallet, offer_url
 from tests.issuer.deployment import BASE, Deployment
-from tests.issuer.support import SKILLS, body, log_lines, post, rows
+from tests.issuer.support import SKILLS, body, log_lines, post, rows, unreachable_database
 
 SENA = f"{BASE}/i/sena"
 
@@ -231,12 +231,6 @@ def test_case_137_transitions_that_are_not_allowed_are_409(deployment: Deploymen
 
 
 # ----------------------------------------------------------------------------- #138
-
-
-def unreachable_database(url: str) -> str:
-    if url.startswith("sqlite"):
-        return "sqlite:////nonexistent-puente-dir/down.db"
-    return "postgresql+psycopg://postgres@127.0.0.1:1/down?connect_timeout=2"
 
 
 def test_case_138_database_down_is_503_not_500(deployment: Deployment, wallet: Wallet) -> None:

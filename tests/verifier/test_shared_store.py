@@ -97,8 +97,7 @@ def test_live_qr_is_accepted_once_across_replicas(live: Live, redis_url_prefix: 
 
 
 def test_presentation_request_across_replicas(live: Live, redis_url_prefix: tuple[str, str]) -> None:
-    from tests.verifier.support import KYC_CLAIMS, held_credential
-    from tests.verifier.test_oid4vp import start
+    from tests.verifier.support import KYC_CLAIMS, held_credential, start
 
     url, prefix = redis_url_prefix
     with _replica(live, url, prefix) as first, _replica(live, url, prefix) as second:
