@@ -33,6 +33,7 @@ from testkit.live import Live
 from testkit.servers import ServerThread, free_port
 from testkit.world import example_claims
 from tests.browser import wallet_support
+from tests.browser.chromium import fake_camera_video
 from tests.browser.wallet_support import (
     PIN,
     WALLET_URL,
@@ -40,7 +41,6 @@ from tests.browser.wallet_support import (
     Wallet,
     WalletServer,
     decode_qr_png,
-    fake_camera_video,
 )
 from verifier.app import create_app as create_verifier
 

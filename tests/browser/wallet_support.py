@@ -176,19 +176,6 @@ def browsers(wallet_playwright: Any, wallet_server: WalletServer) -> Iterator[Br
     launcher.close()
 
 
-def fake_camera_video(png: bytes, path: Path, *, width: int = 1280, height: int = 960, side: int = 880) -> Path:
-    """A y4m video (Chromium's fake camera) of the QR image centred on white (docs TESTING.md)."""
-    canvas = Image.new("L", (width, height), 255)
-    code = Image.open(BytesIO(png)).convert("L").resize((side, side), Image.Resampling.NEAREST)
-    canvas.paste(code, ((width - side) // 2, (height - side) // 2))
-    luma, chroma = canvas.tobytes(), bytes([128]) * (width * height // 4)
-    with path.open("wb") as out:
-        out.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(5):
-            out.write(b"FRAME\n" + luma + chroma + chroma)
-    return path
-
-
 def decode_qr_png(png: bytes) -> str:
     """The text of the one QR code in a PNG, read by zxing-cpp."""
     texts = {result.text for result in zxingcpp.read_barcodes(Image.open(BytesIO(png)))}
