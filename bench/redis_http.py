@@ -29,15 +29,12 @@ import httpx
 
 from bench import wrk
 from bench.verify_http import CONNECTIONS, VALID, Presenter
-from credcore.encoding import b64url_encode
 from credcore.issue import issue_credential
 from credcore.keys import generate_key
 from issuer.app import create_app as create_issuer
-from issuer.config import Settings
-from issuer.db.engine import migrate
-from issuer.deps import build_deps
 from issuer.institutions import active_key, create_institution, registry_key
 from issuer.operator import operator_staff
+from testkit.live import loopback_issuer
 from testkit.servers import ServerThread, free_port
 from testkit.world import example_claims
 
@@ -65,12 +62,8 @@ def run(rounds: int = 5, seconds: float = 3.0, quick: bool = False) -> Mapping[s
 def _issuer(tmp: Path) -> Iterator[tuple[dict[str, str], Presenter]]:
     """An issuer serving SENA's trust list and status list; the verifiers' environment and live QRs."""
     port = free_port()
-    url = f"sqlite:///{tmp}/issuer.db"
-    migrate(url)
-    settings = Settings(env="test", database_url=url, var_dir=tmp, public_issuer_url=f"http://127.0.0.1:{port}",
-                        master_key=b64url_encode(secrets.token_bytes(32)), worker_enabled=False,
-                        rate_limit_per_minute=0)
-    deps = build_deps(settings)
+    deps = loopback_issuer(tmp, port)
+    settings = deps.settings
     holder = generate_key()
     with deps.session() as session:
         sena = create_institution(session, deps, slug="sena", name="SENA", types=["skills-certification"])
