@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,7 +49,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv outside the checkout holding the locked dependencies and the freshly built wheel."""
     home = tmp_path_factory.mktemp("installed")
     dist = home / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, ROOT, cwd=home)
+    # Built from a copy of the tree: setuptools writes build/ beside the sources, and the checkout stays
+    # as it was (a build/lib copy of the web files would otherwise show up as a second scanner, etc.).
+    source = home / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "var", ".*_cache", "__pycache__"))
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", dist, source, cwd=home)
     (wheel,) = dist.glob("puente-*.whl")
     _run(sys.executable, "-m", "venv", home / "venv", cwd=home)
     pip = home / "venv" / "bin" / "pip"
