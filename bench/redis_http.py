@@ -11,8 +11,6 @@ verification costs two Redis commands: the rate-limit counter and the nonce's ``
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import os
 import secrets
@@ -21,22 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
 
 from bench import wrk
-from bench.verify_http import CONNECTIONS, VALID, Presenter
-from credcore.issue import issue_credential
-from credcore.keys import generate_key
-from issuer.app import create_app as create_issuer
-from issuer.institutions import active_key, create_institution, registry_key
-from issuer.operator import operator_staff
-from testkit.live import loopback_issuer
-from testkit.servers import ServerThread, free_port
-from testkit.world import example_claims
+from bench.verify_http import CONNECTIONS, VALID, Presenter, serving_issuer
+from testkit.servers import free_port
 
 GOAL = 0.9  # verify_http_redis_vs_memory (issue 12)
 NO_REDIS = "skipped: no Redis (PUENTE_BENCH_REDIS_URL or PUENTE_TEST_REDIS_URL)"
@@ -54,39 +44,8 @@ def run(rounds: int = 5, seconds: float = 3.0, quick: bool = False) -> Mapping[s
     url = redis_url()
     if not url:
         return dict.fromkeys(LINES, NO_REDIS)
-    with tempfile.TemporaryDirectory() as tmp, _issuer(Path(tmp)) as (env, presenter):
+    with tempfile.TemporaryDirectory() as tmp, serving_issuer(Path(tmp)) as (env, presenter):
         return _measure(Path(tmp), env, presenter, url, rounds, 1.0 if quick else seconds, quick)
-
-
-@contextmanager
-def _issuer(tmp: Path) -> Iterator[tuple[dict[str, str], Presenter]]:
-    """An issuer serving SENA's trust list and status list; the verifiers' environment and live QRs."""
-    port = free_port()
-    deps = loopback_issuer(tmp, port)
-    settings = deps.settings
-    holder = generate_key()
-    with deps.session() as session:
-        sena = create_institution(session, deps, slug="sena", name="SENA", types=["skills-certification"])
-        session.commit()
-        registry = registry_key(session, deps).public.jwk()
-        key = active_key(session, deps, sena)
-    from issuer import credentials as creds
-
-    record = creds.issue_one(deps, operator_staff(sena), type_id="skills-certification",
-                             claims=example_claims("skills-certification"), valid_until=None, lang="es").credential
-    credential = issue_credential(
-        ctype=deps.types.get("skills-certification"), claims=example_claims("skills-certification"),
-        issuer=settings.issuer_id("sena"), key=key, clock=deps.clock, holder_jwk=holder.public.jwk(),
-        status=(f"{settings.issuer_id('sena')}/status/1", record.status_idx), valid_until=record.valid_until)
-    env = {**os.environ, "PUENTE_ENV": "test", "PUENTE_REGISTRY_PUBLIC_JWK": json.dumps(registry),
-           "PUENTE_RATE_LIMIT_PER_MINUTE": "1000000000", "PUENTE_TRUST_LIST_URL": f"http://127.0.0.1:{port}/trust-list"}
-    try:
-        issuer = create_issuer(settings, deps=deps)
-        logging.getLogger("puente").setLevel(logging.WARNING)
-        with ServerThread(issuer, port):
-            yield env, Presenter(credential.sd_jwt, holder)
-    finally:
-        deps.engine.dispose()
 
 
 class Verifier:

@@ -26,7 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,31 @@ def run(rounds: int = 3, seconds: float = 3.0, quick: bool = False) -> Mapping[s
 
 
 def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, float | str]:
-    issuer_port = free_port()
-    deps = loopback_issuer(tmp, issuer_port)
+    results: dict[str, float | str] = {}
+    with serving_issuer(tmp) as (issuer_env, presenter):
+        env = {**issuer_env, "PUENTE_VAR_DIR": str(tmp / "verifier")}
+        trust_url, registry = env["PUENTE_TRUST_LIST_URL"], json.loads(env["PUENTE_REGISTRY_PUBLIC_JWK"])
+        inprocess = build_service(VerifierSettings(env="test", var_dir=tmp / "inprocess", trust_list_url=trust_url,
+                                                   background_refresh=False),
+                                  registry_key=public_key_from_jwk(registry))
+        if not inprocess.trust.refresh():
+            raise RuntimeError("the in-process verifier could not fetch the trust list")
+        results.update(_measure_workers(tmp, env, presenter, inprocess, 1, rounds, seconds, quick))
+        # Two workers share KB-JWT nonces through Redis, as `puente serve --workers 2` requires.
+        redis_url = os.environ.get("PUENTE_BENCH_REDIS_URL") or os.environ.get("PUENTE_TEST_REDIS_URL")
+        if redis_url:
+            shared = {**env, "PUENTE_WORKERS": "2", "PUENTE_REDIS_URL": redis_url}
+            results.update(_measure_workers(tmp, shared, presenter, inprocess, 2, rounds, seconds, quick))
+        else:
+            results.update(dict.fromkeys((name for name in LINES if name.endswith("_2w")), NO_REDIS))
+    return {name: results[name] for name in LINES}
+
+
+@contextmanager
+def serving_issuer(tmp: Path) -> Iterator[tuple[dict[str, str], Presenter]]:
+    """An issuer serving SENA's trust list and status list; the verifiers' environment and live QRs."""
+    port = free_port()
+    deps = loopback_issuer(tmp, port)
     settings = deps.settings
     holder = generate_key()
     with deps.session() as session:
@@ -98,33 +122,15 @@ def _run(tmp: Path, rounds: int, seconds: float, quick: bool) -> Mapping[str, fl
         ctype=deps.types.get("skills-certification"), claims=example_claims("skills-certification"),
         issuer=settings.issuer_id("sena"), key=key, clock=deps.clock, holder_jwk=holder.public.jwk(),
         status=(f"{settings.issuer_id('sena')}/status/1", record.status_idx), valid_until=record.valid_until)
-    presenter = Presenter(credential.sd_jwt, holder)
-    trust_url = f"http://127.0.0.1:{issuer_port}/trust-list"
-    # The limit is on (every request pays for its check) but too high to trip on one client.
-    env = {**os.environ, "PUENTE_ENV": "test", "PUENTE_VAR_DIR": str(tmp / "verifier"),
-           "PUENTE_REGISTRY_PUBLIC_JWK": json.dumps(registry), "PUENTE_RATE_LIMIT_PER_MINUTE": "1000000000",
-           "PUENTE_TRUST_LIST_URL": trust_url}
-    results: dict[str, float | str] = {}
+    env = {**os.environ, "PUENTE_ENV": "test", "PUENTE_REGISTRY_PUBLIC_JWK": json.dumps(registry),
+           "PUENTE_RATE_LIMIT_PER_MINUTE": "1000000000", "PUENTE_TRUST_LIST_URL": f"http://127.0.0.1:{port}/trust-list"}
     try:
         issuer = create_issuer(settings, deps=deps)
-        logging.getLogger("puente").setLevel(logging.WARNING)  # the issuer's access log stays out of the output
-        with ServerThread(issuer, issuer_port):
-            inprocess = build_service(VerifierSettings(env="test", var_dir=tmp / "inprocess", trust_list_url=trust_url,
-                                                       background_refresh=False),
-                                      registry_key=public_key_from_jwk(registry))
-            if not inprocess.trust.refresh():
-                raise RuntimeError("the in-process verifier could not fetch the trust list")
-            results.update(_measure_workers(tmp, env, presenter, inprocess, 1, rounds, seconds, quick))
-            # Two workers share KB-JWT nonces through Redis, as `puente serve --workers 2` requires.
-            redis_url = os.environ.get("PUENTE_BENCH_REDIS_URL") or os.environ.get("PUENTE_TEST_REDIS_URL")
-            if redis_url:
-                shared = {**env, "PUENTE_WORKERS": "2", "PUENTE_REDIS_URL": redis_url}
-                results.update(_measure_workers(tmp, shared, presenter, inprocess, 2, rounds, seconds, quick))
-            else:
-                results.update(dict.fromkeys((name for name in LINES if name.endswith("_2w")), NO_REDIS))
+        logging.getLogger("puente").setLevel(logging.WARNING)
+        with ServerThread(issuer, port):
+            yield env, Presenter(credential.sd_jwt, holder)
     finally:
         deps.engine.dispose()
-    return {name: results[name] for name in LINES}
 
 
 class Servers:
