@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from credcore.messages import text
 from credcore.resources import package_dir
 from issuer import accounts
 from issuer.accounts import Current
@@ -155,7 +156,10 @@ def base_context(request: Request, lang: str, console: Console | None = None) ->
     def tr(es: str, en: str) -> str:
         return en if lang == "en" else es
 
-    context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "when": _when(lang), "day": _day,
+    def t(key: str, **values: object) -> str:  # an entry of the one catalog (web_common/i18n)
+        return text(key, lang, **values)
+
+    context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "t": t, "when": _when(lang), "day": _day,
                                "action_label": lambda action: words.action_label(action, lang),
                                "actor_label": lambda actor: words.actor_label(actor, lang),
                                "console": console, "path": request.url.path,

@@ -180,7 +180,8 @@ def english_catalog() -> set[str]:
     sources = [*ROOT.glob("issuer/console/templates/*.html"), *ROOT.glob("issuer/console/*.py"),
                *ROOT.glob("issuer/*.py"), ROOT / "credcore/messages.py"]  # the catalog's field messages below
     english = {en for path in sources for _, es, _, en in _PAIR.findall(path.read_text()) if en != es}
-    english |= {en for key, en in credcore_messages.entries("en").items() if key.startswith("field.")}
+    english |= {en for key, en in credcore_messages.entries("en").items() if key.startswith(("field.", "console."))
+                and en != credcore_messages.entries("es")[key]}
     return {text for text in english if len(text.split()) >= 3 and "{" not in text}
 
 
