@@ -1,6 +1,7 @@
 """User-facing messages, Spanish first and English second: the one catalog of Puente's words.
 
-The catalog is one flat JSON file per language, ``web_common/i18n/es.json`` and ``en.json``: key →
+The catalog is flat JSON per language, ``web_common/i18n/es.json`` and ``en.json`` (plus
+``console/es.json`` and ``console/en.json``, the console's words, which no browser page needs): key →
 text with ``{name}`` placeholders. Python (the verifier's report, the API problem bodies, the console,
 the CLI) reads it through :func:`text`; the scanning page and the wallet fetch the same files under
 ``/common/i18n/``. Keys are namespaced: ``code.<code>`` (an error code's message, see
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
+from pathlib import Path
 from typing import NamedTuple
 
 from credcore.resources import package_dir
@@ -28,12 +30,20 @@ class Ref(NamedTuple):
     key: str
 
 
+def catalog_files(lang: str) -> list[Path]:
+    """The files of ``lang``'s catalog: ``<lang>.json`` (what the web pages read) and one
+    ``<part>/<lang>.json`` per part that only the server reads (``console/``), so that a phone never
+    downloads the staff console's words."""
+    return [CATALOG_DIR / f"{lang}.json", *sorted(CATALOG_DIR.glob(f"*/{lang}.json"))]
+
+
 @cache
 def entries(lang: str) -> dict[str, str]:
     """Every key of the catalog in ``lang`` (Spanish for anything else)."""
-    path = CATALOG_DIR / f"{lang if lang in LANGUAGES else 'es'}.json"
-    loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
+    merged: dict[str, str] = {}
+    for path in catalog_files(lang if lang in LANGUAGES else "es"):
+        merged.update(json.loads(path.read_text(encoding="utf-8")))
+    return merged
 
 
 def text(key: str, lang: str = "es", **values: object) -> str:

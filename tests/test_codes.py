@@ -17,7 +17,7 @@ import pytest
 
 from credcore.codes import CODES, Code
 from credcore.errors import VERDICTS, CredentialError, IssuanceError
-from credcore.messages import CATALOG_DIR, LANGUAGES, entries
+from credcore.messages import CATALOG_DIR, LANGUAGES, catalog_files, entries
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("credcore", "issuer", "verifier", "servicekit", "puente")
@@ -171,11 +171,20 @@ def test_every_code_the_registry_lists_is_raised_somewhere() -> None:
     assert not dead, f"registered but never raised: {sorted(dead)}"
 
 
-def test_the_two_catalogs_have_the_same_keys_and_placeholders() -> None:
+@pytest.mark.parametrize("part", ["", "console/"])
+def test_the_two_catalogs_have_the_same_keys_and_placeholders(part: str) -> None:
     import re
 
-    es, en = (json.loads((CATALOG_DIR / f"{lang}.json").read_text(encoding="utf-8")) for lang in LANGUAGES)
+    es, en = (json.loads((CATALOG_DIR / f"{part}{lang}.json").read_text(encoding="utf-8")) for lang in LANGUAGES)
     assert es.keys() == en.keys()
     for key in es:
         assert set(re.findall(r"\{(\w+)\}", es[key])) == set(re.findall(r"\{(\w+)\}", en[key])), key
         assert es[key].strip() and en[key].strip(), key
+
+
+def test_a_key_lives_in_one_file_of_the_catalog() -> None:
+    files = catalog_files("es")
+    assert len(files) == 2
+    keys = [set(json.loads(path.read_text(encoding="utf-8"))) for path in files]
+    assert not keys[0] & keys[1]
+    assert all(key.startswith("console.") for key in keys[1])
