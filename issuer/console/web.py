@@ -156,10 +156,10 @@ def base_context(request: Request, lang: str, console: Console | None = None) ->
     def tr(es: str, en: str) -> str:
         return en if lang == "en" else es
 
-    def t(key: str, **values: object) -> str:  # an entry of the one catalog (web_common/i18n)
+    def msg(key: str, **values: object) -> str:  # an entry of the one catalog (web_common/i18n)
         return text(key, lang, **values)
 
-    context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "t": t, "when": _when(lang), "day": _day,
+    context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "msg": msg, "when": _when(lang), "day": _day,
                                "action_label": lambda action: words.action_label(action, lang),
                                "actor_label": lambda actor: words.actor_label(actor, lang),
                                "console": console, "path": request.url.path,
