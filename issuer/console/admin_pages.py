@@ -167,9 +167,8 @@ def reset_user(request: Request, user_id: UserId, console: ConsoleDep,
     password = password if isinstance(password, str) else ""
     if password != (again if isinstance(again, str) else ""):
         return _reset_page(request, console, user_id, status=422,
-                           errors={"password_again": console.tr("Las contraseñas no coinciden.",
-                                                                "The passwords do not match.")},
-                           error=console.tr("Revise la contraseña temporal.", "Check the temporary password."))
+                           errors={"password_again": console.msg("console.passwords_do_not_match")},
+                           error=console.msg("console.check_temporary_password"))
     try:
         with console.deps.session() as session:
             accounts.reset_access(session, console.deps, console.staff, user_id, password=password,
@@ -216,13 +215,12 @@ def create_api_key(request: Request, console: ConsoleDep, form: FormDep) -> Resp
     values = {"name": form_text(form, "name", 200), "role": form_text(form, "role", 16)}
     errors: dict[str, str] = {}
     if not values["name"] or len(values["name"]) > 100:
-        errors["name"] = console.tr("Escriba un nombre que diga para qué es la clave (máximo 100 caracteres).",
-                                    "Give a name that says what the key is for (at most 100 characters).")
+        errors["name"] = console.msg("console.give_name_says_what")
     if values["role"] not in staff.ROLES:
-        errors["role"] = console.tr("Elija un rol.", "Choose a role.")
+        errors["role"] = console.msg("console.choose_role")
     if errors:
         return _api_keys_page(request, console, values=values, errors=errors, status=422,
-                              error=console.tr("Revise los datos de la clave.", "Check the key's details."))
+                              error=console.msg("console.check_key_s_details"))
     with console.deps.session() as session:
         text, row = staff.create_api_key(session, console.deps, institution, role=values["role"],
                                          name=values["name"], actor=console.staff.actor)
@@ -352,8 +350,7 @@ def compromise(request: Request, kid: Annotated[str, KID_PATH], console: Console
     institution = _local_institution(console)
     typed = form_text(form, "confirm_kid", 100)
     if typed != kid:
-        message = console.tr("Para confirmar, escriba exactamente el identificador de la clave (kid). No se cambió "
-                             "nada.", "To confirm, type the key id (kid) exactly. Nothing was changed.")
+        message = console.msg("console.confirm_type_key_id_2")
         return _compromise_page(request, console, kid, typed=typed, error=message, status=422)
     with console.deps.session() as session:
         session.exec(select(Institution).where(Institution.id == institution.id).with_for_update()).one()

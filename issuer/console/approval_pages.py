@@ -50,7 +50,7 @@ def ask_batch_revocation(request: Request, batch_id: Annotated[str, ID], console
     reason = form_text(form, "reason", 600)
     if form_text(form, "confirm") != "yes":
         return _revoke_page(request, console, batch_id, reason=reason, status=422,
-                            error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+                            error=console.msg("console.tick_confirmation_box"))
     try:
         created = approvals.request_batch_revocation(console.deps, console.staff, batch_id, reason)
     except (Invalid, Conflict) as exc:
@@ -92,7 +92,7 @@ def decide(request: Request, request_id: Annotated[str, ID], decision: Literal["
     console.require("status")
     if form_text(form, "confirm") != "yes":
         return _approval_page(request, console, request_id, status=422,
-                              error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+                              error=console.msg("console.tick_confirmation_box"))
     try:
         _, changed = approvals.decide(console.deps, console.staff, request_id, approve=decision == "approve")
     except Conflict as exc:

@@ -37,7 +37,7 @@ def _details(console: Console, details: dict[str, Any]) -> list[tuple[str, str |
         value = details[key]
         if key in SHOWN_DETAILS and isinstance(value, str | int | float | bool | list):
             if isinstance(value, bool):
-                text = console.tr("sí", "yes") if value else console.tr("no", "no")
+                text = console.msg("console.yes_2") if value else console.msg("console.no_2")
             elif isinstance(value, list):
                 text = ", ".join(str(v) for v in value)
             else:

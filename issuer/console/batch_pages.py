@@ -251,19 +251,17 @@ async def _upload(request: Request, console: Console, form: FormData) -> Respons
     form_id = form_text(form, "form_id", 64) or secrets.token_urlsafe(24)
     upload = form.get("file")
     if type_id not in console.staff.institution.types or type_id not in deps.types.by_id:
-        return _new_page(request, console, status=422, error=console.tr(
-            "Elija el tipo de credencial del lote.", "Choose the batch's credential type."))
+        return _new_page(request, console, status=422, error=console.msg("console.choose_batch_s_credential"))
     if not isinstance(upload, UploadFile) or not (upload.filename or upload.size):
-        return _new_page(request, console, selected=type_id, status=422, error=console.tr(
-            "Elija el archivo CSV que va a subir.", "Choose the CSV file to upload."))
+        return _new_page(request, console, selected=type_id, status=422,
+                         error=console.msg("console.choose_csv_file_upload"))
     limit = deps.settings.batch_max_bytes
     data = await upload.read(limit + 1)
     if len(data) > limit:
         return _new_page(request, console, selected=type_id, status=413,
                          error=batches.too_large(limit).message(lang))
     if not data:
-        return _new_page(request, console, selected=type_id, status=422, error=console.tr(
-            "El archivo está vacío.", "The file is empty."))
+        return _new_page(request, console, selected=type_id, status=422, error=console.msg("console.file_empty"))
     ctype = deps.types.get(type_id)
     digest = hashlib.sha256(data).hexdigest()
     key = "console-batch:" + hashlib.sha256(f"{form_id}\n{type_id}\n{digest}".encode()).hexdigest()[:40]

@@ -162,8 +162,7 @@ def issue(request: Request, type_id: str, console: ConsoleDep, form: FormDep) ->
     if problems:
         errors = {e["field"].split("/")[0]: e["message"] for e in problems}
         return _issue_page(request, console, ctype, values, errors, form_id=form_id, status=422,
-                           error=console.tr("Revise los datos marcados: hay {n} por corregir.",
-                                            "Check the marked fields: {n} to correct.").format(n=len(errors)))
+                           error=console.msg("console.check_marked_fields_n", n=len(errors)))
     try:
         claimed = idempotency.begin(console.deps, console.staff, f"console-{form_id}",
                                     {"type": type_id, "claims": claims, "valid_until": valid_until})
@@ -345,7 +344,7 @@ def change_status(request: Request, credential_id: str, action: Literal["revoke"
     if form_text(form, "confirm") != "yes":
         record = _record(console, credential_id)
         return _confirm_page(request, console, record, action, reason=reason, status=422,
-                             error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+                             error=console.msg("console.tick_confirmation_box"))
     try:
         creds.change_status(console.deps, console.staff, credential_id, action, reason)
     except Invalid as exc:
@@ -383,7 +382,7 @@ def reissue(request: Request, credential_id: str, console: ConsoleDep, form: For
     record = _record(console, credential_id)
     if form_text(form, "confirm") != "yes":
         return _reissue_page(request, console, record, status=422,
-                             error=console.tr("Marque la casilla de confirmación.", "Tick the confirmation box."))
+                             error=console.msg("console.tick_confirmation_box"))
     form_id = form_text(form, "form_id", 64) or secrets.token_urlsafe(24)
     claimed = idempotency.begin(console.deps, console.staff, f"console-{form_id}", {"reissue": record.id})
     if isinstance(claimed, dict):

@@ -148,6 +148,10 @@ class Console:
     def tr(self, es: str, en: str) -> str:
         return en if self.lang == "en" else es
 
+    def msg(self, key: str, **values: object) -> str:
+        """An entry of the one catalog (web_common/i18n) in the console's language."""
+        return text(key, self.lang, **values)
+
     def require(self, permission: str) -> None:
         self.staff.require(permission)
 
