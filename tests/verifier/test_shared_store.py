@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -206,7 +207,10 @@ def test_commands_of_concurrent_requests_share_round_trips(redis_url_prefix: tup
 
     monkeypatch.setattr(store, "put_once", blocking)
     monkeypatch.setattr(store, "incr", blocking)
-    taken, counts = asyncio.run(scenario())
+    # A loop of its own in a thread of its own: the browser tests' Playwright keeps an asyncio loop
+    # running in the main thread for the whole session, and asyncio.run() refuses to start inside it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        taken, counts = pool.submit(asyncio.run, scenario()).result()
     assert taken.count(True) == 1 and taken.count(False) == 19
     assert sorted(counts) == list(range(1, 11))
     assert sum(batches) == 30 and len(batches) < 30  # pipelined: fewer round trips than commands
