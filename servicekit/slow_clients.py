@@ -38,26 +38,27 @@ REPEATS_PER_MINUTE = 5
 LOG = logging.getLogger("puente")
 
 
-class HeaderTimeoutProtocol(H11Protocol):
+class _HeaderDeadline:
+    """The deadline itself, for either of uvicorn's HTTP protocols (mixed in before it): armed when a
+    connection opens and after each response, disarmed when a request's headers are complete (the
+    protocol class says when), and the connection closed if it fires while headers are still awaited."""
+
     header_timeout = HEADER_TIMEOUT
     _deadline: asyncio.TimerHandle | None = None
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
-
-    def handle_events(self) -> None:
-        before = self.cycle
-        super().handle_events()
-        if self.cycle is not None and self.cycle is not before:  # a request's headers are complete
-            self._disarm()
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
+        super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
             self._arm()  # the next request's headers have the same deadline
 
@@ -77,46 +78,23 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
+class HeaderTimeoutProtocol(_HeaderDeadline, H11Protocol):
+    def handle_events(self) -> None:
+        before = self.cycle
+        super().handle_events()
+        if self.cycle is not None and self.cycle is not before:  # a request's headers are complete
+            self._disarm()
+
+
 if HTTPTOOLS:
 
-    class HttpToolsHeaderTimeoutProtocol(HttpToolsProtocol):
+    class HttpToolsHeaderTimeoutProtocol(_HeaderDeadline, HttpToolsProtocol):
         """:class:`HeaderTimeoutProtocol` over uvicorn's httptools protocol (the C parser of the
         ``server`` extra): the same deadline for every request's headers."""
-
-        header_timeout = HEADER_TIMEOUT
-        _deadline: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
         def on_headers_complete(self) -> None:
             self._disarm()  # a request's headers are complete
             super().on_headers_complete()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
-                self._arm()  # the next request's headers have the same deadline
-
-        def _arm(self) -> None:
-            self._disarm()
-            self._deadline = self.loop.call_later(self.header_timeout, self._too_slow)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _too_slow(self) -> None:
-            self._deadline = None
-            if self.cycle is None or self.cycle.response_complete:  # still waiting for headers
-                LOG.warning("connection closed: request headers incomplete after %.0f s", self.header_timeout)
-                self.transport.close()
 
 
 class RepeatFilter(logging.Filter):
