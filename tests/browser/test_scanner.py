@@ -127,7 +127,15 @@ def wait_for_decoder(page: Any, decoder: str) -> None:
 def scan_green(page: Any) -> str:
     """Clicks Scan, waits for the green result and returns which reader read the frame."""
     page.click("#scan")
-    page.locator("#result[data-tone='ok']").wait_for(state="visible", timeout=WAIT_MS)
+    try:
+        page.locator("#result[data-tone='ok']").wait_for(state="visible", timeout=WAIT_MS)
+    except Exception as error:  # say what the page showed instead (a result of another tone, a camera message)
+        shown = page.evaluate("""() => ({
+            tone: document.getElementById('result')?.dataset.tone,
+            title: document.getElementById('result-title')?.textContent,
+            camera: document.getElementById('camera-status')?.textContent,
+        })""")
+        raise AssertionError(f"no green result within {WAIT_MS} ms; the page shows {shown}") from error
     assert page.locator("#result-title").text_content() == "Credencial verificada"
     assert page.evaluate("document.getElementById('video').srcObject") is None  # the camera is released
     decoder: str = page.locator("#camera").get_attribute("data-decoder")
