@@ -17,12 +17,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credcore.resources import package_dir
+from servicekit.static import file_response
 from servicekit.web_common import shared_files
 
 WALLET_DIR = package_dir("wallet_web")
@@ -121,8 +122,8 @@ def _shared_routes() -> list[Route]:
     """``/common/…``: the JavaScript the wallet shares with the scanning page (servicekit.web_common)."""
 
     def serve(file: Path, media_type: str) -> Any:
-        async def endpoint(_: Request) -> Response:
-            return FileResponse(file, media_type=media_type)
+        async def endpoint(request: Request) -> Response:
+            return file_response(request, file, media_type)
 
         return endpoint
 

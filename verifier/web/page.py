@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from credcore.resources import package_dir
+from servicekit.static import file_response
 from servicekit.web_common import shared_files
 
 WEB_DIR = package_dir("verifier.web")
@@ -57,9 +58,9 @@ ASSETS: dict[str, tuple[str, str]] = {
 router = APIRouter(include_in_schema=False)
 
 
-def _route(file: Path, media_type: str) -> Callable[[], FileResponse]:
-    def serve() -> FileResponse:
-        return FileResponse(file, media_type=media_type, headers=SECURITY_HEADERS)
+def _route(file: Path, media_type: str) -> Callable[[Request], Response]:
+    def serve(request: Request) -> Response:
+        return file_response(request, file, media_type, SECURITY_HEADERS)
 
     return serve
 
@@ -85,7 +86,7 @@ def _shared_route(file: Path, media_type: str) -> Callable[[Request], Response]:
 
     def serve(request: Request) -> Response:
         if file.stat().st_size < GZIP_FROM or "gzip" not in request.headers.get("accept-encoding", ""):
-            return FileResponse(file, media_type=media_type, headers=SECURITY_HEADERS)
+            return file_response(request, file, media_type, SECURITY_HEADERS)
         body, etag = _gzipped(file, file.stat().st_mtime_ns)
         headers = {**SECURITY_HEADERS, "ETag": etag, "Vary": "Accept-Encoding"}
         if request.headers.get("if-none-match") == etag:
