@@ -171,7 +171,10 @@ def test_every_code_the_registry_lists_is_raised_somewhere() -> None:
     assert not dead, f"registered but never raised: {sorted(dead)}"
 
 
-@pytest.mark.parametrize("part", ["", "console/"])
+PARTS = {"": None, "console/": "console.", "wallet/": "wallet.", "camera/": "camera."}  # part → its keys' prefix
+
+
+@pytest.mark.parametrize("part", list(PARTS))
 def test_the_two_catalogs_have_the_same_keys_and_placeholders(part: str) -> None:
     import re
 
@@ -183,8 +186,48 @@ def test_the_two_catalogs_have_the_same_keys_and_placeholders(part: str) -> None
 
 
 def test_a_key_lives_in_one_file_of_the_catalog() -> None:
-    files = catalog_files("es")
-    assert len(files) == 2
-    keys = [set(json.loads(path.read_text(encoding="utf-8"))) for path in files]
-    assert not keys[0] & keys[1]
-    assert all(key.startswith("console.") for key in keys[1])
+    """Each part's keys carry its name (so the merged catalog Python reads has no clash), and the main
+    file (the scanning page's, codes and verdicts) holds no key of a part."""
+    for lang in LANGUAGES:
+        files = catalog_files(lang)
+        parts = ["" if path.parent == CATALOG_DIR else f"{path.parent.name}/" for path in files]
+        assert parts == ["", *sorted(part for part in PARTS if part)]
+        prefixes = tuple(prefix for prefix in PARTS.values() if prefix)
+        for part, path in zip(parts, files, strict=True):
+            names = json.loads(path.read_text(encoding="utf-8"))
+            prefix = PARTS[part]
+            if prefix is None:
+                assert not any(name.startswith(prefixes) for name in names), path
+            else:
+                assert all(name.startswith(prefix) for name in names), path
+
+
+def _keys_used_by(sources: list[Path], patterns: list[str]) -> set[str]:
+    import re
+
+    used: set[str] = set()
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        for pattern in patterns:
+            used.update(re.findall(pattern, text))
+    return used
+
+
+def test_every_word_the_wallet_and_the_page_ask_for_is_in_the_catalog() -> None:
+    """The wallet asks for `<key>` (its own `wallet.<key>`) or a whole shared key (`camera.torch`); the
+    scanning page for `<key>` (`scan.<key>`) or a whole key. Static keys in their HTML and JS must
+    exist in both languages, so no screen shows a bare key."""
+    root = CATALOG_DIR.parents[1]
+    attributes = [r'data-i18n(?:-label|-placeholder|-aria)?="([\w.]+)"']
+    calls = [r"\bt\('([\w.]+)'", r"\bt\(\s*[\w.]+,\s*\"([\w.]+)\""]
+    wallet = _keys_used_by([root / "wallet_web" / "index.html", *(root / "wallet_web" / "js").rglob("*.js")],
+                           attributes + calls)
+    page = _keys_used_by([root / "verifier" / "web" / "index.html", *(root / "verifier" / "web").glob("*.js")],
+                         attributes + calls)
+    assert len(wallet) > 100 and len(page) > 20 and "camera.torch" in wallet & page
+    for lang in LANGUAGES:
+        catalog = entries(lang)
+        missing = {key for key in wallet if f"wallet.{key}" not in catalog and key not in catalog}
+        assert not missing, (lang, sorted(missing))
+        missing = {key for key in page if f"scan.{key}" not in catalog and key not in catalog}
+        assert not missing, (lang, sorted(missing))

@@ -10,7 +10,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v9';
+const VERSION = 'puente-wallet-v10';
 const SHELL = [
   '/',
   '/index.html',
@@ -53,8 +53,10 @@ const SHELL = [
   '/js/store.js',
   '/js/trust.js',
   '/js/ui.js',
-  '/i18n/es.json',
-  '/i18n/en.json',
+  '/common/i18n/wallet/es.json',
+  '/common/i18n/wallet/en.json',
+  '/common/i18n/camera/es.json',
+  '/common/i18n/camera/en.json',
   '/vendor/qrcode.mjs',
   '/manifest.webmanifest',
   '/config.json',

@@ -789,6 +789,7 @@ def test_the_wallet_is_served_with_strict_headers(tmp_path: Path) -> None:
     with TestClient(create_wallet_app(trust_list_url=trust_list_url, registry_jwk=registry)) as client:
         assert client.get("/config.json").json() == {"trust_list_url": trust_list_url, "registry_jwk": registry}
         assert "http://127.0.0.1:*" in client.get("/").headers["content-security-policy"]
-        for path in ("/js/app.js", "/vendor/qrcode.mjs", "/i18n/es.json", "/manifest.webmanifest", "/sw.js",
+        for path in ("/js/app.js", "/vendor/qrcode.mjs", "/common/i18n/wallet/es.json", "/common/i18n/camera/en.json",
+                     "/manifest.webmanifest", "/sw.js",
                      "/common/pt1.js", "/common/qr-format-tables.json"):
             assert client.get(path).status_code == 200, path

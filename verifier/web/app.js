@@ -102,7 +102,7 @@ async function startCamera() {
       if (token !== camera.token) return;
       $("camera").dataset.decoder = decoder;
       $("camera").classList.toggle("closer", state === "closer");
-      setCameraStatus({ closer: "cameraCloser", read: "cameraRead" }[state] || "cameraLooking");
+      setCameraStatus({ closer: "camera.closer", read: "cameraRead" }[state] || "cameraLooking");
     },
     onControls: (controls) => token === camera.token && showControls(controls),
   });

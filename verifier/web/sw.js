@@ -9,7 +9,7 @@
 // better QR reader (zxing-wasm, about 400 KB), which the page loads once it is interactive, is kept
 // when it is first fetched rather than with the page, so that it never weighs on a first visit.
 
-const VERSION = "puente-scanner-v3";
+const VERSION = "puente-scanner-v4";
 // Decoders the page loads only when it needs them (web_common/scan/scanner.js: none where the
 // browser reads QR codes natively): kept when first fetched, never downloaded just to be kept.
 const LATER = ["/common/vendor/zxing_wasm/", "/common/scan/worker.js", "/common/vendor/jsQR.js"];
@@ -34,6 +34,8 @@ const SHELL = [
   "/common/qr-format-tables.json",
   "/common/i18n/es.json",
   "/common/i18n/en.json",
+  "/common/i18n/camera/es.json",
+  "/common/i18n/camera/en.json",
   "/common/verify/claims.js",
   "/common/verify/errors.js",
   "/common/verify/jose.js",

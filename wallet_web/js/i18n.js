@@ -1,8 +1,12 @@
-// Spanish first, English on request. Strings live in i18n/{es,en}.json; elements carry
-// data-i18n (text), data-i18n-label (aria-label) or data-i18n-placeholder.
+// Spanish first, English on request. The words come from Puente's one catalog (web_common/i18n/,
+// served as /common/i18n/): the wallet's own (`wallet/<lang>.json`, keys `wallet.<key>`, used here
+// without their prefix) and the camera's, shared with the scanning page (`camera/<lang>.json`, used
+// with theirs: `camera.torch`). Elements carry data-i18n (text), data-i18n-label (aria-label) or
+// data-i18n-placeholder.
 
 const LANGUAGES = ['es', 'en'];
 const STORAGE_KEY = 'puente.lang';
+const PARTS = ['wallet/', 'camera/'];
 let language = 'es';
 let strings = new Map();
 
@@ -19,8 +23,8 @@ export function savedLanguage() {
 
 export async function setLanguage(lang) {
   const chosen = LANGUAGES.includes(lang) ? lang : 'es';
-  const response = await fetch(`/i18n/${chosen}.json`);
-  strings = new Map(Object.entries(await response.json()));
+  const files = await Promise.all(PARTS.map(async (part) => (await fetch(`/common/i18n/${part}${chosen}.json`)).json()));
+  strings = new Map(files.flatMap((file) => Object.entries(file)));
   language = chosen;
   document.documentElement.lang = chosen;
   try {
@@ -33,7 +37,7 @@ export async function setLanguage(lang) {
 
 /** The string for `key` with {placeholders} filled in (values are inserted as text). */
 export function t(key, values = {}) {
-  const template = strings.get(key) ?? key;
+  const template = strings.get(`wallet.${key}`) ?? strings.get(key) ?? key;
   return template.replace(/\{(\w+)\}/g, (_, name) => (Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : ''));
 }
 

@@ -202,8 +202,8 @@ function showCloser(closer) {
   $('scan-box').classList.toggle('closer', closer);
   const status = $('scan-status');
   if (closer) {
-    status.dataset.i18n = 'receive.closer';
-    status.textContent = t('receive.closer');
+    status.dataset.i18n = 'camera.closer';
+    status.textContent = t('camera.closer');
   } else if (status.dataset.i18n) {
     delete status.dataset.i18n;
     status.textContent = '';
