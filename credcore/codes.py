@@ -6,6 +6,11 @@ with, and its message key in the catalog (``code.<code>`` in ``web_common/i18n/{
 tests/test_codes.py walks the source: every code raised anywhere must be here, with the verdict or the
 status it is raised with, and every code here must have a Spanish and an English message.
 
+An OpenID4VP presentation request ends in a result (verifier/oid4vp/): a presented credential's
+failure carries that credential's code and verdict, and the exchange itself has codes of its own,
+reported with one of :data:`RESULT_VERDICTS` (the query was not satisfied, the request expired, the
+wallet answered with an error of OpenID4VP 1.0 §8.5, the verifier failed).
+
 A code has one verdict. The few with two say why (the same limit or field is checked in two places
 whose verdicts differ); ``alg_not_allowed`` is no longer one of them: an unsupported key is
 ``key_unsupported`` (``malformed``) and an unsupported ``_sd_alg`` is ``sd_alg_not_allowed``.
@@ -21,8 +26,9 @@ class Code:
     code: str
     verdicts: tuple[str, ...] = ()  # the verifier verdicts it is reported with (credential failures)
     statuses: tuple[int, ...] = ()  # the HTTP statuses it is answered with (problems, OAuth errors)
-    oauth: bool = False  # an OAuth 2.0 / OpenID4VCI ``error`` value (its spelling is the spec's)
+    oauth: bool = False  # an OAuth 2.0 / OpenID4VCI / OpenID4VP ``error`` value (its spelling is the spec's)
     why: str = ""  # why it has more than one verdict
+    results: tuple[str, ...] = ()  # the presentation result verdicts it is reported with (RESULT_VERDICTS)
 
     @property
     def key(self) -> str:
@@ -31,8 +37,12 @@ class Code:
 
 
 def _c(code: str, verdicts: tuple[str, ...] = (), *, statuses: tuple[int, ...] = (), oauth: bool = False,
-       why: str = "") -> Code:
-    return Code(code, verdicts, statuses, oauth, why)
+       why: str = "", results: tuple[str, ...] = ()) -> Code:
+    return Code(code, verdicts, statuses, oauth, why, results)
+
+
+RESULT_VERDICTS = ("dcql_unsatisfied", "request_expired", "wallet_error", "internal_error")
+"""The verdicts of an OpenID4VP presentation result besides a presented credential's own."""
 
 
 STATUS_LIST_READ_ALONE = ("a status list token read alone is malformed; while verifying a credential it makes "
@@ -103,7 +113,7 @@ _CREDENTIAL = [
 ]
 
 _SERVICE = [
-_c("already_revoked", statuses=(409,)),
+    _c("already_revoked", statuses=(409,)),
     _c("api_key_in_query", statuses=(400,)),
     _c("bad_request", statuses=(400,)),
     _c("batch_not_done", statuses=(409,)),
@@ -141,7 +151,7 @@ _c("already_revoked", statuses=(409,)),
     _c("idempotency_key_missing", statuses=(400,)),
     _c("idempotency_key_reused", statuses=(422,)),
     _c("institution_exists", statuses=(409,)),
-    _c("internal_error", statuses=(500,)),
+    _c("internal_error", statuses=(500,), results=("internal_error",)),
     _c("invalid_api_key", statuses=(401,)),
     _c("invalid_contact", statuses=(422,)),
     _c("invalid_issuer_id", statuses=(422,)),
@@ -200,11 +210,26 @@ _OAUTH = [
     _c("invalid_grant", statuses=(400,), oauth=True),
     _c("invalid_nonce", statuses=(400,), oauth=True),
     _c("invalid_proof", statuses=(400,), oauth=True),
-    _c("invalid_request", statuses=(400, 404), oauth=True),
+    _c("invalid_request", statuses=(400, 404), oauth=True, results=("wallet_error",)),
     _c("invalid_token", statuses=(401,), oauth=True),
     _c("temporarily_unavailable", statuses=(503,), oauth=True),
     _c("unknown_credential_configuration", statuses=(400,), oauth=True),
     _c("unsupported_grant_type", statuses=(400,), oauth=True),
 ]
 
-CODES: dict[str, Code] = {entry.code: entry for entry in (*_CREDENTIAL, *_SERVICE, *_OAUTH)}
+_PRESENTATION = [
+    # What the exchange itself says (verifier/oid4vp/); invalid_request and internal_error are above.
+    _c("dcql_unsatisfied", results=("dcql_unsatisfied",)),
+    _c("request_expired", results=("request_expired",)),
+    _c("wallet_error", results=("wallet_error",)),  # a wallet error code that §8.5 does not list
+    # The wallet's own errors (OpenID4VP 1.0 §8.5), recorded as it sent them.
+    _c("access_denied", oauth=True, results=("wallet_error",)),
+    _c("invalid_client", oauth=True, results=("wallet_error",)),
+    _c("invalid_request_uri_method", oauth=True, results=("wallet_error",)),
+    _c("invalid_scope", oauth=True, results=("wallet_error",)),
+    _c("invalid_transaction_data", oauth=True, results=("wallet_error",)),
+    _c("vp_formats_not_supported", oauth=True, results=("wallet_error",)),
+    _c("wallet_unavailable", oauth=True, results=("wallet_error",)),
+]
+
+CODES: dict[str, Code] = {entry.code: entry for entry in (*_CREDENTIAL, *_SERVICE, *_OAUTH, *_PRESENTATION)}

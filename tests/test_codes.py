@@ -1,8 +1,8 @@
 """The error vocabulary is enumerable (issue 10 #3): every code that can reach a client, a report or
-a page is in the one registry (credcore/codes.py), with the verdict or HTTP status it is raised with,
-and every registered code has its message in Spanish and in English in the one catalog
-(web_common/i18n/). The raise sites are found by walking the source, so a new code cannot slip in
-without its entry."""
+a page is in the one registry (credcore/codes.py), with the verdict or HTTP status it is raised with
+(or, for an OpenID4VP presentation result, the result's verdict), and every registered code has its
+message in Spanish and in English in the one catalog (web_common/i18n/). The raise sites are found
+by walking the source, so a new code cannot slip in without its entry."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from credcore.codes import CODES, Code
+from credcore.codes import CODES, RESULT_VERDICTS, Code
 from credcore.errors import VERDICTS, CredentialError, IssuanceError
 from credcore.messages import CATALOG_DIR, LANGUAGES, catalog_files, entries
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("credcore", "issuer", "verifier", "servicekit", "puente")
 # Calls whose first (or second, after a status) string argument is a code on the wire.
-CODE_ARGUMENT = {"OAuthError": 0, "problem": 1, "Problem": 1, "_unavailable": 0, "Check": 2}
+CODE_ARGUMENT = {"OAuthError": 0, "problem": 1, "Problem": 1, "_unavailable": 0, "Check": 2, "WalletAnswer": 1}
+# An OpenID4VP presentation result (verifier/oid4vp/): Result(valid, verdict, error_code, …).
+RESULT_CALL = "Result"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Site:
     verdict: str | None = None  # a credential error's verdict, from its class
     status: int | None = None  # an HTTP status, from the class or the literal argument
     variant: str | None = None
+    result: str | None = None  # the verdict of the presentation result it is reported in
 
 
 def _module_of(path: Path) -> object:
@@ -55,6 +58,32 @@ def _literal(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _chosen_codes(node: ast.expr | None, module: object) -> list[str]:
+    """The codes an expression can give: a literal, or ``x if x in SOME_SET else "fallback"`` (each
+    member of the module's set of codes ``SOME_SET``, and the fallback)."""
+    if not isinstance(node, ast.IfExp):
+        literal = _literal(node)
+        return [literal] if literal is not None else []
+    chosen = _chosen_codes(node.orelse, module)
+    test = node.test
+    if (isinstance(node.body, ast.Name) and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == node.body.id and [type(op) for op in test.ops] == [ast.In]
+            and isinstance(test.comparators[0], ast.Name)):
+        members = getattr(module, test.comparators[0].id)
+        assert isinstance(members, frozenset) and all(isinstance(m, str) for m in members), test.comparators[0].id
+        return [*sorted(members), *chosen]
+    return [*_chosen_codes(node.body, module), *chosen]
+
+
+def _result_sites(where: str, node: ast.Call, module: object) -> Iterator[Site]:
+    """``Result(valid, verdict, error_code, …)``: each code it can carry, with its result verdict."""
+    keywords = {k.arg: k.value for k in node.keywords}
+    verdict = _literal(node.args[1] if len(node.args) > 1 else keywords.get("verdict"))
+    code_node = node.args[2] if len(node.args) > 2 else keywords.get("error_code")
+    for code in _chosen_codes(code_node, module):
+        yield Site(where, code, result=verdict if verdict in RESULT_VERDICTS else None)
+
+
 def _call_sites(path: Path, tree: ast.AST, module: object) -> Iterator[Site]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -63,6 +92,9 @@ def _call_sites(path: Path, tree: ast.AST, module: object) -> Iterator[Site]:
         name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
         where = f"{path.relative_to(ROOT)}:{node.lineno}"
         keywords = {k.arg: k.value for k in node.keywords}
+        if name == RESULT_CALL:
+            yield from _result_sites(where, node, module)
+            continue
         cls = getattr(module, name, None)
         verdict, status = _classify(cls)
         code = _literal(keywords.get("code"))
@@ -130,6 +162,20 @@ def test_the_walk_finds_the_known_kinds_of_site() -> None:
     assert len(SITES) > 200
 
 
+def test_the_walk_finds_the_presentation_results_codes() -> None:
+    """OpenID4VP results are walked too: the exchange's own codes with their result verdicts, every
+    wallet error of §8.5 the verifier records (verifier/oid4vp/answer.py's set), and the code of
+    the OAuth-style answer to a wallet."""
+    from verifier.oid4vp.answer import WALLET_ERRORS
+
+    results = {(site.code, site.result) for site in SITES if site.result is not None}
+    assert {("dcql_unsatisfied", "dcql_unsatisfied"), ("request_expired", "request_expired"),
+            ("internal_error", "internal_error"), ("wallet_error", "wallet_error")} <= results
+    assert {(code, "wallet_error") for code in WALLET_ERRORS} <= results
+    wallet_answers = {(site.code, site.status) for site in SITES if site.where.startswith("verifier/errors.py")}
+    assert {("invalid_request", 400), ("invalid_request", 404)} <= wallet_answers
+
+
 @pytest.mark.parametrize("site", SITES, ids=lambda s: f"{s.code}@{s.where}")
 def test_every_code_raised_is_registered(site: Site) -> None:
     assert site.code in CODES, f"{site.where} raises {site.code!r}, which credcore/codes.py does not list"
@@ -140,12 +186,15 @@ def test_every_code_raised_is_registered(site: Site) -> None:
         assert site.status in entry.statuses, f"{site.where}: {site.code} answered with {site.status}"
     if site.variant is not None:
         assert f"{entry.key}.{site.variant}" in entries("es"), f"{site.where}: no message {entry.key}.{site.variant}"
+    if site.result is not None:
+        assert site.result in entry.results, f"{site.where}: {site.code} reported in a {site.result} result"
 
 
 @pytest.mark.parametrize("entry", CODES.values(), ids=lambda c: c.code)
 def test_every_registered_code_has_a_spanish_and_an_english_message(entry: Code) -> None:
-    assert entry.verdicts or entry.statuses, f"{entry.code} has neither a verdict nor an HTTP status"
+    assert entry.verdicts or entry.statuses or entry.results, f"{entry.code} has no verdict nor HTTP status"
     assert set(entry.verdicts) <= set(VERDICTS)
+    assert set(entry.results) <= set(RESULT_VERDICTS)
     for lang in LANGUAGES:
         assert entries(lang).get(entry.key, "").strip(), f"{entry.code} has no {lang} message"
     assert entries("es")[entry.key] != entries("en")[entry.key] or entry.code in SAME_IN_BOTH
@@ -231,3 +280,27 @@ def test_every_word_the_wallet_and_the_page_ask_for_is_in_the_catalog() -> None:
         assert not missing, (lang, sorted(missing))
         missing = {key for key in page if f"scan.{key}" not in catalog and key not in catalog}
         assert not missing, (lang, sorted(missing))
+
+
+@pytest.mark.parametrize("entry", [c for c in CODES.values() if c.results], ids=lambda c: c.code)
+def test_a_presentation_result_says_its_own_code(entry: Code) -> None:
+    """A result's message is its code's (or the code's ``result`` wording), never the
+    fallback ``malformed`` gives an unknown code."""
+    from verifier.oid4vp.render import RESULT_WORDING, result_message
+    from verifier.oid4vp.transactions import Result
+
+    for lang in LANGUAGES:
+        said = result_message(Result(False, entry.results[0], entry.code), lang)
+        assert said in (entries(lang)[entry.key], entries(lang).get(f"{entry.key}.{RESULT_WORDING}"))
+        assert said != entries(lang)["code.malformed"]
+
+
+def test_presentation_wordings_belong_to_result_codes() -> None:
+    """``code.<code>.result`` is the wording of a code shared with another place (a 500 problem, the
+    issuer's OAuth error) for a presentation result: only codes a result carries have one."""
+    from verifier.oid4vp.render import RESULT_WORDING
+
+    wordings = {key.removeprefix("code.").removesuffix(f".{RESULT_WORDING}") for key in entries("es")
+                if key.startswith("code.") and key.endswith(f".{RESULT_WORDING}")}
+    assert wordings == {"internal_error", "invalid_request"}
+    assert all(CODES[code].results for code in wordings)

@@ -94,17 +94,28 @@ def _problem_handler(request: Request, exc: Exception) -> Response:
     return problem_for(exc, negotiate(request.headers.get("accept-language")))
 
 
-def wallet_error(status: int, description: str) -> JSONResponse:
-    return JSONResponse({"error": "invalid_request", "error_description": description}, status_code=status,
-                        headers=WALLET_HEADERS)
+@dataclass(frozen=True)
+class WalletAnswer:
+    """An error answered to a wallet in the OAuth style (§8.2): the status and the ``error`` code; the
+    ``error_description`` is the exception's (for the wallet's developer, in English)."""
+
+    status: int
+    code: str
+
+    def response(self, description: str) -> JSONResponse:
+        return JSONResponse({"error": self.code, "error_description": description}, status_code=self.status,
+                            headers=WALLET_HEADERS)
 
 
-WALLET_ERRORS: dict[type[Exception], int] = {ResponseRejected: 400, WalletRequestGone: 404}
+WALLET_ERRORS: dict[type[Exception], WalletAnswer] = {
+    ResponseRejected: WalletAnswer(400, "invalid_request"),
+    WalletRequestGone: WalletAnswer(404, "invalid_request"),
+}
 
 
 def _wallet_handler(_request: Request, exc: Exception) -> Response:
     description = exc.description if isinstance(exc, ResponseRejected) else str(exc)
-    return wallet_error(WALLET_ERRORS[type(exc)], description)
+    return WALLET_ERRORS[type(exc)].response(description)
 
 
 def install(app: FastAPI) -> None:

@@ -22,7 +22,8 @@ from verifier.oid4vp.transactions import Entry, ResponseRejected, Result, Transa
 if TYPE_CHECKING:
     from verifier.service import VerifierService
 
-# Error codes of §8.5 a wallet may answer with; anything else is recorded as "wallet_error".
+# Error codes of §8.5 a wallet may answer with; anything else is recorded as "wallet_error". Each is
+# registered in credcore/codes.py with its message (tests/test_codes.py reads this set).
 WALLET_ERRORS = frozenset({"access_denied", "invalid_request", "invalid_client", "invalid_scope",
                            "vp_formats_not_supported", "invalid_request_uri_method", "invalid_transaction_data",
                            "wallet_unavailable"})
@@ -94,9 +95,9 @@ def receive_answer(service: VerifierService, tx_id: str, form: Mapping[str, str]
 
 def wallet_error(form: Mapping[str, str]) -> Result:
     """A wallet's refusal, recorded with its reason (untrusted text: bounded, no control characters)."""
-    code = form["error"] if form["error"] in WALLET_ERRORS else "wallet_error"
+    error = form["error"]
     description = CONTROL.sub(" ", form.get("error_description", ""))[:MAX_ERROR_DESCRIPTION].strip()
-    return Result(False, "wallet_error", code, description or None)
+    return Result(False, "wallet_error", error if error in WALLET_ERRORS else "wallet_error", description or None)
 
 
 def vp_token_shape(raw: str, queries: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:

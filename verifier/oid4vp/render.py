@@ -10,14 +10,18 @@ from credcore import messages
 if TYPE_CHECKING:
     from verifier.oid4vp.transactions import Entry, Result, Transaction
 
+RESULT_WORDING = "result"  # the catalog's variant of a code's message for a presentation result
+
+
 def result_message(result: Result, lang: str) -> str:
-    """A presentation's outcome in words: the catalog's ``presentation.<code>`` for what the exchange
-    itself says (the wallet declined, the request expired …), else the credential code's message."""
+    """A presentation's outcome in words: its code's message in the catalog (credcore/codes.py
+    registers every code a result can carry), in the wording for a presentation result where the
+    code has one (``code.<code>.result``: an ``internal_error`` here is the verifier's own, an
+    ``invalid_request`` is the wallet refusing our request)."""
     code = result.error_code or result.verdict
-    if f"presentation.{code}" in messages.entries(lang):
-        return messages.text(f"presentation.{code}", lang)
-    if result.verdict == "wallet_error":
-        return messages.text("presentation.wallet_error", lang)
+    wording = f"code.{code}.{RESULT_WORDING}"
+    if wording in messages.entries(lang):
+        return messages.text(wording, lang)
     return messages.message(code, lang)
 
 
