@@ -38,11 +38,16 @@ def catalog_files(lang: str) -> list[Path]:
     return [CATALOG_DIR / f"{lang}.json", *sorted(CATALOG_DIR.glob(f"*/{lang}.json"))]
 
 
-@cache
 def entries(lang: str) -> dict[str, str]:
     """Every key of the catalog in ``lang`` (Spanish for anything else)."""
+    return _catalog(lang if lang in LANGUAGES else "es")
+
+
+@cache
+def _catalog(lang: str) -> dict[str, str]:
+    """Read once per language (the files ship with the package)."""
     merged: dict[str, str] = {}
-    for path in catalog_files(lang if lang in LANGUAGES else "es"):
+    for path in catalog_files(lang):
         merged.update(json.loads(path.read_text(encoding="utf-8")))
     return merged
 

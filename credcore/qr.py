@@ -116,35 +116,46 @@ class _Reader:
 # ----------------------------------------------------------------------------- JSON part packing
 
 
-_Y_OF: dict[tuple[bytes, int], bytes | None] = {}
+class P256Points:
+    """The ``y`` of compressed P-256 points (the ``y`` of a key is packed as a reference to its ``x``),
+    each (x, parity) worked out once: decompressing a point takes a modular square root, about 70 µs
+    in OpenSSL, a third of decoding a live QR, and a holder shows the same key in every QR. A verifier
+    keeps one across QRs (``credcore.verify.VerifierMemory``); an encode or decode without one uses
+    its own, so packing and the round-trip check that follows share it."""
 
+    def __init__(self, limit: int = 4096) -> None:
+        self._y: dict[tuple[bytes, int], bytes | None] = {}
+        self._limit = limit
 
-def _y_from_x(x: bytes, parity: int) -> bytes | None:
-    """The ``y`` of the P-256 point with this ``x`` and parity (None: no such point). Decompressing
-    a point takes a modular square root, about 70 µs in OpenSSL, a third of decoding a live QR; a
-    holder shows the same key in every QR, so each (x, parity) is worked out once."""
-    found = _Y_OF.get((x, parity), b"")
-    if found != b"":
-        return found
-    try:
-        key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes([2 + parity]) + x)
-        y: bytes | None = key.public_numbers().y.to_bytes(32, "big")
-    except ValueError:
-        y = None
-    if len(_Y_OF) >= 4096:
-        _Y_OF.clear()
-    _Y_OF[x, parity] = y
-    return y
+    def y(self, x: bytes, parity: int) -> bytes | None:
+        """The ``y`` of the point with this ``x`` and parity (None: no such point)."""
+        found = self._y.get((x, parity), b"")
+        if found != b"":
+            return found
+        try:
+            key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes([2 + parity]) + x)
+            y: bytes | None = key.public_numbers().y.to_bytes(32, "big")
+        except ValueError:
+            y = None
+        if len(self._y) >= self._limit:
+            self._y.clear()
+        self._y[x, parity] = y
+        return y
+
+    def __len__(self) -> int:
+        return len(self._y)
 
 
 class _Context:
     """What a reference can point at (disclosure digests, the sd_hash) and the entropy stream."""
 
-    def __init__(self, digests: list[str], sd_hash: str | None, entropy: bytearray | _Reader) -> None:
+    def __init__(self, digests: list[str], sd_hash: str | None, entropy: bytearray | _Reader,
+                 points: P256Points) -> None:
         self.digests = digests
         self.index = {d: i for i, d in enumerate(digests) if i < 256}
         self.sd_hash = sd_hash
         self.entropy = entropy
+        self.points = points
 
 
 def _escape(out: bytearray, span: bytes) -> None:
@@ -209,7 +220,7 @@ def _pack_token(out: bytearray, token: bytes, before: bytes, ctx: _Context) -> N
     if match:
         x = b64url_decode(match.group(1).decode("ascii"))
         for parity in (0, 1):
-            if _y_from_x(x, parity) == raw:
+            if ctx.points.y(x, parity) == raw:
                 out += bytes([P256_Y, parity])
                 return
     out.append(RAW32)
@@ -275,7 +286,7 @@ def unpack_json(packed: bytes, ctx: _Context) -> bytes:
         elif byte == P256_Y:
             parity = reader.byte()
             match = _X_BEFORE_Y.search(bytes(out))
-            y = _y_from_x(b64url_decode(match.group(1).decode("ascii")), parity) if match and parity < 2 else None
+            y = ctx.points.y(b64url_decode(match.group(1).decode("ascii")), parity) if match and parity < 2 else None
             if y is None:
                 raise MalformedError("invalid compressed P-256 point")
             out += b64url_encode(y).encode("ascii")
@@ -302,7 +313,7 @@ def _jwt_parts(jwt: str) -> list[bytes]:
     return [b64url_decode(p) for p in parts]
 
 
-def _pack_sd_jwt(text: str) -> tuple[bytes, bytes]:
+def _pack_sd_jwt(text: str, points: P256Points) -> tuple[bytes, bytes]:
     pieces = text.split("~")
     if len(pieces) < 2 or len(pieces) > MAX_DISCLOSURES + 2:
         raise MalformedError("not an SD-JWT")
@@ -312,15 +323,15 @@ def _pack_sd_jwt(text: str) -> tuple[bytes, bytes]:
     head, body, signature = _jwt_parts(issuer_jwt)
     out, entropy = bytearray([KIND_SD_JWT]), bytearray()
     _put_varint(out, len(disclosures))
-    plain = _Context([], None, entropy)
+    plain = _Context([], None, entropy, points)
     for disclosure in disclosures:
         _segment(out, pack_json(b64url_decode(disclosure), plain))
-    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy)
+    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy, points)
     _segment(out, pack_json(head, ctx))
     _segment(out, pack_json(body, ctx))
     _signature(out, entropy, signature)
     if kb:
-        kb_ctx = _Context(ctx.digests, hash_b64(text[: len(text) - len(kb)]), entropy)
+        kb_ctx = _Context(ctx.digests, hash_b64(text[: len(text) - len(kb)]), entropy, points)
         kb_head, kb_body, kb_signature = _jwt_parts(kb)
         out.append(1)
         _segment(out, pack_json(kb_head, kb_ctx))
@@ -331,13 +342,13 @@ def _pack_sd_jwt(text: str) -> tuple[bytes, bytes]:
     return bytes(out), bytes(entropy)
 
 
-def _unpack_sd_jwt(reader: _Reader, entropy: _Reader) -> str:
+def _unpack_sd_jwt(reader: _Reader, entropy: _Reader, points: P256Points) -> str:
     count = reader.varint()
     if count > MAX_DISCLOSURES:
         raise PayloadTooLargeError("too many disclosures")
-    plain = _Context([], None, entropy)
+    plain = _Context([], None, entropy, points)
     disclosures = [b64url_encode(unpack_json(reader.take(reader.varint()), plain)) for _ in range(count)]
-    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy)
+    ctx = _Context([hash_b64(d) for d in disclosures], None, entropy, points)
     head = b64url_encode(unpack_json(reader.take(reader.varint()), ctx))
     body = b64url_encode(unpack_json(reader.take(reader.varint()), ctx))
     signature = b64url_encode(entropy.take(reader.varint()))
@@ -347,25 +358,26 @@ def _unpack_sd_jwt(reader: _Reader, entropy: _Reader) -> str:
         return presented
     if flag != 1:
         raise MalformedError("bad key-binding flag")
-    kb_ctx = _Context(ctx.digests, hash_b64(presented), entropy)
+    kb_ctx = _Context(ctx.digests, hash_b64(presented), entropy, points)
     kb_head = b64url_encode(unpack_json(reader.take(reader.varint()), kb_ctx))
     kb_body = b64url_encode(unpack_json(reader.take(reader.varint()), kb_ctx))
     kb_signature = b64url_encode(entropy.take(reader.varint()))
     return f"{presented}{kb_head}.{kb_body}.{kb_signature}"
 
 
-def pack(text: str) -> tuple[bytes, bytes]:
+def pack(text: str, points: P256Points | None = None) -> tuple[bytes, bytes]:
     """``text`` as (structure, entropy): structured when that reproduces it exactly, raw otherwise."""
+    points = points if points is not None else P256Points()
     try:
-        packed = _pack_sd_jwt(text)
-        if unpack(*packed) == text:
+        packed = _pack_sd_jwt(text, points)
+        if unpack(*packed, points=points) == text:
             return packed
     except (CredentialError, UnicodeError, ValueError):
         pass
     return bytes([KIND_RAW]) + text.encode("utf-8", "surrogatepass"), b""
 
 
-def unpack(structure: bytes, entropy: bytes) -> str:
+def unpack(structure: bytes, entropy: bytes, points: P256Points | None = None) -> str:
     reader, random_part = _Reader(structure), _Reader(entropy)
     kind = reader.byte()
     if kind == KIND_RAW:
@@ -377,7 +389,7 @@ def unpack(structure: bytes, entropy: bytes) -> str:
             raise MalformedError("raw QR payload is not UTF-8") from exc
     if kind != KIND_SD_JWT:
         raise MalformedError("unknown packed kind")
-    text = _unpack_sd_jwt(reader, random_part)
+    text = _unpack_sd_jwt(reader, random_part, points if points is not None else P256Points())
     if reader.pos != len(structure) or random_part.pos != len(entropy):
         raise MalformedError("trailing bytes after the presentation")
     return text
@@ -401,15 +413,16 @@ def inflate_prefix(data: bytes, cap: int) -> tuple[bytes, bytes]:
 
 
 
-def encode(text: str) -> str:
+def encode(text: str, points: P256Points | None = None) -> str:
     """Presentation text → QR text (``PT1:`` + Base45 of the compressed packing)."""
-    structure, entropy = pack(text)
+    structure, entropy = pack(text, points)
     compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS, 9)
     return PREFIX + base45_encode(compressor.compress(structure) + compressor.flush() + entropy)
 
 
-def decode(qr_text: str) -> str:
-    """QR text → the exact presentation text; every defect is ``malformed`` or ``payload_too_large``."""
+def decode(qr_text: str, points: P256Points | None = None) -> str:
+    """QR text → the exact presentation text; every defect is ``malformed`` or ``payload_too_large``.
+    ``points``: the P-256 points a long-lived verifier already decompressed (None: this QR's own)."""
     if not isinstance(qr_text, str):
         raise MalformedError("QR content must be text")
     if len(qr_text) > MAX_QR_TEXT:
@@ -420,4 +433,4 @@ def decode(qr_text: str) -> str:
     if len(compressed) < 2 or compressed[0] & 0x0F != 8 or (compressed[0] * 256 + compressed[1]) % 31:
         raise MalformedError("QR payload is not zlib-compressed")
     structure, entropy = inflate_prefix(compressed, MAX_PACKED)
-    return unpack(structure, entropy)
+    return unpack(structure, entropy, points)

@@ -164,24 +164,27 @@ def _disclose(payload: dict[str, Any], sd: SdJwt) -> dict[str, Any]:
     return processed.claims
 
 
-def parse_input(text: str) -> SdJwt:
-    """A scanned QR text (``PT1:…``) or a compact SD-JWT, leading/trailing whitespace ignored."""
+def parse_input(text: str, points: qr.P256Points | None = None) -> SdJwt:
+    """A scanned QR text (``PT1:…``) or a compact SD-JWT, leading/trailing whitespace ignored
+    (``points``: a long-lived verifier's decompressed P-256 points, see :class:`VerifierMemory`)."""
     if not isinstance(text, str):
         raise MalformedError("input must be text")
     text = text.strip()
     if text.startswith(qr.PREFIX) or text[:2].upper() == qr.PREFIX[:2]:
-        text = qr.decode(text)
+        text = qr.decode(text, points)
     return parse_compact(text)
 
 
 @dataclass
 class VerifierMemory:
     """What a long-lived verifier remembers between verifications, all pure functions of their inputs:
-    holder keys already imported, status list tokens already verified with the same key. The
-    verifier owns one and passes it to every call; without one nothing is remembered."""
+    holder keys already imported, status list tokens already verified with the same key, the P-256
+    points of PT1 QRs already decompressed. The verifier owns one and passes it to every call;
+    without one nothing is remembered."""
 
     holder_keys: HolderKeys = field(default_factory=HolderKeys)
     status_lists: status_list.VerifiedStatusLists = field(default_factory=status_list.VerifiedStatusLists)
+    qr_points: qr.P256Points = field(default_factory=qr.P256Points)
 
 
 def verify_presentation(
@@ -202,7 +205,7 @@ def verify_presentation(
     typs = (SD_JWT_VC_TYP, LEGACY_TYP) if policy.accept_legacy_typ else (SD_JWT_VC_TYP,)
 
     def fmt() -> tuple[SdJwt, jws.Jws, dict[str, Any]]:
-        sd = parse_input(text)
+        sd = parse_input(text, memory.qr_points if memory is not None else None)
         token = jws.parse(sd.issuer_jwt)
         jws.check_header(token, typs)
         return sd, token, token.claims()

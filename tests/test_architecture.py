@@ -147,3 +147,69 @@ def test_test_modules_are_not_libraries() -> None:
         imported = {name for name in _imports(path) if name.startswith("tests.")}
         offending = [name for name in imported if name.rsplit(".", 1)[-1].startswith("test_")]
         assert not offending, f"{path.relative_to(ROOT)} imports the test modules {offending}"
+
+
+_MUTATORS = {"append", "add", "clear", "discard", "extend", "insert", "pop", "popitem", "remove", "setdefault",
+             "update", "move_to_end"}
+_CONTAINERS = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp)
+_CONTAINER_CALLS = {"dict", "list", "set", "bytearray", "defaultdict", "OrderedDict", "deque", "Counter"}
+# Loaded once from the package's own files, the same for every caller: not state between calls.
+_LOAD_ONCE = {"package_dir", "_catalog", "_validator"}
+
+
+def _module_containers(tree: ast.Module) -> set[str]:
+    """Names a module binds, at its top level, to a mutable container."""
+    names: set[str] = set()
+    for statement in tree.body:
+        targets = statement.targets if isinstance(statement, ast.Assign) else (
+            [statement.target] if isinstance(statement, ast.AnnAssign) and statement.value is not None else [])
+        value = getattr(statement, "value", None)
+        call = value.func if isinstance(value, ast.Call) else None
+        mutable = isinstance(value, _CONTAINERS) or (
+            isinstance(call, ast.Name | ast.Attribute) and (call.id if isinstance(call, ast.Name) else call.attr)
+            in _CONTAINER_CALLS)
+        if mutable:
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _state_kept_between_calls(source: str) -> list[str]:
+    tree = ast.parse(source)
+    containers = _module_containers(tree)
+    found: list[str] = []
+    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+        for decorator in function.decorator_list:
+            name = decorator.func if isinstance(decorator, ast.Call) else decorator
+            label = name.id if isinstance(name, ast.Name) else name.attr if isinstance(name, ast.Attribute) else ""
+            if label in ("cache", "lru_cache") and function.name not in _LOAD_ONCE:
+                found.append(f"{function.name}: @{label}")
+        for node in ast.walk(function):
+            if isinstance(node, ast.Global):
+                found.append(f"{function.name}: global {', '.join(node.names)}")
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del) and \
+                    isinstance(node.value, ast.Name) and node.value.id in containers:
+                found.append(f"{function.name}: writes {node.value.id}[…]")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in _MUTATORS and isinstance(node.func.value, ast.Name) and \
+                    node.func.value.id in containers:
+                found.append(f"{function.name}: {node.func.value.id}.{node.func.attr}()")
+    return found
+
+
+@pytest.mark.parametrize("path", _modules("credcore"), ids=lambda p: p.name)
+def test_the_core_keeps_no_state_between_calls_in_its_modules(path: Path) -> None:
+    """Caches live on the objects that own them (issue 10 #6): ``VerifierMemory`` (holder keys,
+    verified status lists, PT1 points), the issuer's deps; no credcore module changes a module-level
+    container, declares a global or memoises a function on its arguments."""
+    found = _state_kept_between_calls(path.read_text("utf-8"))
+    assert not found, f"{path.name}: {found}"
+
+
+def test_the_state_walker_sees_a_module_level_cache() -> None:
+    source = ('_SEEN: dict[str, int] = {}\n_ORDER = list()\n'
+              'def remember(key):\n    _SEEN[key] = 1\n    _ORDER.append(key)\n'
+              'def forget():\n    global _SEEN\n    _SEEN.clear()\n'
+              '@functools.lru_cache(maxsize=64)\ndef costly(x):\n    return x\n')
+    assert _state_kept_between_calls(source) == [
+        "remember: writes _SEEN[…]", "remember: _ORDER.append()", "forget: global _SEEN", "forget: _SEEN.clear()",
+        "costly: @lru_cache"]

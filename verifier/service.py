@@ -70,7 +70,7 @@ class VerifierService:
         try:
             compact = text.strip()
             if compact.startswith(qr.PREFIX):
-                compact = qr.decode(compact)
+                compact = qr.decode(compact, self.memory.qr_points)
             if compact != compact.strip():
                 return text, False
             reference = status_list.reference(jws.parse(parse_compact(compact).issuer_jwt).claims())

@@ -202,3 +202,29 @@ def test_decoding_arbitrary_bytes_never_inflates_past_the_cap(data: bytes) -> No
         except CredentialError:
             continue
         assert len(structure.encode("utf-8", "surrogatepass")) <= qr.MAX_PACKED
+
+
+def test_p256_points_are_worked_out_once_and_bounded() -> None:
+    """PT1's point decompression is remembered by the P256Points that owns it, never more than its
+    limit, and an x with no point on the curve is remembered as None."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    keys = [ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers() for _ in range(3)]
+    points = qr.P256Points(limit=2)
+    for numbers in keys:
+        x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+        assert points.y(x, numbers.y & 1) == y
+        assert points.y(x, 1 - (numbers.y & 1)) != y
+        assert len(points) <= 2
+    not_on_curve = (7).to_bytes(32, "big")  # x³ - 3x + b is not a square mod p for x = 7
+    fresh = qr.P256Points()
+    assert fresh.y(not_on_curve, 0) is None and len(fresh) == 1 and fresh.y(not_on_curve, 0) is None
+
+
+def test_a_decoder_keeps_what_it_worked_out_only_in_the_points_it_is_given() -> None:
+    world = World()
+    code = qr.encode(world.present(world.issue()))
+    points = qr.P256Points()
+    assert qr.decode(code, points) == qr.decode(code) and len(points) == 1
+    again = qr.encode(world.present(world.issue()))  # the same holder key, another credential
+    assert qr.decode(again, points) == qr.decode(again) and len(points) == 1

@@ -47,3 +47,15 @@ def test_each_memory_is_its_own(world: World) -> None:
     assert _verify(world, world.present(issued), first).valid
     assert _verify(world, world.present(issued), second).valid
     assert first.status_lists is not second.status_lists and first.holder_keys is not second.holder_keys
+    assert first.qr_points is not second.qr_points
+
+
+def test_a_holder_point_is_decompressed_once_per_verifier(world: World) -> None:
+    """A live QR's holder key is packed as its x: the verifier's memory works out its y once for
+    every QR that holder shows."""
+    from credcore import qr
+
+    memory = VerifierMemory()
+    codes = [qr.encode(world.present(world.issue())) for _ in range(2)]
+    assert [_verify(world, code, memory).verdict for code in codes] == ["valid", "valid"]
+    assert len(memory.qr_points) == 1
