@@ -10,8 +10,8 @@ from credcore import qr
 from testkit import live as live_issuer
 from testkit.live import Live
 from tests.browser import wallet_support
+from tests.browser.axe_support import audit
 from tests.browser.chromium import Chromium, Verifier
-from tests.browser.test_console_axe import audit
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
 
 live = live_issuer.live

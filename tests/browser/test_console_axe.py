@@ -3,28 +3,19 @@ auditors and admins use: labels, names, contrast, landmarks, headings, ARIA, in 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from testkit.world import example_claims
+from tests.browser import console_support
+from tests.browser.axe_support import audit
 from tests.browser.chromium import Chromium
-from tests.browser.test_console import TABLET, Console, console, sign_in  # noqa: F401  (console: the fixture)
+from tests.browser.console_support import TABLET, Console, sign_in
 
-WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-        "resultTypes": ["violations"]}
-
-
-def audit(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options=WCAG)
-    return [f"{page.url}: {v['id']} ({v['impact']}): {v['help']} at "
-            f"{[node['target'] for node in v['nodes'][:3]]}" for v in results.response["violations"]]
+console = console_support.console
 
 
 @pytest.mark.parametrize("lang", ["es", "en"])
-def test_console_pages_pass_an_automated_wcag_audit(chromium: Chromium, console: Console,  # noqa: F811
+def test_console_pages_pass_an_automated_wcag_audit(chromium: Chromium, console: Console,
                                                      lang: str) -> None:
     credential_id = console.issue("sena", "skills-certification", example_claims("skills-certification"))
     page, _ = chromium.page(f"{console.url}/console/lang/{lang}?next=/console/login", viewport=TABLET)

@@ -6,12 +6,15 @@ future is refused before sending; every mistake shows at once."""
 from __future__ import annotations
 
 from testkit.world import example_claims
+from tests.browser import console_support
 from tests.browser.chromium import Chromium, screenshot
-from tests.browser.test_console import TABLET, Console, console, sign_in  # noqa: F401  (console: the fixture)
+from tests.browser.console_support import TABLET, Console, sign_in
+
+console = console_support.console
 
 
 def test_the_issue_form_reads_document_numbers_as_written_and_checks_formats(chromium: Chromium,
-                                                                             console: Console) -> None:  # noqa: F811
+                                                                             console: Console) -> None:
     page, log = chromium.page(f"{console.url}/console", viewport=TABLET)
     sign_in(page, console, console.users["sena:officer"])
     page.goto(f"{console.url}/console/issue/skills-certification")

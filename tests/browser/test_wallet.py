@@ -10,7 +10,6 @@ import random
 import secrets
 import string
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,10 @@ from tests.browser.wallet_support import (
     Browsers,
     Wallet,
     WalletServer,
+    assert_clean,
     decode_qr_png,
+    verify_qr,
+    wallet_with_credential,
 )
 from verifier.app import create_app as create_verifier
 
@@ -51,40 +53,12 @@ live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers
+verifier = wallet_support.verifier
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 FOUR = ["given_name", "family_name", "competency_code", "competency_title"]
 HOSTILE_GIVEN = '<img src=x onerror="window.__pwned=1">'
 HOSTILE_FAMILY = "</script><script>window.__pwned=2</script>"
-
-
-@pytest.fixture
-def verifier(live: Live) -> Iterator[TestClient]:
-    """A fresh verifier (own replay store) that trusts the live issuer's trust list."""
-    service = live.verifier_service()
-    with TestClient(create_verifier(service.settings, service=service)) as client:
-        yield client
-
-
-def _verify(client: TestClient, text: str) -> dict[str, Any]:
-    response = client.post("/api/v1/verify", json={"qr": text})
-    assert response.status_code == 200, response.text
-    report: dict[str, Any] = response.json()
-    return report
-
-
-def _assert_clean(wallet: Wallet) -> None:
-    assert wallet.log.csp_violations() == []
-    assert wallet.log.problems() == []
-
-
-def _wallet_with_credential(browsers: Browsers, live: Live, name: str = "Ana",
-                            claims: dict[str, Any] | None = None) -> tuple[Wallet, dict[str, Any]]:
-    wallet = Wallet(browsers.context()).open()
-    wallet.create_profile(name)
-    created = live.issue("skills-certification", claims=claims)
-    wallet.receive(created["offer"]["offer_uri"], created["offer"]["tx_code"])
-    return wallet, created
 
 
 # ----------------------------------------------------------------------------- (1) receive
@@ -116,7 +90,7 @@ def test_receive_a_credential_from_a_pasted_offer(browsers: Browsers, live: Live
     wallet.wait("#cards .badge-valid")
     assert wallet.page.locator("#cards .badge").inner_text() == "Vigente"
     wallet.screenshot("wallet-cards.png")
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 def test_wrong_tx_code_is_refused_and_the_right_one_still_works(browsers: Browsers, live: Live,
@@ -156,7 +130,7 @@ def test_an_offer_link_opens_the_wallet_and_leaves_the_address_bar(browsers: Bro
 def test_four_of_eight_claims_in_a_live_qr_verify_with_holder_binding(browsers: Browsers, live: Live,
                                                                       wallet_server: WalletServer,
                                                                       verifier: TestClient) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.open_card()
     labels = wallet.page.locator("#claim-list input[type=checkbox]")
     assert labels.count() == 8
@@ -169,7 +143,7 @@ def test_four_of_eight_claims_in_a_live_qr_verify_with_holder_binding(browsers: 
     assert text.startswith("PT1:")
     version = int(wallet.page.locator("#qr-canvas").get_attribute("data-version"))
     assert version <= 22, f"QR version {version} is above the size budget (PRODUCT.md: 22 at ECC M)"
-    report = _verify(verifier, text)
+    report = verify_qr(verifier, text)
     assert report["valid"] is True, report
     assert report["holder_binding"] == "verified"
     assert set(report["claims"]) == set(FOUR)
@@ -180,10 +154,10 @@ def test_four_of_eight_claims_in_a_live_qr_verify_with_holder_binding(browsers: 
     parts = parse_compact(presentation)
     assert len(parts.disclosures) == 4 and parts.kb_jwt is not None
     # A second look is a new KB-JWT (new nonce), and the verifier refuses the first one again.
-    assert _verify(verifier, text)["error"]["code"] == "replayed"
+    assert verify_qr(verifier, text)["error"]["code"] == "replayed"
     wallet.close_qr()
     second = wallet.show_qr()
-    assert second != text and _verify(verifier, second)["valid"] is True
+    assert second != text and verify_qr(verifier, second)["valid"] is True
     history = wallet.page
     wallet.close_qr()
     history.click("#cred-back")
@@ -191,12 +165,12 @@ def test_four_of_eight_claims_in_a_live_qr_verify_with_holder_binding(browsers: 
     entries = wallet.visible("#history-list").locator("li")
     assert entries.count() == 2
     assert "Nombres, Apellidos" in entries.first.inner_text()
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 def test_the_qr_renews_its_key_binding_while_it_shows(browsers: Browsers, live: Live,
                                                       wallet_server: WalletServer) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.page.clock.install()
     wallet.open_card()
     first = wallet.show_qr()
@@ -208,7 +182,7 @@ def test_the_qr_renews_its_key_binding_while_it_shows(browsers: Browsers, live: 
 
 def test_revocation_shows_on_the_card_and_at_the_verifier(browsers: Browsers, live: Live,
                                                           wallet_server: WalletServer, verifier: TestClient) -> None:
-    wallet, created = _wallet_with_credential(browsers, live)
+    wallet, created = wallet_with_credential(browsers, live)
     wallet.wait("#cards .badge-valid")
     live.change(created["id"], "revoke")
     wallet.page.click("#lock-button")
@@ -221,7 +195,7 @@ def test_revocation_shows_on_the_card_and_at_the_verifier(browsers: Browsers, li
     wallet.page.click("#cred-show-yes")
     wallet.page.locator("#qr-canvas[data-generation]").wait_for()
     text = decode_qr_png(wallet.page.locator("#qr-canvas").screenshot())
-    assert _verify(verifier, text)["verdict"] == "revoked"
+    assert verify_qr(verifier, text)["verdict"] == "revoked"
 
 
 def test_scanning_an_offer_qr_with_the_camera_and_from_a_photo(browsers: Browsers, live: Live,
@@ -235,7 +209,7 @@ def test_scanning_an_offer_qr_with_the_camera_and_from_a_photo(browsers: Browser
     wallet.visible("#receive-open").click()
     wallet.page.set_input_files("#scan-file", files=[{"name": "oferta.png", "mimeType": "image/png", "buffer": png}])
     assert wallet.visible("#offer-host").inner_text() == host
-    _assert_clean(wallet)
+    assert_clean(wallet)
     # The camera (a fake one playing a video of the same QR).
     video = fake_camera_video(png, tmp_path / "offer.y4m")
     phone = Wallet(browsers.context(fake_camera=video)).open()
@@ -245,7 +219,7 @@ def test_scanning_an_offer_qr_with_the_camera_and_from_a_photo(browsers: Browser
     assert phone.visible("#offer-host").inner_text() == host
     phone.confirm_offer(created["offer"]["tx_code"])
     phone.visible("#cards .card")
-    _assert_clean(phone)
+    assert_clean(phone)
 
 
 # ----------------------------------------------------------------------------- online (OpenID4VP)
@@ -271,7 +245,7 @@ def test_answering_an_employer_online_after_consent(browsers: Browsers, live: Li
             body: dict[str, Any] = response.json()
             return body
 
-        wallet, _ = _wallet_with_credential(browsers, live)
+        wallet, _ = wallet_with_credential(browsers, live)
         employer = request("employment")
         wallet.page.click("#share-open")
         wallet.page.fill("#offer-input", employer["qr"])
@@ -309,7 +283,7 @@ def test_answering_an_employer_online_after_consent(browsers: Browsers, live: Li
         wallet.page.click("#request-refuse")
         wallet.page.click("#history-open")
         assert f"Enviado en línea a 127.0.0.1:{port}" in wallet.visible("#history-list").inner_text()
-        _assert_clean(wallet)
+        assert_clean(wallet)
 
 
 # ----------------------------------------------------------------------------- (3) the JS PT1 encoder
@@ -460,7 +434,7 @@ _STORED = """async () => {
 
 def test_two_profiles_never_see_each_others_credentials(browsers: Browsers, live: Live,
                                                         wallet_server: WalletServer) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live, "Ana")
+    wallet, _ = wallet_with_credential(browsers, live, "Ana")
     assert "Gregorio" in wallet.cards()[0]
     wallet.page.click("#switch-profile")
     assert "Gregorio" not in wallet.page.content()  # switching clears the screen
@@ -483,7 +457,7 @@ def test_two_profiles_never_see_each_others_credentials(browsers: Browsers, live
     wallet.choose_profile("Ana")
     wallet.unlock()
     assert len(wallet.cards()) == 1
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 def test_wrong_pins_lock_the_profile_with_growing_delays(browsers: Browsers,
@@ -512,7 +486,7 @@ def test_wrong_pins_lock_the_profile_with_growing_delays(browsers: Browsers,
 
 def test_the_wallet_locks_itself_after_inactivity(browsers: Browsers, live: Live,
                                                   wallet_server: WalletServer) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.page.clock.install()
     wallet.page.clock.run_for(4 * 60_000)
     assert "inactividad" in wallet.visible("#unlock-message").inner_text()
@@ -525,17 +499,17 @@ def test_the_wallet_locks_itself_after_inactivity(browsers: Browsers, live: Live
 def test_hostile_claim_text_renders_as_text(browsers: Browsers, live: Live,
                                             wallet_server: WalletServer, verifier: TestClient) -> None:
     claims = example_claims("skills-certification") | {"given_name": HOSTILE_GIVEN, "family_name": HOSTILE_FAMILY}
-    wallet, _ = _wallet_with_credential(browsers, live, claims=claims)
+    wallet, _ = wallet_with_credential(browsers, live, claims=claims)
     assert f"{HOSTILE_GIVEN} {HOSTILE_FAMILY}" in wallet.page.locator("#cards .card-holder").inner_text()
     wallet.open_card()
     values = wallet.page.locator("#claim-list .claim-value").all_inner_texts()
     assert HOSTILE_GIVEN in values and HOSTILE_FAMILY in values
     wallet.choose(["given_name", "family_name"])
-    report = _verify(verifier, wallet.show_qr())
+    report = verify_qr(verifier, wallet.show_qr())
     assert report["valid"] is True and report["claims"]["given_name"] == HOSTILE_GIVEN
     assert wallet.page.locator("main img, main script").count() == 0
     assert wallet.page.evaluate("() => [typeof window.__pwned, ({}).polluted]") == ["undefined", None]
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 def test_prototype_claim_names_stay_data(browsers: Browsers, wallet_server: WalletServer) -> None:
@@ -601,7 +575,7 @@ def test_without_a_verifiable_trust_list_the_accreditation_stays_pending(wallet_
     launcher = Browsers(wallet_playwright)
     try:
         server.start()
-        wallet, _ = _wallet_with_credential(launcher, live)
+        wallet, _ = wallet_with_credential(launcher, live)
         text = wallet.cards()[0]
         assert "acreditación de la institución se comprobará" in text
         assert "firma se comprobará" not in text  # the issuer's own keys verified the signature
@@ -644,7 +618,7 @@ def test_accreditation_rules_of_the_trust_list(browsers: Browsers) -> None:
 def test_after_a_first_visit_the_wallet_opens_and_presents_offline(browsers: Browsers, live: Live,
                                                                   wallet_server: WalletServer,
                                                                   verifier: TestClient) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.wait("#cards .badge-valid")
     assert wallet.page.evaluate("async () => !!(await navigator.serviceWorker.ready).active")
     wallet.page.reload()  # now the page is controlled by the service worker
@@ -658,7 +632,7 @@ def test_after_a_first_visit_the_wallet_opens_and_presents_offline(browsers: Bro
     assert "Vigente" in wallet.cards()[0]  # the last status seen online
     wallet.open_card()
     wallet.choose(FOUR)
-    report = _verify(verifier, wallet.show_qr())
+    report = verify_qr(verifier, wallet.show_qr())
     assert report["valid"] is True and report["holder_binding"] == "verified"
     assert set(report["claims"]) == set(FOUR)
     # Receiving needs the network: the wallet says so instead of failing silently.
@@ -701,7 +675,7 @@ def test_spanish_by_default_and_english_on_request(browsers: Browsers, live: Liv
     assert wallet.page.locator("#lang-toggle").inner_text() == "Español"
     wallet.page.reload()  # the choice is remembered on this phone
     assert wallet.visible("#unlock-submit").inner_text() == "Open"
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 # ----------------------------------------------------------------------------- backup and deletion
@@ -709,7 +683,7 @@ def test_spanish_by_default_and_english_on_request(browsers: Browsers, live: Liv
 
 def test_backup_is_encrypted_and_restores(browsers: Browsers, live: Live, wallet_server: WalletServer,
                                           tmp_path: Path) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.page.click("#backup-open")
     wallet.page.fill("#export-pass", "puente de papel")
     wallet.page.fill("#export-pass2", "puente de papel")
@@ -745,7 +719,7 @@ def test_backup_is_encrypted_and_restores(browsers: Browsers, live: Live, wallet
 
 def test_deleting_a_profile_deletes_its_keys_and_vault(browsers: Browsers, live: Live,
                                                        wallet_server: WalletServer) -> None:
-    wallet, _ = _wallet_with_credential(browsers, live, "Ana")
+    wallet, _ = wallet_with_credential(browsers, live, "Ana")
     wallet.page.click("#profile-delete-open")
     wallet.page.fill("#delete-pin", "111112")
     wallet.page.click("#delete-profile-yes")

@@ -14,19 +14,19 @@ from credcore import jws, qr
 from credcore.sdjwt import parse_compact
 from testkit.live import Live
 from tests.browser import wallet_support
-from tests.browser.test_wallet import _assert_clean, _verify, _wallet_with_credential, verifier  # noqa: F401
-from tests.browser.wallet_support import Browsers, WalletServer
+from tests.browser.wallet_support import Browsers, WalletServer, assert_clean, verify_qr, wallet_with_credential
 
 pytestmark = pytest.mark.browser
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers
+verifier = wallet_support.verifier
 
 
 def test_each_showing_uses_an_unused_copy_until_they_run_out(browsers: Browsers, live: Live,
                                                               wallet_server: WalletServer,
-                                                              verifier: TestClient) -> None:  # noqa: F811
-    wallet, _ = _wallet_with_credential(browsers, live)
+                                                              verifier: TestClient) -> None:
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.open_card()
     copies = wallet.visible("#cred-copies")
     assert "5 de 5" in copies.inner_text()
@@ -36,7 +36,7 @@ def test_each_showing_uses_an_unused_copy_until_they_run_out(browsers: Browsers,
         presentation = parse_compact(qr.decode(text))
         issuer_jwt = jws.parse(presentation.issuer_jwt)
         seen.append((issuer_jwt.signature, issuer_jwt.claims()["cnf"]["jwk"]["x"]))
-        report = _verify(verifier, text)
+        report = verify_qr(verifier, text)
         assert report["valid"] is True, (showing, report)
         wallet.close_qr()
         line = wallet.page.locator("#cred-copies").inner_text()
@@ -48,7 +48,7 @@ def test_each_showing_uses_an_unused_copy_until_they_run_out(browsers: Browsers,
             assert "Ya usó todas las copias" in line and "nueva oferta" in line, line
     assert len(set(seen[:5])) == 5  # five showings, five copies: other signature and holder key each time
     assert seen[5] == seen[4]  # out of copies: the last one keeps working
-    _assert_clean(wallet)
+    assert_clean(wallet)
 
 
 def test_a_backup_keeps_the_unused_copies(browsers: Browsers, live: Live, wallet_server: WalletServer,
@@ -56,7 +56,7 @@ def test_a_backup_keeps_the_unused_copies(browsers: Browsers, live: Live, wallet
     """Issue 14 leftover: the backup file holds every unused batch copy; restoring brings back those
     whose holder key the profile still has, in order (so the card presents again, a fresh copy each
     time), and a copy shown since the backup makes it the same credential, not a second card."""
-    wallet, _ = _wallet_with_credential(browsers, live)
+    wallet, _ = wallet_with_credential(browsers, live)
     wallet.page.click("#backup-open")
     wallet.page.fill("#export-pass", "puente de papel")
     wallet.page.fill("#export-pass2", "puente de papel")
@@ -97,4 +97,4 @@ def test_a_backup_keeps_the_unused_copies(browsers: Browsers, live: Live, wallet
                         {"current": 0, "spares": [1, 2, 3, 4], "copies": 5, "keyMissing": False},
                         {"current": 2, "spares": [3, 4], "copies": 5, "keyMissing": False},
                         {"current": 0, "spares": [], "copies": 1, "keyMissing": True}]
-    _assert_clean(wallet)
+    assert_clean(wallet)

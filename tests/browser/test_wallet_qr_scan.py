@@ -18,7 +18,7 @@ from testkit import live as live_issuer
 from testkit.live import Live
 from tests.browser import wallet_support
 from tests.browser.chromium import Chromium, Verifier
-from tests.browser.test_scanner import (
+from tests.browser.scanner_support import (
     NO_BARCODE_DETECTOR,
     open_page,
     scan_green,

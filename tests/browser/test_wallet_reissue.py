@@ -7,7 +7,6 @@ reemplazado"; both events are in the console's history and the audit chain holds
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from testkit.live import Live
 from testkit.world import example_claims
 from tests.browser import wallet_support
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer, layout_problems
-from verifier.app import create_app as create_verifier
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +28,12 @@ live = live_issuer.live
 wallet_playwright = wallet_support.wallet_playwright
 wallet_server = wallet_support.wallet_server
 browsers = wallet_support.browsers
+verifier = wallet_support.verifier
 
 SMALL_PHONE = {"width": 360, "height": 740}
 LAPTOP = {"width": 1280, "height": 900}
 PASSWORD = "una frase bastante larga 2026"
 BACKUP_PASS = "puente de papel"
-
-
-@pytest.fixture
-def verifier(live: Live) -> Iterator[TestClient]:
-    service = live.verifier_service()
-    with TestClient(create_verifier(service.settings, service=service)) as client:
-        yield client
 
 
 def _officer(live: Live) -> str:

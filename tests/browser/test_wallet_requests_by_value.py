@@ -17,8 +17,7 @@ import pytest
 from testkit.live import Live
 from testkit.servers import ServerThread, free_port
 from tests.browser import wallet_support
-from tests.browser.test_wallet import _assert_clean, _wallet_with_credential
-from tests.browser.wallet_support import Browsers, Wallet, WalletServer
+from tests.browser.wallet_support import Browsers, Wallet, WalletServer, assert_clean, wallet_with_credential
 from verifier.app import create_app as create_verifier
 from verifier.oid4vp.secure import self_signed_identity
 
@@ -76,7 +75,7 @@ def test_parameters_in_the_qr_from_an_unsigned_verifier(browsers: Browsers, live
     base = f"http://127.0.0.1:{port}"
     with server, httpx.Client(timeout=10) as http:
         request = _requester(http, base)
-        wallet, _ = _wallet_with_credential(browsers, live)
+        wallet, _ = wallet_with_credential(browsers, live)
         employer = request()
         query = parse_qs(urlsplit(employer["qr"]).query)
         assert "request_uri" not in query and "dcql_query" in query  # the parameters travel in the QR
@@ -91,7 +90,7 @@ def test_parameters_in_the_qr_from_an_unsigned_verifier(browsers: Browsers, live
         swapped = other["qr"].replace(quote(other["client_id"], safe=""),
                                       quote("redirect_uri:https://evil.example/response", safe=""))
         _refused(wallet, swapped)
-        _assert_clean(wallet)
+        assert_clean(wallet)
 
 
 def test_signed_request_object_by_value(browsers: Browsers, live: Live, wallet_server: WalletServer,
@@ -103,7 +102,7 @@ def test_signed_request_object_by_value(browsers: Browsers, live: Live, wallet_s
     base = f"http://127.0.0.1:{port}"
     with server, httpx.Client(timeout=10) as http:
         request = _requester(http, base)
-        wallet, _ = _wallet_with_credential(browsers, live)
+        wallet, _ = wallet_with_credential(browsers, live)
 
         def by_value(created: dict[str, Any]) -> str:
             jwt = http.get(created["request_uri"]).text
@@ -122,4 +121,4 @@ def test_signed_request_object_by_value(browsers: Browsers, live: Live, wallet_s
                                                       "request": f"{head}.{tampered}.{signature}"}))
         # `request` and `request_uri` together: refused.
         _refused(wallet, link + "&" + urlencode({"request_uri": other["request_uri"]}))
-        _assert_clean(wallet)
+        assert_clean(wallet)

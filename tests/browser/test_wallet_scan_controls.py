@@ -14,7 +14,7 @@ from PIL import Image
 from testkit.world import SCHEMAS
 from tests.browser import wallet_support
 from tests.browser.chromium import fake_camera_video
-from tests.browser.test_scanner import too_far, y4m
+from tests.browser.scanner_support import too_far, y4m
 from tests.browser.wallet_support import Browsers, Wallet, WalletServer
 
 pytestmark = pytest.mark.browser

@@ -15,8 +15,7 @@ import pytest
 from testkit.live import Live
 from testkit.servers import ServerThread, free_port
 from tests.browser import wallet_support
-from tests.browser.test_wallet import _assert_clean, _wallet_with_credential
-from tests.browser.wallet_support import Browsers, WalletServer
+from tests.browser.wallet_support import Browsers, WalletServer, assert_clean, wallet_with_credential
 from verifier.app import create_app as create_verifier
 from verifier.oid4vp.secure import self_signed_identity
 
@@ -43,7 +42,7 @@ def test_signed_request_names_the_certified_verifier_and_the_answer_is_encrypted
             created: dict[str, Any] = response.json()
             return created
 
-        wallet, _ = _wallet_with_credential(browsers, live)
+        wallet, _ = wallet_with_credential(browsers, live)
         employer = request()
         assert employer["client_id"].startswith("x509_hash:")
         wallet.page.click("#share-open")
@@ -70,4 +69,4 @@ def test_signed_request_names_the_certified_verifier_and_the_answer_is_encrypted
         wallet.page.click("#paste-submit")
         wallet.wait("#request-error:not(:empty)")
         assert wallet.page.locator("#request-share").is_hidden()
-        _assert_clean(wallet)
+        assert_clean(wallet)

@@ -1,4 +1,4 @@
-"""Fixtures and a page driver for the web wallet's browser tests (tests/browser/test_wallet.py).
+"""Fixtures and a page driver for the web wallet's browser tests (tests/browser/test_wallet*.py).
 
 The wallet runs on exactly http://127.0.0.1:8003: the live issuer of tests/verifier/conftest.py is
 built with default settings, whose CORS allows only that wallet origin. A busy port is a failure with
@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 import zxingcpp
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from puente.wallet_app import create_wallet_app
 from testkit.live import Live
 from testkit.servers import ServerThread
+from verifier.app import create_app as create_verifier
 
 CHROMIUM = Path(os.environ.get("PUENTE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -279,6 +281,41 @@ class Wallet:
         self.page.screenshot(path=str(path), full_page=False)
         return path
 
+
+
+@pytest.fixture
+def verifier(live: Live) -> Iterator[TestClient]:
+    """A fresh verifier (own replay store) that trusts the live issuer's trust list, called in process
+    (the browser conftest's ``verifier`` is the scanning page on loopback; a module that imports this
+    one uses this one)."""
+    service = live.verifier_service()
+    with TestClient(create_verifier(service.settings, service=service)) as client:
+        yield client
+
+
+def verify_qr(client: TestClient, text: str) -> dict[str, Any]:
+    """The verifier's report on a QR's text; the request itself must succeed."""
+    response = client.post("/api/v1/verify", json={"qr": text})
+    assert response.status_code == 200, response.text
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def assert_clean(wallet: Wallet) -> None:
+    """The wallet's page broke no CSP rule and logged no error."""
+    assert wallet.log.csp_violations() == []
+    assert wallet.log.problems() == []
+
+
+def wallet_with_credential(browsers: Browsers, live: Live, name: str = "Ana",
+                           claims: dict[str, Any] | None = None) -> tuple[Wallet, dict[str, Any]]:
+    """A new phone with a profile ``name`` that has received one skills certification from the live
+    issuer; the issuer's answer (its offer, the credential's id) comes with it."""
+    wallet = Wallet(browsers.context()).open()
+    wallet.create_profile(name)
+    created = live.issue("skills-certification", claims=claims)
+    wallet.receive(created["offer"]["offer_uri"], created["offer"]["tx_code"])
+    return wallet, created
 
 # What a person can touch, and text that must not be squeezed into a sliver (letter-by-letter breaks).
 _LAYOUT = """
