@@ -137,16 +137,60 @@ def test_the_tenant_check_and_the_slug_lookup_are_written_once() -> None:
                 assert not by_slug, f"{path.relative_to(ROOT)}:{node.lineno} looks an institution up by slug by hand"
 
 
+def _modules_an_import_may_load(source: str, package: tuple[str, ...]) -> set[str]:
+    """Every module the imports of ``source`` (a module of ``package``) may load, lazy ones too:
+    ``from a.b import c`` loads ``a.b``, and ``a.b.c`` as well when ``a.b`` is a package (a directory
+    here); a relative import is resolved against ``package``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package[:len(package) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            names.add(base)
+            if (ROOT / Path(*base.split("."))).is_dir():
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _test_modules_imported(source: str, package: tuple[str, ...]) -> list[str]:
+    return sorted(name for name in _modules_an_import_may_load(source, package)
+                  if name.split(".")[0] in ("tests", "bench") and name.rsplit(".", 1)[-1].startswith("test_"))
+
+
 def test_test_modules_are_not_libraries() -> None:
     """What several test modules share lives in a support module (``tests/issuer/support.py``,
-    ``tests/verifier/support.py``, ``testkit/``), never in another test module. The browser tests
-    still share helpers between test modules (left for the engineers working on them)."""
+    ``tests/browser/wallet_support.py``, ``tests/browser/scanner_support.py``, ``testkit/``, …), never
+    in another test module, in tests/ and bench/ alike (issue 10): importing one runs its module-level
+    set-up, hands its fixtures to the importer unseen, and turns a test file into a library."""
+    offending = {}
     for path in _all_modules("tests", "bench", "testkit"):
-        if path.is_relative_to(ROOT / "tests" / "browser"):
-            continue
-        imported = {name for name in _imports(path) if name.startswith("tests.")}
-        offending = [name for name in imported if name.rsplit(".", 1)[-1].startswith("test_")]
-        assert not offending, f"{path.relative_to(ROOT)} imports the test modules {offending}"
+        package = path.relative_to(ROOT).parent.parts
+        if imported := _test_modules_imported(path.read_text("utf-8"), package):
+            offending[str(path.relative_to(ROOT))] = imported
+    assert not offending, f"test modules imported by other modules: {offending}"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("from tests.browser.test_scanner import y4m", ["tests.browser.test_scanner"]),
+    ("from tests.browser import test_scanner", ["tests.browser.test_scanner"]),
+    ("import tests.browser.test_wallet as w", ["tests.browser.test_wallet"]),
+    ("from .test_console import sign_in", ["tests.browser.test_console"]),
+    ("from . import test_console", ["tests.browser.test_console"]),
+    ("from ..issuer import test_staff", ["tests.issuer.test_staff"]),
+    ("def f():\n    from tests.browser.test_wallet import verifier", ["tests.browser.test_wallet"]),
+    ("from tests.browser.scanner_support import y4m", []),
+    ("from tests.browser import wallet_support", []),
+    ("from tests.browser.wallet_support import test_like_name", []),
+])
+def test_the_test_module_walker_sees_every_form_of_import(source: str, expected: list[str]) -> None:
+    """Guard against a walker that misses one: absolute, from-package, relative and lazy imports of a
+    test module are found (as written in a module of tests/browser); a support module is not, nor a
+    name in one that merely starts with ``test_``."""
+    assert _test_modules_imported(source, ("tests", "browser")) == expected
 
 
 _MUTATORS = {"append", "add", "clear", "discard", "extend", "insert", "pop", "popitem", "remove", "setdefault",
