@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
-from servicekit.slow_clients import install_repeat_filter
+from servicekit.slow_clients import RepeatFilter, install_repeat_filter
 
 LOG = logging.getLogger("puente")
 
@@ -35,19 +36,75 @@ class JsonFormatter(logging.Formatter):
         return _ENCODE(entry)
 
 
-def access(fields: dict[str, Any]) -> None:
-    """One access line ("request" with ``fields``), as ``LOG.info("request", extra=fields)`` writes
-    it, minus the steps that do nothing for it (caller lookup, ``extra`` merging checks)."""
-    if LOG.isEnabledFor(logging.INFO):
+class JsonStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The services' own handler: JSON lines on stderr (configure_logging)."""
+
+
+# Route templates and methods seen so far, JSON-quoted once (a service has a few dozen of each).
+_QUOTED: dict[str, str] = {}
+
+
+def _quoted(value: str) -> str:
+    quoted = _QUOTED.get(value)
+    if quoted is None:
+        quoted = _ENCODE(value)
+        if len(_QUOTED) < 1024:  # methods are client-chosen: the table stays bounded
+            _QUOTED[value] = quoted
+    return quoted
+
+
+def _id(value: str) -> str:
+    """A request id JSON-quoted: ours are 16 hex digits, which need no escaping."""
+    return f'"{value}"' if value.isascii() and value.isalnum() else _ENCODE(value)
+
+
+def _direct_handler() -> JsonStreamHandler | None:
+    """The handler an access line can be written to directly: when "puente" records go only to
+    the services' JSON handler (no other handler, no propagation, no filter that could drop an
+    INFO record). Anything else (a test's capturing handler, an operator's logging config) gets
+    the record itself."""
+    handlers = LOG.handlers
+    if len(handlers) != 1 or LOG.propagate:
+        return None
+    handler = handlers[0]
+    if type(handler) is not JsonStreamHandler or handler.level > logging.INFO:
+        return None
+    if any(not isinstance(f, RepeatFilter) for f in (*LOG.filters, *handler.filters)):
+        return None  # RepeatFilter lets every record below WARNING pass
+    return handler
+
+
+def access(request_id: str, method: str, route: str, status: int, ms: float, service: str) -> None:
+    """One access line: ``{"ts", "level": "info", "logger": "puente", "msg": "request", "request_id",
+    "method", "route", "status", "ms", "service"}``, the line ``LOG.info("request", extra=…)`` writes.
+
+    It is written on every request, so it skips what the logging machinery does for nothing here
+    (a LogRecord, filters that pass INFO, a dict encoded key by key): about 5 µs instead of about 40,
+    which was 40% of the time a trivial request took (bench/verify_http.py ``hello_vs_bare_hello``).
+    Still one flushed write per line, under the handler's lock: nothing is held back on a crash."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
+    handler = _direct_handler()
+    if handler is None:
         record = LOG.makeRecord(LOG.name, logging.INFO, "(access)", 0, "request", (), None)
-        record.__dict__.update(fields)
+        record.__dict__.update(request_id=request_id, method=method, route=route, status=status, ms=ms,
+                               service=service)
         LOG.handle(record)
+        return
+    line = (f'{{"ts": {round(time.time(), 3)!r}, "level": "info", "logger": "puente", "msg": "request", '
+            f'"request_id": {_id(request_id)}, '
+            f'"method": {_quoted(method)}, "route": {_quoted(route)}, "status": {int(status)}, "ms": {float(ms)!r}, '
+            f'"service": {_quoted(service)}}}\n')
+    with handler.lock:  # type: ignore[union-attr]
+        stream = handler.stream
+        stream.write(line)
+        stream.flush()
 
 
 def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger("puente")
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler()
+        handler = JsonStreamHandler()
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
     root.setLevel(level)

@@ -125,8 +125,7 @@ class OperationsMiddleware:
         template = getattr(route, "path", None) or "unmatched"
         elapsed = time.perf_counter() - started
         self.metrics.request(template, method, status, elapsed)
-        access({"request_id": request_id, "method": method, "route": template, "status": status,
-                "ms": round(elapsed * 1000, 1), "service": self.service})
+        access(request_id, method, template, status, round(elapsed * 1000, 1), self.service)
 
 
 def _too_many_page(wait: int, back_link: str) -> Response:
