@@ -684,6 +684,7 @@ def test_spanish_by_default_and_english_on_request(browsers: Browsers, live: Liv
 def test_backup_is_encrypted_and_restores(browsers: Browsers, live: Live, wallet_server: WalletServer,
                                           tmp_path: Path) -> None:
     wallet, _ = wallet_with_credential(browsers, live)
+    valid_look = wallet.wait("#cards .badge-valid").evaluate("badge => getComputedStyle(badge).backgroundColor")
     wallet.page.click("#backup-open")
     wallet.page.fill("#export-pass", "puente de papel")
     wallet.page.fill("#export-pass2", "puente de papel")
@@ -713,8 +714,17 @@ def test_backup_is_encrypted_and_restores(browsers: Browsers, live: Live, wallet
     wallet.page.locator("#backup-message:has-text('recuperadas: 1')").wait_for()
     wallet.page.click("#screen-backup button.back")
     assert "no se puede mostrar desde este teléfono" in wallet.cards()[0]
+    # Its badge says so too: never the green "Vigente" of a card that can be shown.
+    _assert_restored_badge(wallet.page.locator("#cards .badge"), valid_look)
     wallet.open_card()
     assert wallet.page.locator("#show-qr").is_disabled()
+    _assert_restored_badge(wallet.page.locator("#cred-state .badge"), valid_look)
+
+
+def _assert_restored_badge(badge: Any, valid_look: str) -> None:
+    assert badge.inner_text() == "Copia de seguridad: no se puede mostrar"
+    assert badge.get_attribute("class").split() == ["badge", "badge-restored"]
+    assert badge.evaluate("badge => getComputedStyle(badge).backgroundColor") != valid_look
 
 
 def test_deleting_a_profile_deletes_its_keys_and_vault(browsers: Browsers, live: Live,

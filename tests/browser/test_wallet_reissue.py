@@ -97,6 +97,8 @@ def test_a_lost_phone_the_officer_reissues_and_the_old_copy_is_revoked(
     restored = new_phone.wait("#cards .card-restored").inner_text()
     assert "copia de seguridad" in restored and "nunca sale del teléfono" in restored
     assert "Pida a Migración Colombia" in restored and "+57 601 511 1150" in restored
+    assert new_phone.page.locator("#cards .badge").inner_text() == "Copia de seguridad: no se puede mostrar"
+    assert new_phone.page.locator("#cards .badge-valid").count() == 0
     new_phone.screenshot("wallet-restored-360.png")
     assert layout_problems(new_phone, "home") == []
     new_phone.open_card()
@@ -145,6 +147,7 @@ def test_a_lost_phone_the_officer_reissues_and_the_old_copy_is_revoked(
     assert old_phone.page.locator("#cards .card-banner").inner_text().startswith("REVOCADA")
     _refresh(new_phone)
     new_phone.wait("#cards .card-dead")  # the restored card is the old copy: revoked too
+    assert new_phone.page.locator("#cards .card-dead .badge").inner_text() == "Revocada"
     assert new_phone.page.locator("#cards .card").count() == 2
     new_phone.open_card(1)
     assert new_phone.page.locator("#show-qr").is_enabled()

@@ -33,8 +33,14 @@ export function stateOf(credential) {
   return 'unknown';
 }
 
+/** What the card's badge says. A card a verifier refuses says why (revoked, suspended, expired); a card
+ * restored from a backup on a phone without its key cannot be shown from here, so it never says "valid". */
+export function badgeOf(credential) {
+  return credential.keyMissing && !refused(credential) ? 'restored' : stateOf(credential);
+}
+
 export function stateLine(credential) {
-  const current = stateOf(credential);
+  const current = badgeOf(credential);
   const parts = [el('span', { class: `badge badge-${current}` }, t(`state.${current}`))];
   if (credential.exp) parts.push(el('span', { class: 'expiry' }, t('card.expires', { date: formatDate(credential.exp, lang()) })));
   return el('p', { class: 'state' }, ...parts);
