@@ -7,7 +7,8 @@ scanning page alike): key → text with ``{name}`` placeholders. Python (the ver
 problem bodies, the console, the CLI) reads every file through :func:`text`; the scanning page and the
 wallet fetch theirs under ``/common/i18n/``. Keys are namespaced: ``code.<code>`` (an error code's message, see
 :mod:`credcore.codes`; ``code.<code>.<variant>`` for a more specific wording of the same code),
-``verdict.<verdict>``, ``check.<check>``, ``field.<kind>``, ``scan.<key>`` (the scanning page).
+``verdict.<verdict>``, ``check.<check>``, ``field.<kind>``, ``scan.<key>`` (the scanning page),
+``console.<key>`` (the staff console and the printed credential).
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def text(key: str, lang: str = "es", **values: object) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-def bilingual(key: str) -> str:
-    """``"Spanish / English"``: for answers given before any language is known (the web kit's problems)."""
-    return f"{entries('es')[key]} / {entries('en')[key]}"
+def bilingual(key: str, **values: object) -> str:
+    """``"Spanish / English"``: for answers given before any language is known (the web kit's problems,
+    the issuer's field errors) and for the printed credential, which shows both."""
+    return f"{text(key, 'es', **values)} / {text(key, 'en', **values)}"
 
 
 def pair(key: str) -> tuple[str, str]:

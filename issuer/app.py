@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock
+from credcore.messages import bilingual
 from issuer import console
 from issuer.api import batch_api, public_api, staff_api
 from issuer.api.common import (
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, deps: Deps | None = None, clock: Clock | N
             worker.stop()
 
     app = FastAPI(title="Puente issuer", version="0.1.0", lifespan=lifespan,
-                  description="Emisión de credenciales verificables / verifiable credential issuance")
+                  description=bilingual("api.issuer_description"))
     app.state.deps = deps
     app.state.metrics = metrics
     app.include_router(staff_api.router)

@@ -26,7 +26,7 @@ from typing import Any
 
 from credcore.credential_types import CredentialType
 from credcore.issue import end_of_day_in_colombia
-from credcore.messages import field_message
+from credcore.messages import field_message, text
 from issuer.errors import Invalid, TooLarge
 
 VALID_UNTIL = "valid_until"
@@ -107,10 +107,12 @@ def _columns(ctype: CredentialType, header: list[str]) -> list[str]:
     repeated = sorted({name for name in named if named.count(name) > 1})
     missing = [name for name in ctype.schema.get("required", []) if name not in named]
     problems: list[dict[str, str]] = []
-    problems += [{"field": n, "code": "unknown_column", "message": "Columna desconocida para este tipo."}
+    problems += [{"field": n, "code": "unknown_column", "message": text("row.unknown_column", "es")}
                  for n in unknown]
-    problems += [{"field": n, "code": "repeated_column", "message": "Columna repetida."} for n in repeated]
-    problems += [{"field": n, "code": "missing_column", "message": "Falta esta columna obligatoria."} for n in missing]
+    problems += [{"field": n, "code": "repeated_column", "message": text("row.repeated_column", "es")}
+                 for n in repeated]
+    problems += [{"field": n, "code": "missing_column", "message": text("row.missing_column", "es")}
+                 for n in missing]
     if unknown:
         raise Invalid("csv_unknown_columns", errors=problems, type=ctype.id, unknown=", ".join(unknown),
                       known=", ".join(known))
@@ -137,13 +139,13 @@ def _row(ctype: CredentialType, columns: list[str], number: int, record: list[st
     valid_until: int | None = None
     errors: list[dict[str, str]] = []
     if any(cell.strip() for cell in record[len(columns):]):
-        errors.append({"field": "", "code": "extra_cells", "message": "La fila tiene más celdas que el encabezado."})
+        errors.append({"field": "", "code": "extra_cells", "message": text("row.extra_cells", "es")})
     for name, cell in zip(columns, record, strict=False):
         value = cell.strip().replace("\r\n", "\n").replace("\r", "\n")
         if not value:
             continue  # an empty cell is an absent claim
         if not name:
-            errors.append({"field": "", "code": "unnamed_column", "message": "Hay un valor en una columna sin nombre."})
+            errors.append({"field": "", "code": "unnamed_column", "message": text("row.unnamed_column", "es")})
         elif name == VALID_UNTIL:
             try:
                 valid_until = end_of_day_in_colombia(date.fromisoformat(value)) if ISO_DAY.fullmatch(value) else None

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import insert, update
 from sqlmodel import Session, col, select
 
+from credcore.messages import text
 from issuer import audit, housekeeping
 from issuer import credentials as creds
 from issuer.batch_csv import CsvRow, parse_csv
@@ -165,7 +166,7 @@ class BatchWorker:
         except Exception as exc:  # one row must not stall the batch: it gets an error like any other
             _log_failure("batch worker: a row could not be prepared", exc)
             return [*row.errors, {"field": "", "code": "internal_error",
-                                  "message": "No se pudo procesar esta fila; inténtelo de nuevo en otro lote."}]
+                                  "message": text("row.internal_error", "es")}]
         return row.errors or prepared
 
     def _commit_chunk(self, claim: _Claim, rows: list[CsvRow]) -> int:

@@ -22,7 +22,7 @@ from issuer import audit
 from issuer.db.models import AuditEvent, Credential, Institution, Offer, StatusListRow
 from issuer.deps import Deps
 from issuer.documents import normalize_claims, search_forms
-from issuer.errors import Conflict, Forbidden, Invalid, NotFound
+from issuer.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from issuer.institutions import active_key, issuer_id
 from issuer.repository import scoped
 from issuer.staff import Staff
@@ -248,8 +248,7 @@ def checked_reason(reason: str | None) -> str:
     """The reason for a status change, stripped; 422 ``reason_required`` if empty or over 500."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
-        raise Invalid("reason_required", errors=[{"field": "reason", "code": "required",
-                                                        "message": "Indique el motivo. / Give a reason."}])
+        raise Invalid("reason_required", errors=[field_error("reason", "required", "field.reason_required")])
     return reason
 
 

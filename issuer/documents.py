@@ -9,22 +9,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from credcore.messages import text
+
 NORMALISED_CLAIMS = ("document_number",)
 _PREFIX = re.compile(r"^([VE])-?(?=[0-9])")
 _CLASS = re.compile(r"\[([^\]]*)\]")
 
-# The format of each identifier pattern of the credential types, in words (es, en).
-FORMATS: dict[str, tuple[str, str]] = {
-    "^[0-9]{6,12}$": ("Solo números, de 6 a 12 cifras; los puntos y espacios se quitan solos.",
-                      "Digits only, 6 to 12 of them; dots and spaces are removed for you."),
-    "^[A-Z0-9-]{4,20}$": ("Letras, números y guiones, de 4 a 20; por ejemplo V12345678, E1234567 o el número "
-                          "del PPT. Puede escribirlo como aparece (V-12.345.678): se guarda como V12345678.",
-                          "Letters, digits and hyphens, 4 to 20; for example V12345678, E1234567 or the PPT "
-                          "number. Type it as it appears (V-12.345.678): it is stored as V12345678."),
-    "^[A-Z]{2}$": ("Dos letras del país (ISO 3166), por ejemplo VE o CO.",
-                   "Two letters of the country (ISO 3166), for example VE or CO."),
-    "^[A-Z0-9/-]{1,32}$": ("Letras, números, / y guiones, hasta 32; por ejemplo 2024-01234.",
-                           "Letters, digits, / and hyphens, up to 32; for example 2024-01234."),
+# The format of each identifier pattern of the credential types, in words: its catalog entry.
+FORMATS = {
+    "^[0-9]{6,12}$": "console.format_hint.digits",
+    "^[A-Z0-9-]{4,20}$": "console.format_hint.document",
+    "^[A-Z]{2}$": "console.format_hint.country",
+    "^[A-Z0-9/-]{1,32}$": "console.format_hint.reference",
 }
 
 
@@ -71,5 +67,5 @@ def html_pattern(pattern: str) -> str | None:
 
 def format_hint(schema: Mapping[str, Any], lang: str) -> str | None:
     """The format of a claim in words, when its pattern is one of the identifier formats."""
-    words = FORMATS.get(schema.get("pattern", ""))
-    return None if words is None else words[1 if lang == "en" else 0]
+    key = FORMATS.get(schema.get("pattern", ""))
+    return None if key is None else text(key, lang)

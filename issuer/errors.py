@@ -7,7 +7,7 @@ import logging
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from credcore.messages import text
+from credcore.messages import bilingual, text
 
 LOG = logging.getLogger("puente")
 
@@ -69,6 +69,12 @@ class TooLarge(ServiceError):
 class Unavailable(ServiceError):
     status = 503
     code = "unavailable"
+
+
+def field_error(field: str, code: str, key: str, **values: object) -> dict[str, str]:
+    """One field's error in an ``errors`` list, its message the catalog's ``key`` as "español / English"
+    (the domain answers before it knows the reader's language; the console shows one side)."""
+    return {"field": field, "code": code, "message": bilingual(key, **values)}
 
 
 def database_unavailable(exc: Exception) -> Unavailable:

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from credcore.errors import CredentialError
 from credcore.keys import PublicKey, generate_key, load_private_pem, private_key_to_pem, public_key_from_jwk, thumbprint
 from credcore.keys import SigningKey as CoreSigningKey
-from credcore.messages import Ref
+from credcore.messages import Ref, text
 from credcore.trust import format_time, sign_trust_list, trust_list_document
 from credcore.x509_chain import der_b64
 from issuer import audit
@@ -72,22 +72,22 @@ def contact_line(institution: Institution) -> str:
     return " · ".join(v for v in (institution.contact_phone, institution.contact_email, institution.contact_web) if v)
 
 
+def _contact_error(field: str) -> dict[str, str]:
+    return {"field": field, "code": "format", "message": text(f"field.{field}", "es"),
+            "message_en": text(f"field.{field}", "en")}
+
+
 def set_contact(session: Session, deps: Deps, institution: Institution, *, phone: str | None, email: str | None,
                 web: str | None, actor: str = "operator") -> Institution:
     """Set (or clear, with empty values) where holders turn; each value is checked for its shape."""
     phone, email, web = ((value or "").strip() or None for value in (phone, email, web))
     errors = []
     if phone and not PHONE.fullmatch(phone):
-        errors.append({"field": "contact_phone", "code": "format",
-                       "message": "Teléfono: números, espacios, +, guiones o paréntesis.",
-                       "message_en": "Phone: digits, spaces, +, dashes or brackets."})
+        errors.append(_contact_error("contact_phone"))
     if email and not EMAIL.fullmatch(email):
-        errors.append({"field": "contact_email", "code": "format",
-                       "message": "Correo: escriba una dirección como ayuda@institucion.gov.co.",
-                       "message_en": "Email: type an address such as help@institution.gov.co."})
+        errors.append(_contact_error("contact_email"))
     if web and not (web.startswith("https://") and len(web) <= 300 and " " not in web):
-        errors.append({"field": "contact_web", "code": "format", "message": "Web: una dirección que empiece por https://.",
-                       "message_en": "Web: an address starting with https://."})
+        errors.append(_contact_error("contact_web"))
     if errors:
         raise Invalid("invalid_contact", errors=errors)
     institution.contact_phone, institution.contact_email, institution.contact_web = phone, email, web

@@ -22,6 +22,7 @@ from credcore import jws
 from credcore.errors import CredentialError
 from credcore.issue import issue_credential
 from credcore.keys import PublicKey, public_key_from_jwk
+from credcore.messages import bilingual
 from issuer import audit
 from issuer.credentials import claims_of, lock_row, revoke_replaced
 from issuer.db.models import Credential, Institution, Offer, OneTimeCode, StatusListRow
@@ -125,8 +126,7 @@ def credential_offer(deps: Deps, slug: str, offer_id: str) -> dict[str, Any]:
         "grants": {PRE_AUTH_GRANT: {
             "pre-authorized_code": code,
             "tx_code": {"input_mode": "numeric", "length": 6,
-                        "description": "Código de 6 dígitos entregado por la institución / "
-                                       "6-digit code given by the institution"},
+                        "description": bilingual("offer.tx_code_description")},
         }},
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from credcore.issue import end_of_day_in_colombia
+from credcore.messages import bilingual
 from issuer import accounts
 from issuer import credentials as creds
 from issuer.audit import check_database
@@ -217,8 +218,8 @@ def verify_audit(deps: Deps) -> tuple[bool, str]:
     with deps.session() as session:
         check = check_database(session)
     if check.ok:
-        return True, f"cadena íntegra / chain intact: {check.events} eventos / events"
-    return False, f"cadena rota en el evento / chain broken at event {check.broken_at}: {check.reason}"
+        return True, f"{bilingual('operator.audit_intact')}: {check.events} {bilingual('operator.audit_events')}"
+    return False, f"{bilingual('operator.audit_broken')} {check.broken_at}: {check.reason}"
 
 
 __all__ = ["migrate"]

@@ -33,6 +33,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from credcore.credential_types import CredentialType
 from credcore.issue import COLOMBIA
+from credcore.messages import Ref, bilingual, pair, text
 from servicekit import qr_image
 
 PAGE_W, PAGE_H = A4
@@ -55,20 +56,6 @@ PAPER_PANEL_W = WIDTH * 0.57
 OFFER_PANEL_W = WIDTH - PAPER_PANEL_W - PANEL_GAP
 PAD = 10
 FOOTER_H = 26
-
-MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-             "noviembre", "diciembre")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-             "November", "December")
-
-PAPER_NOTE_ES = ("Este código no está vinculado a quien lo porta: quien verifica debe revisar el documento de "
-                 "identidad de la persona y comparar el nombre y el número.")
-PAPER_NOTE_EN = ("This code carries no holder binding: the verifier must check the person's identity document "
-                 "and compare the name and number.")
-OFFER_NOTE_ES = "Escanee con la billetera Puente y escriba el código de la oferta. Es privado: no lo comparta."
-OFFER_NOTE_EN = "Scan with the Puente wallet and type the offer code. Keep it private: do not share it."
-LOST_NOTE = ("Si pierde este documento, avise a la institución emisora. / "
-             "If you lose this document, tell the issuing institution.")
 
 
 # ----------------------------------------------------------------------------- untrusted text
@@ -151,8 +138,9 @@ def valid_until_text(valid_until: int) -> tuple[str, str]:
     except (OverflowError, OSError, ValueError):
         return str(valid_until), str(valid_until)
     time = "" if (moment.hour, moment.minute) == (23, 59) else f", {moment:%H:%M}"
-    return (f"{moment.day} de {MONTHS_ES[moment.month - 1]} de {moment.year}{time}",
-            f"{moment.day} {MONTHS_EN[moment.month - 1]} {moment.year}{time}")
+    es, en = (text("console.date", lang, day=moment.day, month=Ref(f"console.month.{moment.month}"), year=moment.year)
+              for lang in ("es", "en"))
+    return f"{es}{time}", f"{en}{time}"
 
 
 def group_code(tx_code: str) -> str:
@@ -243,16 +231,17 @@ class Page:
 
 
 def _header(page: Page, ctype: CredentialType, institution_name: str, contact: str = "") -> float:
-    page.text(LEFT, TOP, "CREDENCIAL VERIFICABLE  ·  VERIFIABLE CREDENTIAL", BOLD, 7.5, GREY)
+    page.text(LEFT, TOP, "  ·  ".join(text("console.pdf.credential", lang).upper() for lang in ("es", "en")),
+              BOLD, 7.5, GREY)
     page.rule(TOP - 13, 1.6, BLACK)
     top = page.lines(LEFT, TOP - 22, wrap(ctype.name("es"), BOLD, 19, WIDTH, 2), BOLD, 19, 22)
     top = page.lines(LEFT, top - 1, wrap(ctype.name("en"), REGULAR, 13, WIDTH, 2), REGULAR, 13, 15.5, GREY)
-    label = "Emitido por / Issued by:  "
+    label = f"{bilingual('console.pdf.issued_by')}:  "
     page.text(LEFT, top - 8, label, REGULAR, 10, GREY)
     shift = _width(label, REGULAR, 10)
     page.text(LEFT + shift, top - 7, wrap(institution_name, BOLD, 11, WIDTH - shift)[0], BOLD, 11)
     if contact:  # where the holder turns (revoked credential, lost phone)
-        label = "Contacto / Contact:  "
+        label = f"{bilingual('console.pdf.contact')}:  "
         page.text(LEFT, top - 21, label, REGULAR, 9, GREY)
         shift = _width(label, REGULAR, 9)
         page.text(LEFT + shift, top - 21, wrap(contact, REGULAR, 9, WIDTH - shift)[0], REGULAR, 9)
@@ -325,9 +314,9 @@ def _rows(ctype: CredentialType, claims: dict[str, Any], valid_until: int, style
             rows.append(Row(style, *_labels(style, ctype.label(name, "es"), ctype.label(name, "en")),
                             wrap(text_of(claims[name]), REGULAR, style.value_size, VALUE_W, VALUE_LINES)))
     date_es, date_en = valid_until_text(valid_until)
-    rows.append(Row(style, *_labels(style, "Válido hasta", "Valid until"),
+    rows.append(Row(style, *_labels(style, *pair("console.pdf.valid_until")),
                     wrap(f"{date_es}  /  {date_en}", BOLD, style.value_size, VALUE_W), BOLD,
-                    "Hora de Colombia (UTC-5) / Colombia time (UTC-5)"))
+                    bilingual("console.pdf.colombia_time")))
     return rows
 
 
@@ -371,7 +360,7 @@ def _shown(rows: list[Row]) -> int:
 
 def _more(count: int) -> Row:
     return Row(RowStyle(compact=True), ["…"], [],
-               [f"{count} dato(s) más no caben en esta página / {count} more field(s) do not fit"])
+               [bilingual("console.pdf.more_fields", count=count)])
 
 
 def _labels_draw(page: Page, row: Row, top: float) -> None:
@@ -407,8 +396,8 @@ def _note_lines(es: str, en: str, width: float) -> tuple[list[str], list[str]]:
 
 
 def _panel_height(paper: QrSymbol, offer: QrSymbol) -> float:
-    paper_notes = sum(map(len, _note_lines(PAPER_NOTE_ES, PAPER_NOTE_EN, PAPER_PANEL_W - 2 * PAD)))
-    offer_notes = sum(map(len, _note_lines(OFFER_NOTE_ES, OFFER_NOTE_EN, OFFER_PANEL_W - 2 * PAD)))
+    paper_notes = sum(map(len, _note_lines(*pair("console.pdf.paper_note"), PAPER_PANEL_W - 2 * PAD)))
+    offer_notes = sum(map(len, _note_lines(*pair("console.pdf.offer_note"), OFFER_PANEL_W - 2 * PAD)))
     left = 32 + paper.size + paper_notes * 10.5 + 6
     right = 32 + offer.size + 58 + offer_notes * 10.5 + 6
     return max(left, right) + 2 * PAD
@@ -429,19 +418,19 @@ def _notes(page: Page, x: float, top: float, width: float, es: str, en: str) -> 
 def _paper_section(page: Page, symbol: QrSymbol, top: float, height: float) -> None:
     x, width = LEFT, PAPER_PANEL_W
     _panel(page, x, top, width, height)
-    below = page.badge(x + PAD, top - PAD, "1", "Código para verificar", "Code to verify", width - 2 * PAD)
+    below = page.badge(x + PAD, top - PAD, "1", *pair("console.pdf.code_to_verify"), width - 2 * PAD)
     page.qr(symbol, x + (width - symbol.size) / 2, below)
-    _notes(page, x + PAD, below - symbol.size, width - 2 * PAD, PAPER_NOTE_ES, PAPER_NOTE_EN)
+    _notes(page, x + PAD, below - symbol.size, width - 2 * PAD, *pair("console.pdf.paper_note"))
 
 
 def _offer_section(page: Page, symbol: QrSymbol, tx_code: str, top: float, height: float) -> None:
     x, width = RIGHT - OFFER_PANEL_W, OFFER_PANEL_W
     _panel(page, x, top, width, height)
-    below = page.badge(x + PAD, top - PAD, "2", "Cargar en la billetera", "Load into a wallet", width - 2 * PAD)
+    below = page.badge(x + PAD, top - PAD, "2", *pair("console.pdf.load_into_wallet"), width - 2 * PAD)
     page.qr(symbol, x + (width - symbol.size) / 2, below)
     below -= symbol.size
     center = x + width / 2
-    page.text(center, below, "Código de la oferta / Offer code", BOLD, 7.5, GREY, align="center")
+    page.text(center, below, bilingual("console.pdf.offer_code"), BOLD, 7.5, GREY, align="center")
     code = group_code(tx_code)
     size = 26.0
     while size > 10 and _width(code, BOLD, size) > width - 2 * PAD - 16:
@@ -452,16 +441,17 @@ def _offer_section(page: Page, symbol: QrSymbol, tx_code: str, top: float, heigh
     page.canvas.setLineWidth(1.4)
     page.canvas.roundRect(center - box_w / 2, below - 50, box_w, 38, 5, stroke=1, fill=0)
     page.text(center, below - 31 + size * 0.39, code, BOLD, size, align="center")
-    _notes(page, x + PAD, below - 58, width - 2 * PAD, OFFER_NOTE_ES, OFFER_NOTE_EN)
+    _notes(page, x + PAD, below - 58, width - 2 * PAD, *pair("console.pdf.offer_note"))
 
 
 def _footer(page: Page, credential_id: str) -> None:
     page.rule(BOTTOM + FOOTER_H, 0.5, GREY)
-    label = "ID de la credencial / Credential ID:  "
+    label = f"{bilingual('console.pdf.credential_id')}:  "
     page.text(LEFT, BOTTOM + FOOTER_H - 6, label, REGULAR, 7.5, GREY)
     shift = _width(label, REGULAR, 7.5)
     page.text(LEFT + shift, BOTTOM + FOOTER_H - 6, wrap(credential_id, BOLD, 7.5, WIDTH - shift - 64)[0], BOLD, 7.5)
-    page.text(LEFT, BOTTOM + FOOTER_H - 17, wrap(LOST_NOTE, REGULAR, 7, WIDTH - 64)[0], REGULAR, 7, GREY)
+    lost = wrap(bilingual("console.pdf.lost_note"), REGULAR, 7, WIDTH - 64)[0]
+    page.text(LEFT, BOTTOM + FOOTER_H - 17, lost, REGULAR, 7, GREY)
     page.text(RIGHT, BOTTOM + FOOTER_H - 8, "Puente", BOLD, 13, align="right")
 
 
@@ -502,7 +492,7 @@ def _draw_credential(canvas: Canvas, item: Printable) -> None:
     panel_top = BOTTOM + FOOTER_H + 12 + panel_h
 
     table_top = _header(page, ctype, item.institution_name, item.institution_contact)
-    page.text(LEFT, table_top, "Datos de la credencial / Credential details", BOLD, 9, GREY)
+    page.text(LEFT, table_top, bilingual("console.pdf.credential_details"), BOLD, 9, GREY)
     table_top -= 15
     _table(page, _fit_rows(ctype, item.claims, item.valid_until, table_top - panel_top - 14), table_top)
 
@@ -518,7 +508,7 @@ def render_credential_pdf(*, institution_name: str, ctype: CredentialType, claim
     """The one-page A4 PDF of a credential: claims, the paper QR (ECC Q) and the offer QR (ECC M)."""
     buffer = io.BytesIO()
     canvas = _canvas(buffer, f"{ctype.name('es')} / {ctype.name('en')}", institution_name,
-                     "Credencial verificable / Verifiable credential")
+                     bilingual("console.pdf.credential"))
     _draw_credential(canvas, Printable(institution_name, ctype, claims, paper_qr, offer_uri, tx_code, valid_until,
                                        credential_id, institution_contact))
     canvas.save()
@@ -534,7 +524,7 @@ def render_bundle_pdf(items: Iterable[Printable], *, title: str | None = None) -
         if canvas is None:
             ctype = item.ctype
             canvas = _canvas(buffer, title or f"{ctype.name('es')} / {ctype.name('en')}", item.institution_name,
-                             "Credenciales verificables / Verifiable credentials")
+                             bilingual("console.pdf.credentials"))
         _draw_credential(canvas, item)
     if canvas is None:
         raise ValueError("a bundle needs at least one credential")

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from credcore.encoding import b64url_decode, b64url_encode
 from credcore.errors import CredentialError
+from credcore.messages import bilingual
 from issuer.config import Settings
 
 NONCE_BYTES = 12
@@ -94,9 +95,7 @@ def load_master_key(settings: Settings) -> bytes:
         except CredentialError as exc:
             raise MasterKeyError("PUENTE_MASTER_KEY must be base64url of 32 bytes") from exc
     if settings.env != "development":
-        raise MasterKeyError(
-            "PUENTE_MASTER_KEY no está configurada / is not set: the service refuses to start outside development"
-        )
+        raise MasterKeyError(bilingual("operator.master_key_missing"))
     path = Path(settings.var_dir) / "master.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,9 +116,6 @@ def make_box(settings: Settings) -> SecretBox:
     old = tuple(_decoded(text, "PUENTE_OLD_MASTER_KEYS") for text in (settings.old_master_keys or "").split(",")
                 if text.strip())
     if old and not settings.hash_key:
-        raise MasterKeyError(
-            "PUENTE_HASH_KEY no está configurada: con claves maestras anteriores, defínala con la clave maestra "
-            "original (los hashes con clave no se pueden recalcular) / PUENTE_HASH_KEY is not set: with old master "
-            "keys, set it to the original master key (keyed hashes cannot be recomputed)")
+        raise MasterKeyError(bilingual("operator.hash_key_missing"))
     root = _decoded(settings.hash_key, "PUENTE_HASH_KEY") if settings.hash_key else None
     return SecretBox(load_master_key(settings), old, root)

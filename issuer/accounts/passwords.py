@@ -9,6 +9,8 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from issuer.errors import field_error
+
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
 COMMON_PASSWORDS = frozenset({
     "123456789012", "contraseña123", "contrasena123", "password1234", "passwordpassword", "qwertyuiopas",
@@ -30,14 +32,11 @@ def normalize_username(name: str) -> str:
 def password_problems(password: str, username: str = "") -> list[dict[str, str]]:
     """Field errors for a new password (ASVS 6.2: length 12–128, any characters, not common)."""
     if len(password) < PASSWORD_MIN:
-        message = f"Use al menos {PASSWORD_MIN} caracteres. / Use at least {PASSWORD_MIN} characters."
-        return [{"field": "password", "code": "too_short", "message": message}]
+        return [field_error("password", "too_short", "field.password_too_short", min=PASSWORD_MIN)]
     if len(password) > PASSWORD_MAX:
-        message = f"Use como máximo {PASSWORD_MAX} caracteres. / Use at most {PASSWORD_MAX} characters."
-        return [{"field": "password", "code": "too_long", "message": message}]
+        return [field_error("password", "too_long", "field.password_too_long", max=PASSWORD_MAX)]
     if password.lower() in COMMON_PASSWORDS or (username and username.lower() in password.lower()):
-        return [{"field": "password", "code": "too_common",
-                 "message": "Esa contraseña es demasiado fácil de adivinar. / That password is too easy to guess."}]
+        return [field_error("password", "too_common", "field.password_too_common")]
     return []
 
 

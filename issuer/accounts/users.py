@@ -14,7 +14,7 @@ from issuer.accounts.passwords import hash_password, normalize_username, passwor
 from issuer.accounts.sessions import end_sessions
 from issuer.db.models import Institution, StaffUser
 from issuer.deps import Deps
-from issuer.errors import Conflict, Forbidden, Invalid, NotFound
+from issuer.errors import Conflict, Forbidden, Invalid, NotFound, field_error
 from issuer.repository import scoped
 from issuer.staff import ROLES, Staff
 
@@ -27,20 +27,16 @@ def create_user(session: Session, deps: Deps, institution: Institution, *, usern
     name = normalize_username(username)
     errors = []
     if not USERNAME.match(name):
-        errors.append({"field": "username", "code": "pattern",
-                       "message": "3 a 64 letras minúsculas, números, punto, guion o guion bajo. / 3 to 64 "
-                                  "lower-case letters, digits, dot, hyphen or underscore."})
+        errors.append(field_error("username", "pattern", "field.username_pattern"))
     if role not in ROLES:
-        errors.append({"field": "role", "code": "enum", "message": "Rol desconocido. / Unknown role."})
+        errors.append(field_error("role", "enum", "field.role_unknown"))
     if not display_name.strip() or len(display_name) > 100:
-        errors.append({"field": "display_name", "code": "required",
-                       "message": "Escriba el nombre (máximo 100). / Give the name (at most 100)."})
+        errors.append(field_error("display_name", "required", "field.display_name"))
     errors += password_problems(password, name)
     if errors:
         raise Invalid("user_invalid", errors=errors)
     if session.exec(select(StaffUser).where(StaffUser.username == name)).first() is not None:
-        raise Conflict("username_taken", errors=[{"field": "username", "code": "taken",
-                                "message": "Ese nombre de usuario ya existe. / That user name is already taken."}])
+        raise Conflict("username_taken", errors=[field_error("username", "taken", "field.username_taken")])
     user = StaffUser(institution_id=institution.id or 0, username=name, display_name=display_name.strip(),
                      role=role, password_hash=hash_password(password), must_change_password=True,
                      created_at=deps.now())
@@ -108,13 +104,11 @@ def change_password(session: Session, deps: Deps, user: StaffUser, *, current: s
                     keep_session: str | None) -> None:
     """The user's own change: the current password is checked again; other sessions end."""
     if not password_ok(user.password_hash, current):
-        raise Invalid("current_password_wrong", errors=[{"field": "current", "code": "wrong",
-                               "message": "La contraseña actual no es correcta. / The current password is wrong."}])
+        raise Invalid("current_password_wrong",
+                      errors=[field_error("current", "wrong", "field.current_password_wrong")])
     errors = password_problems(new, user.username)
     if not errors and hmac.compare_digest(current.encode(), new.encode()):
-        errors = [{"field": "password", "code": "unchanged",
-                   "message": "Elija una contraseña distinta de la actual. / Choose a password different from the "
-                              "current one."}]
+        errors = [field_error("password", "unchanged", "field.password_unchanged")]
     if errors:
         raise Invalid("password_invalid", variant="new_password", errors=errors)
     user.password_hash, user.must_change_password = hash_password(new), False

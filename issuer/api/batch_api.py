@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Message
 
+from credcore.messages import field_message
 from issuer import batches, idempotency
 from issuer.api.common import DepsDep, IssuerRoute, LangDep, StaffDep
 from issuer.api.models import BatchAccepted, BatchProgress
@@ -91,7 +92,7 @@ async def _upload_of(request: Request, limit: int, query_type: str | None) -> tu
         raise batches.too_large(limit)
     if not type_id:
         raise Invalid("type_missing", errors=[{"field": "type", "code": "required",
-                                               "message": "Falta este dato obligatorio."}])
+                                               "message": field_message("required", "es")}])
     return data, type_id.strip()
 
 

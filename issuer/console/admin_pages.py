@@ -20,24 +20,16 @@ from issuer import accounts, audit, staff
 from issuer.console.routing import ConsoleRoute
 from issuer.console.web import Console, ConsoleDep, FormDep, form_text, redirect, render
 from issuer.db.models import ApiKey, Credential, Institution, SigningKey
-from issuer.errors import Conflict, Invalid, NotFound, ServiceError
+from issuer.errors import Conflict, Invalid, NotFound, ServiceError, field_error
 from issuer.institutions import add_signing_key, mark_compromised
 from servicekit.hostile import MAX_INT
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
-ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "admin": ("Administración", "Admin"), "officer": ("Funcionario", "Officer"), "auditor": ("Auditoría", "Auditor"),
-}
-ROLE_HINTS: dict[str, tuple[str, str]] = {
-    "admin": ("gestiona usuarios, claves y emite", "manages users and keys, and issues"),
-    "officer": ("emite credenciales y cambia su estado", "issues credentials and changes their status"),
-    "auditor": ("solo lectura, sin datos personales, y el registro de auditoría",
-                "read-only, without personal details, and the audit log"),
-}
-KEY_STATES: dict[str, tuple[str, str]] = {
-    "active": ("Activa", "Active"), "retired": ("Retirada", "Retired"), "compromised": ("Comprometida", "Compromised"),
-}
+# A role, its hint and a signing key's state → their catalog entries.
+ROLE_LABELS = {role: f"console.role_name.{role}" for role in staff.ROLES}
+ROLE_HINTS = {role: f"console.role_hint.{role}" for role in staff.ROLES}
+KEY_STATES = {state: f"console.key_state.{state}" for state in ("active", "retired", "compromised")}
 PASSWORD_FIELD_LIMIT = 512  # longer than any valid password, so the rules (not truncation) reject it
 PREFIX_PATH = Path(pattern=r"^[0-9a-f]{1,16}$")
 KID_PATH = Path(min_length=1, max_length=64)
@@ -96,9 +88,8 @@ def create_user(request: Request, console: ConsoleDep, form: FormDep) -> Respons
     try:
         if password != again:
             problems = accounts.password_problems(password, accounts.normalize_username(values["username"]))
-            raise Invalid("password_mismatch", variant="check_user", errors=[*problems, {
-                "field": "password_again", "code": "mismatch",
-                "message": "Las contraseñas no coinciden. / The passwords do not match."}])
+            raise Invalid("password_mismatch", variant="check_user", errors=[
+                *problems, field_error("password_again", "mismatch", "field.password_mismatch")])
         with console.deps.session() as session:
             user = accounts.create_user(session, console.deps, institution, username=values["username"],
                                         display_name=values["display_name"], role=values["role"], password=password,
@@ -107,9 +98,8 @@ def create_user(request: Request, console: ConsoleDep, form: FormDep) -> Respons
             try:
                 session.commit()
             except IntegrityError:  # the same name created at the same moment by someone else
-                raise Conflict("username_taken", errors=[{"field": "username", "code": "taken",
-                                        "message": "Ese nombre de usuario ya existe. / That user name is already "
-                                                   "taken."}]) from None
+                raise Conflict("username_taken",
+                               errors=[field_error("username", "taken", "field.username_taken")]) from None
     except (Invalid, Conflict) as exc:
         errors = {e["field"]: _one_language(e["message"], console.lang) for e in exc.errors}
         return _users_page(request, console, values=values, errors=errors, error=exc.message(console.lang),

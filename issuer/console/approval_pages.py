@@ -18,8 +18,8 @@ from issuer.errors import Conflict, Invalid
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 ID = Path(min_length=1, max_length=64)
-STATE_LABELS = {"pending": ("Pendiente", "Pending"), "approved": ("Aprobada y ejecutada", "Approved and carried out"),
-                "rejected": ("Rechazada", "Rejected"), "expired": ("Vencida", "Expired")}
+# A request's state → its catalog entry.
+STATE_LABELS = {state: f"console.approval_state.{state}" for state in ("pending", "approved", "rejected", "expired")}
 
 
 def _type_name(console: Console, type_id: str) -> str:

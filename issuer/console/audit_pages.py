@@ -22,12 +22,10 @@ PAGE_SIZE = 50
 # Detail keys whose values are counts, flags, roles or type ids: never personal data.
 SHOWN_DETAILS = frozenset({"role", "type", "types", "enrolled", "attempts", "reason_length", "rows", "bytes",
                            "total", "issued", "failed"})
-CHAIN_REASONS: dict[str, tuple[str, str]] = {
-    "missing or reordered event": ("falta un evento o el orden cambió", "an event is missing or out of order"),
-    "previous hash does not match": ("el enlace con el evento anterior no coincide",
-                                     "the link to the previous event does not match"),
-    "event was altered": ("el evento fue modificado", "the event was altered"),
-}
+# Why the audit chain is broken (issuer/audit.py's reasons) → its catalog entry.
+CHAIN_REASONS = {"missing or reordered event": "console.chain_break.missing",
+                 "previous hash does not match": "console.chain_break.previous_hash",
+                 "event was altered": "console.chain_break.altered"}
 
 
 def _details(console: Console, details: dict[str, Any]) -> list[tuple[str, str | None]]:
@@ -69,9 +67,9 @@ def audit_page(request: Request, console: ConsoleDep, page: Annotated[int, Query
     events = [{"row": row, "details": _details(console, row.details or {})} for row in rows[:PAGE_SIZE]]
     result: dict[str, Any] | None = None
     if chain is not None:
-        reason = CHAIN_REASONS.get(chain.reason or "", (chain.reason or "", chain.reason or ""))
+        reason = chain.reason or ""
         result = {"ok": chain.ok, "events": chain.events, "broken_at": chain.broken_at,
-                  "reason": console.tr(*reason) if chain.reason else ""}
+                  "reason": console.msg(CHAIN_REASONS[reason]) if reason in CHAIN_REASONS else reason}
     filters = {"action": action, "actor": actor, "target": target, "from": from_, "to": to}
     return render(request, "audit.html", {"events": events, "page": page, "more": len(rows) > PAGE_SIZE,
                                           "check": result, "page_size": PAGE_SIZE, "filters": filters,

@@ -32,7 +32,7 @@ from issuer.console.web import (
     signed_in_any,
 )
 from issuer.db.models import Institution, StaffUser
-from issuer.errors import Invalid
+from issuer.errors import Invalid, field_error
 from servicekit import qr_image
 
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
@@ -168,9 +168,8 @@ async def password(request: Request) -> Response:
     texts = [value if isinstance(value, str) else "" for value in (current, new, again)]
     try:
         if texts[1] != texts[2]:
-            raise Invalid("password_mismatch", errors=[{
-                "field": "password_again", "code": "mismatch",
-                "message": "Las contraseñas no coinciden. / The passwords do not match."}])
+            raise Invalid("password_mismatch",
+                          errors=[field_error("password_again", "mismatch", "field.password_mismatch")])
         with deps.session() as session:
             user = session.get(StaffUser, console.current.user.id)
             assert user is not None

@@ -35,7 +35,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from credcore import qr
 from credcore.credential_types import DEFAULT_SCHEMAS_DIR, CredentialType
-from credcore.messages import entries, field_message, text
+from credcore.messages import bilingual, entries, field_message, text
 from issuer import audit, batch_csv, batches, idempotency
 from issuer import credentials as creds
 from issuer.console.credential_pages import accredited_type, form_fields
@@ -52,10 +52,8 @@ PAGE_SIZE = 50  # batches per page of the list
 PART_SIZE = 200  # credentials per printable PDF
 FAILED_SHOWN = 100  # failed rows listed on the batch page; all of them are in the results CSV
 IN_PROGRESS_WAIT = 10.0  # seconds a repeated upload waits for the first one to be stored
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "pending": ("En cola", "Queued"), "running": ("Emitiendo", "Issuing"),
-    "done": ("Terminado", "Done"), "failed": ("Falló", "Failed"),
-}
+# A batch's state → its catalog entry.
+STATE_LABELS = {state: f"console.batch_state.{state}" for state in ("pending", "running", "done", "failed")}
 OPEN_STATES = ("pending", "running")
 
 # ----------------------------------------------------------------------------- helpers
@@ -85,7 +83,7 @@ def _batch(console: Console, batch_id: str) -> Batch:
 def _field_label(ctype: CredentialType | None, field: str, lang: str) -> str:
     name = field.split("/")[0]
     if name == batch_csv.VALID_UNTIL:
-        return "Válida hasta" if lang == "es" else "Valid until"
+        return text("console.valid_until", lang)
     if ctype is not None and name in ctype.claim_names:
         return f"{ctype.label(name, lang)} ({name})"
     return name
@@ -127,20 +125,19 @@ def example_row(ctype: CredentialType) -> dict[str, str]:
 
 
 def _format(schema: Mapping[str, Any], lang: str) -> str:
-    es = lang == "es"
     if schema.get("format") == "date":
-        return "Fecha AAAA-MM-DD" if es else "Date YYYY-MM-DD"
+        return text("console.column_format.date", lang)
     if schema.get("type") == "integer":
         low, high = schema.get("minimum"), schema.get("maximum")
         if low is not None and high is not None:
-            return f"Número entero de {low} a {high}" if es else f"Whole number from {low} to {high}"
-        return "Número entero" if es else "Whole number"
+            return text("console.column_format.integer_range", lang, low=low, high=high)
+        return text("console.column_format.integer", lang)
     if schema.get("type") == "boolean":
-        return "true o false" if es else "true or false"
+        return text("console.column_format.boolean", lang)
     limit = schema.get("maxLength")
     if limit:
-        return f"Texto, hasta {limit} caracteres" if es else f"Text, up to {limit} characters"
-    return "Texto" if es else "Text"
+        return text("console.column_format.text_up_to", lang, limit=limit)
+    return text("console.column_format.text", lang)
 
 
 def column_help(ctype: CredentialType, lang: str) -> list[dict[str, Any]]:
@@ -151,11 +148,9 @@ def column_help(ctype: CredentialType, lang: str) -> list[dict[str, Any]]:
                 "format": _format(properties.get(f["name"], {}), lang), "example": example.get(f["name"], "")}
                for f in form_fields(ctype, lang, {}, {})]
     columns.append({
-        "name": batch_csv.VALID_UNTIL, "label": "Válida hasta" if lang == "es" else "Valid until",
-        "hint": ("Vigencia de la credencial hasta ese día (hora de Colombia). Vacía: la vigencia normal del tipo."
-                 if lang == "es" else
-                 "The credential is valid through that day (Colombia time). Empty: the type's usual validity."),
-        "required": False, "format": "Fecha AAAA-MM-DD" if lang == "es" else "Date YYYY-MM-DD", "example": "",
+        "name": batch_csv.VALID_UNTIL, "label": text("console.valid_until", lang),
+        "hint": text("console.valid_until_column_hint", lang),
+        "required": False, "format": text("console.column_format.date", lang), "example": "",
     })
     return columns
 
@@ -376,7 +371,7 @@ def batch_bundle(batch_id: str, console: ConsoleDep,
                      details={"part": part, "credentials": len(items)})
         session.commit()
     ctype = deps.types.get(batch.type_id)
-    title = f"{ctype.name('es')} / {ctype.name('en')} · lote / batch {batch.id} · {part}"
+    title = f"{ctype.name('es')} / {ctype.name('en')} · {bilingual('console.pdf.batch')} {batch.id} · {part}"
     pdf = render_bundle_pdf(items, title=title)
     headers = {**SECURITY_HEADERS,
                "Content-Disposition": f'inline; filename="puente-batch-{batch.id}-part-{part}.pdf"'}

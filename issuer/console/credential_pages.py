@@ -14,6 +14,7 @@ from sqlmodel import func, select
 
 from credcore import qr
 from credcore.credential_types import CredentialType
+from credcore.messages import text
 from issuer import audit, idempotency
 from issuer import credentials as creds
 from issuer.console.routing import ConsoleRoute
@@ -27,11 +28,9 @@ from servicekit import qr_image
 router = APIRouter(prefix="/console", include_in_schema=False, route_class=ConsoleRoute)
 
 PAGE_SIZE = 50
-ACTIONS: dict[str, tuple[str, str]] = {
-    "revoke": ("Revocar", "Revoke"), "suspend": ("Suspender", "Suspend"), "reinstate": ("Reactivar", "Reinstate"),
-}
-STATUS_LABELS = {"valid": ("Vigente", "Valid"), "revoked": ("Revocada", "Revoked"),
-                 "suspended": ("Suspendida", "Suspended")}
+# A status change → its catalog entry; a credential's status → its catalog entry.
+ACTIONS = {action: f"console.status_action.{action}" for action in ("revoke", "suspend", "reinstate")}
+STATUS_LABELS = {status: f"console.credential_status.{status}" for status in ("valid", "revoked", "suspended")}
 
 
 @router.get("")
@@ -129,15 +128,15 @@ def issue_form(request: Request, type_id: str, console: ConsoleDep) -> Response:
     return _issue_page(request, console, ctype, {}, {}, form_id=secrets.token_urlsafe(24))
 
 
-def _valid_until(text: str) -> int | None:
-    if not text:
+def _valid_until(value: str) -> int | None:
+    if not value:
         return None
     try:
-        day = date.fromisoformat(text)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid("valid_until_invalid", errors=[{
-            "field": "valid_until", "code": "format",
-            "message": "Use el formato AAAA-MM-DD.", "message_en": "Use the format YYYY-MM-DD."}]) from None
+            "field": "valid_until", "code": "format", "message": text("field.date_yyyy_mm_dd", "es"),
+            "message_en": text("field.date_yyyy_mm_dd", "en")}]) from None
     return int(datetime.combine(day, time(23, 59, 59), COLOMBIA).timestamp())
 
 

@@ -145,9 +145,6 @@ class Console:
     def staff(self) -> Staff:
         return self.current.staff
 
-    def tr(self, es: str, en: str) -> str:
-        return en if self.lang == "en" else es
-
     def msg(self, key: str, **values: object) -> str:
         """An entry of the one catalog (web_common/i18n) in the console's language."""
         return text(key, self.lang, **values)
@@ -157,13 +154,10 @@ class Console:
 
 
 def base_context(request: Request, lang: str, console: Console | None = None) -> dict[str, Any]:
-    def tr(es: str, en: str) -> str:
-        return en if lang == "en" else es
-
     def msg(key: str, **values: object) -> str:  # an entry of the one catalog (web_common/i18n)
         return text(key, lang, **values)
 
-    context: dict[str, Any] = {"request": request, "lang": lang, "tr": tr, "msg": msg, "when": _when(lang), "day": _day,
+    context: dict[str, Any] = {"request": request, "lang": lang, "msg": msg, "when": _when(lang), "day": _day,
                                "action_label": lambda action: words.action_label(action, lang),
                                "actor_label": lambda actor: words.actor_label(actor, lang),
                                "console": console, "path": request.url.path,
