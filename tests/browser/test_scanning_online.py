@@ -124,3 +124,24 @@ def test_the_scanning_page_asks_a_wallet_online_and_shows_the_answer(
     page.locator("#input").wait_for()
     assert page.locator("#online").is_hidden()
     assert teller.problems == []
+
+
+def test_a_request_that_is_gone_says_why_in_words(browsers: Browsers, verifier_url: str) -> None:
+    """The verifier no longer knows the request (it expired and was purged, or a restart lost it): the
+    poll gets a 404 and the teller reads the catalog's reason, not a bare title."""
+    teller = _scanning_page(browsers, verifier_url)
+    page = teller.page
+
+    def gone(route: Any) -> None:
+        if route.request.method == "GET":  # the polls; the POST that creates it and the QR image go through
+            route.fulfill(status=404, content_type="application/problem+json", body='{"code": "not_found"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/presentation-requests/*", gone)
+    page.click("#online-employment")
+    page.locator("#result[data-tone='bad']").wait_for()
+    assert page.locator("#result-title").inner_text() == "Solicitud vencida"
+    assert page.locator("#result-reason").inner_text() == "La solicitud venció sin respuesta. Cree una nueva."
+    assert page.locator("#online").is_hidden()
+    assert teller.problems == [] or all("404" in problem for problem in teller.problems)

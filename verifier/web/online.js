@@ -4,6 +4,8 @@
 // with the result token and hands the outcome back as a report the page shows like a scanned one.
 // Loaded only when a button is pressed, so a first visit never pays for it.
 
+import { codeMessage } from "./i18n.js";
+
 const TOKEN_URL = "/api/v1/page-token";
 const REQUESTS_URL = "/api/v1/presentation-requests";
 const POLL_MS = 1500;
@@ -89,7 +91,9 @@ export function waitForAnswer(request, lang, { onTick, stopped }) {
       if (stopped()) return resolve(null);
       if (state && state.result) return resolve(state.result);
       if (state && state.status !== "pending" && !state.result) {
-        return resolve({ valid: false, verdict: "request_expired", credentials: {}, error: { code: "request_expired" } });
+        // The request is gone (expired and purged, or never known here): the catalog's reason, in words.
+        const error = { code: "request_expired", message: codeMessage(lang(), "request_expired") ?? "" };
+        return resolve({ valid: false, verdict: "request_expired", credentials: {}, error });
       }
       if (state) onTick(state);
       setTimeout(step, POLL_MS);
