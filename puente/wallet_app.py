@@ -47,7 +47,7 @@ MEDIA_TYPES = {
 # development and test issuers listen on loopback over plain http.
 LOOPBACK_ISSUERS = ("http://127.0.0.1:*", "http://localhost:*")
 # js/app.js: "puente-wallet" allows only "/sw.js"; the shared scanner's "puente-scanner" only its worker.
-TRUSTED_TYPES_POLICIES = ("puente-wallet", "puente-scanner")
+TRUSTED_TYPES_POLICIES = ("puente-wallet", "puente-scanner", "puente-sw")
 
 
 def content_security_policy(connect_src: Sequence[str]) -> str:

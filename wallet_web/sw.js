@@ -10,7 +10,7 @@
 // so a slow or absent connection never delays opening the wallet and an update arrives on the next
 // visit. Bump VERSION when the list of files changes.
 
-const VERSION = 'puente-wallet-v10';
+const VERSION = 'puente-wallet-v11';
 const SHELL = [
   '/',
   '/index.html',
@@ -63,47 +63,17 @@ const SHELL = [
   '/icon.svg',
 ];
 
-self.addEventListener('install', (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(VERSION);
-    await cache.addAll(SHELL.map((path) => new Request(path, { cache: 'no-cache' })));
-    await self.skipWaiting();
-  })());
-});
-
-self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name !== VERSION) await caches.delete(name);
-    }
-    await self.clients.claim();
-  })());
-});
-
-async function refresh(cache, request, key) {
-  try {
-    const response = await fetch(request, { cache: 'no-cache' });
-    if (response.ok && response.type === 'basic') await cache.put(key, response.clone());
-    return response;
-  } catch {
-    return null;
-  }
-}
-
-self.addEventListener('fetch', (event) => {
-  const request = event.request;
-  const url = new URL(request.url);
-  if (request.method !== 'GET' || url.origin !== self.location.origin || url.pathname === '/sw.js') return;
-  // Navigations (also /?offer=…) get the app shell; the offer stays in the page's URL for app.js.
-  const key = request.mode === 'navigate' ? '/' : url.pathname;
-  event.respondWith((async () => {
-    const cache = await caches.open(VERSION);
-    const cached = await cache.match(key);
-    const fresh = refresh(cache, request.mode === 'navigate' ? '/' : request, key);
-    if (cached) {
-      event.waitUntil(fresh);
-      return cached;
-    }
-    return (await fresh) || new Response('Sin conexión / Offline', { status: 503, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
-  })());
-});
+// The shared app-shell cache (web_common/sw_shell.js). Navigations (also /?offer=…) get the app
+// shell; the offer stays in the page's URL for app.js. Every same-origin file but this worker is kept.
+// The wallet's CSP requires Trusted Types, here too: one policy lets exactly this script URL through.
+const SHELL_SCRIPT = '/common/sw_shell.js';
+const scriptPolicy = self.trustedTypes && self.trustedTypes.createPolicy
+  ? self.trustedTypes.createPolicy('puente-sw', {
+    createScriptURL: (value) => {
+      if (value !== SHELL_SCRIPT) throw new TypeError('script URL not allowed');
+      return value;
+    },
+  })
+  : null;
+importScripts(scriptPolicy ? scriptPolicy.createScriptURL(SHELL_SCRIPT) : SHELL_SCRIPT);
+self.puenteShell({ version: VERSION, shell: SHELL, keeps: (key) => key !== '/sw.js' });

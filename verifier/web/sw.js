@@ -9,7 +9,7 @@
 // better QR reader (zxing-wasm, about 400 KB), which the page loads once it is interactive, is kept
 // when it is first fetched rather than with the page, so that it never weighs on a first visit.
 
-const VERSION = "puente-scanner-v4";
+const VERSION = "puente-scanner-v5";
 // Decoders the page loads only when it needs them (web_common/scan/scanner.js: none where the
 // browser reads QR codes natively): kept when first fetched, never downloaded just to be kept.
 const LATER = ["/common/vendor/zxing_wasm/", "/common/scan/worker.js", "/common/vendor/jsQR.js"];
@@ -46,48 +46,11 @@ const SHELL = [
   "/common/x509.js",
 ];
 
-self.addEventListener("install", (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(VERSION);
-    await cache.addAll(SHELL.map((path) => new Request(path, { cache: "no-cache" })));
-    await self.skipWaiting();
-  })());
-});
-
-self.addEventListener("activate", (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name !== VERSION) await caches.delete(name);
-    }
-    await self.clients.claim();
-  })());
-});
-
-async function refresh(cache, request, key) {
-  try {
-    const response = await fetch(request, { cache: "no-cache" });
-    if (response.ok && response.type === "basic") await cache.put(key, response.clone());
-    return response;
-  } catch {
-    return null;
-  }
-}
-
-self.addEventListener("fetch", (event) => {
-  const request = event.request;
-  const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  const key = request.mode === "navigate" ? "/" : url.pathname;
-  // The API and anything else go to the network untouched.
-  if (!SHELL.includes(key) && !LATER.some((prefix) => key.startsWith(prefix))) return;
-  event.respondWith((async () => {
-    const cache = await caches.open(VERSION);
-    const cached = await cache.match(key);
-    const fresh = refresh(cache, request.mode === "navigate" ? "/" : request, key);
-    if (cached) {
-      event.waitUntil(fresh);
-      return cached;
-    }
-    return (await fresh) || new Response("Sin conexión / Offline", { status: 503, headers: { "Content-Type": "text/plain; charset=utf-8" } });
-  })());
+// The shared app-shell cache (web_common/sw_shell.js): the shell and the decoders kept when first
+// fetched; the API and anything else go to the network untouched.
+importScripts("/common/sw_shell.js");
+self.puenteShell({
+  version: VERSION,
+  shell: SHELL,
+  keeps: (key) => SHELL.includes(key) || LATER.some((prefix) => key.startsWith(prefix)),
 });
