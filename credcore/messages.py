@@ -1,14 +1,16 @@
 """User-facing messages, Spanish first and English second: the one catalog of Puente's words.
 
 The catalog is flat JSON per language, ``web_common/i18n/es.json`` and ``en.json``, plus parts that
-only some readers need: ``console/`` (the console's words, which no browser page needs), ``wallet/``
+only some readers need: ``cli/`` (the ``puente`` command's help texts, output and errors, keys
+``cli.<key>``, read by Python only), ``console/`` (the console's words, which no browser page needs), ``wallet/``
 (the wallet's, keys ``wallet.<key>``) and ``camera/`` (``camera.<key>``, shown by the wallet and the
 scanning page alike): key → text with ``{name}`` placeholders. Python (the verifier's report, the API
 problem bodies, the console, the CLI) reads every file through :func:`text`; the scanning page and the
 wallet fetch theirs under ``/common/i18n/``. Keys are namespaced: ``code.<code>`` (an error code's message, see
 :mod:`credcore.codes`; ``code.<code>.<variant>`` for a more specific wording of the same code),
 ``verdict.<verdict>``, ``check.<check>``, ``field.<kind>``, ``scan.<key>`` (the scanning page),
-``console.<key>`` (the staff console and the printed credential).
+``console.<key>`` (the staff console and the printed credential), ``cli.<key>`` (the CLI),
+``api.<key>`` and ``operator.<key>`` (OpenAPI descriptions, operator messages).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ class Ref(NamedTuple):
 
 def catalog_files(lang: str) -> list[Path]:
     """The files of ``lang``'s catalog: ``<lang>.json`` (the scanning page's) and one
-    ``<part>/<lang>.json`` per part (``camera/``, ``console/``, ``wallet/``), each downloaded only by
-    the pages that show it: a phone never downloads the staff console's words."""
+    ``<part>/<lang>.json`` per part (``camera/``, ``cli/``, ``console/``, ``wallet/``), each downloaded
+    only by the pages that show it: a phone never downloads the staff console's words, and no page the
+    CLI's."""
     return [CATALOG_DIR / f"{lang}.json", *sorted(CATALOG_DIR.glob(f"*/{lang}.json"))]
 
 

@@ -13,20 +13,21 @@ import typer
 from rich.console import Console
 
 from credcore.clock import FixedClock, SystemClock
+from credcore.messages import bilingual, text
 from puente.cli_batch import batch_app
 from puente.cli_verifier import verifier_client_app
 from puente.offline import UsageError, load_status_lists, load_trust_list, read_input, verify_offline
 
 app = typer.Typer(
-    help="Puente: credenciales verificables / verifiable credentials. Operator commands.",
+    help=f"{bilingual('cli.app')}. Operator commands.",
     no_args_is_help=True,
     add_completion=False,
 )
-keys_app = typer.Typer(help="Claves de firma / signing keys", no_args_is_help=True)
-apikey_app = typer.Typer(help="Claves de API del personal / staff API keys", no_args_is_help=True)
-staff_app = typer.Typer(help="Usuarios de la consola / console users", no_args_is_help=True)
-trust_app = typer.Typer(help="Lista de confianza / trust list", no_args_is_help=True)
-audit_app = typer.Typer(help="Registro de auditoría / audit log", no_args_is_help=True)
+keys_app = typer.Typer(help=bilingual("cli.group.keys"), no_args_is_help=True)
+apikey_app = typer.Typer(help=bilingual("cli.group.apikey"), no_args_is_help=True)
+staff_app = typer.Typer(help=bilingual("cli.group.staff"), no_args_is_help=True)
+trust_app = typer.Typer(help=bilingual("cli.group.trust_list"), no_args_is_help=True)
+audit_app = typer.Typer(help=bilingual("cli.group.audit"), no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(staff_app, name="staff")
@@ -76,18 +77,17 @@ def _fail(exc: Exception) -> None:
     elif isinstance(exc, CredentialError):
         console.print(f"[red]error[/red] {message(exc.code, 'es')} / {message(exc.code, 'en')} ({exc.code})")
     elif isinstance(exc, IntegrityError):
-        console.print("[red]error[/red] el dato ya existe o contradice otro / the record already exists or conflicts"
-                      " with another")
+        console.print(f"[red]error[/red] {bilingual('cli.conflict')}")
     elif isinstance(exc, OperationalError):
-        console.print("[red]error[/red] la base de datos no responde o no está migrada (puente migrate) / the database"
-                      " is unreachable or not migrated (puente migrate)")
+        console.print(f"[red]error[/red] {bilingual('cli.database_unavailable')}")
     elif isinstance(exc, OSError):
-        console.print(f"[red]error[/red] no se pudo leer o escribir / cannot read or write: {exc.filename or ''}"
+        console.print(f"[red]error[/red] {bilingual('cli.cannot_read_write')}: {exc.filename or ''}"
                       f" {exc.strerror or exc}")
     elif isinstance(exc, ValueError):
-        console.print(f"[red]error[/red] dato no válido / invalid input: {str(exc)[:300]}")
+        console.print(f"[red]error[/red] {bilingual('cli.invalid_input')}: {str(exc)[:300]}")
     else:
-        console.print(f"[red]error[/red] fallo inesperado / unexpected failure: {type(exc).__name__}: {str(exc)[:300]}")
+        console.print(f"[red]error[/red] {bilingual('cli.unexpected_failure')}: {type(exc).__name__}: "
+                      f"{str(exc)[:300]}")
     raise typer.Exit(1) from None
 
 
@@ -98,7 +98,7 @@ def migrate() -> None:
 
     settings = _settings()
     run_migrations(settings.database_url)
-    console.print("[green]base de datos al día / database up to date[/green]")
+    console.print(f"[green]{bilingual('cli.database_up_to_date')}[/green]")
 
 
 @app.command()
@@ -110,13 +110,13 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
     settings = _settings()
     created = run_seed(_deps(), keys_file if settings.env == "development" else None)
     if not created:
-        console.print("nada que crear / nothing to create")
+        console.print(bilingual("cli.nothing_to_create"))
     for row in created:  # keys in full, once: a table would cut them
         if "api_key" in row:
             typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['api_key']}")
     users = [row for row in created if "username" in row]
     if users:
-        typer.echo("\nconsola / console (/console): usuario / user, contraseña / password")
+        typer.echo(f"\n{bilingual('cli.console')} (/console): {bilingual('cli.user')}, {bilingual('cli.password')}")
         for row in users:
             typer.echo(f"{row['institution']:<14} {row['role']:<8} {row['username']} {row['password']}")
 
@@ -124,7 +124,7 @@ def seed(keys_file: Annotated[Path, typer.Option(help="where demo API keys are k
 @app.command()
 def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | wallet")] = "issuer",
           host: str = "127.0.0.1", port: Annotated[int | None, typer.Option()] = None,
-          workers: Annotated[int, typer.Option(min=1, max=64, help="procesos / worker processes")] = 1) -> None:
+          workers: Annotated[int, typer.Option(min=1, max=64, help=bilingual("cli.workers_help"))] = 1) -> None:
     """Sirve un servicio / serve a service. Con --workers N > 1, o en producción, el estado
     compartido necesita PUENTE_REDIS_URL / with --workers N > 1, or in production, the shared
     state needs PUENTE_REDIS_URL."""
@@ -135,7 +135,7 @@ def serve(service: Annotated[str, typer.Argument(help="issuer | verifier | walle
     from servicekit.slow_clients import server_options
 
     if service not in ("issuer", "verifier", "wallet"):
-        raise typer.BadParameter("servicios disponibles / available services: issuer, verifier, wallet")
+        raise typer.BadParameter(f"{bilingual('cli.available_services')}: issuer, verifier, wallet")
     try:
         if service != "wallet":
             require_shared(redis_url=os.environ.get("PUENTE_REDIS_URL") or None,
@@ -191,8 +191,7 @@ def _status_command(action: str) -> Any:
             return
         console.print(f"{credential_id}: {status}")
 
-    command.__doc__ = {"revoke": "Revoca (definitivo) / revoke (final).", "suspend": "Suspende / suspend.",
-                       "reinstate": "Reactiva una suspendida / reinstate a suspended one."}[action]
+    command.__doc__ = bilingual(f"cli.status_help.{action}")
     return command
 
 
@@ -221,20 +220,21 @@ def _password(prompt: str, from_stdin: bool) -> str:
 
 @staff_app.command("create")
 def staff_create(institution: Annotated[str, typer.Option()], username: Annotated[str, typer.Option()],
-                 name: Annotated[str, typer.Option(help="nombre visible / display name")],
+                 name: Annotated[str, typer.Option(help=bilingual("cli.display_name_help"))],
                  role: Annotated[str, typer.Option(help="admin | officer | auditor")],
-                 password_stdin: Annotated[bool, typer.Option(help="leer la contraseña inicial de stdin")] = False,
+                 password_stdin: Annotated[bool, typer.Option(
+                     help=text("cli.initial_password_stdin_help"))] = False,
                  ) -> None:
     """Crea un usuario de la consola; cambia su contraseña al entrar / create a console user, who
     changes the password at first sign-in (admins also enrol TOTP then)."""
     from issuer.operator import new_staff_user
 
-    password = _password("Contraseña inicial / initial password", password_stdin)
+    password = _password(bilingual("cli.initial_password"), password_stdin)
     try:
         created = new_staff_user(_deps(), institution, username, name, role, password)
     except Exception as exc:
         _fail(exc)
-    typer.echo(f"{created}: creado / created")
+    typer.echo(f"{created}: {bilingual('cli.created')}")
 
 
 @staff_app.command("disable")
@@ -246,24 +246,25 @@ def staff_disable(username: str) -> None:
         disable_staff_user(_deps(), username)
     except Exception as exc:
         _fail(exc)
-    typer.echo(f"{username}: desactivado / disabled")
+    typer.echo(f"{username}: {bilingual('cli.disabled')}")
 
 
 @staff_app.command("reset")
 def staff_reset(username: str,
-                second_factor: Annotated[bool, typer.Option(help="también el TOTP / also reset TOTP")] = False,
-                password_stdin: Annotated[bool, typer.Option(help="leer la contraseña temporal de stdin")] = False,
+                second_factor: Annotated[bool, typer.Option(help=bilingual("cli.reset_totp_help"))] = False,
+                password_stdin: Annotated[bool, typer.Option(
+                    help=text("cli.temporary_password_stdin_help"))] = False,
                 ) -> None:
     """Contraseña temporal (y TOTP nuevo) para quien perdió el acceso / a temporary password (and a
     new TOTP enrolment) for someone who lost access; their sessions end."""
     from issuer.operator import reset_staff_user
 
-    password = _password("Contraseña temporal / temporary password", password_stdin)
+    password = _password(bilingual("cli.temporary_password"), password_stdin)
     try:
         reset_staff_user(_deps(), username, password, second_factor)
     except Exception as exc:
         _fail(exc)
-    typer.echo(f"{username}: acceso restablecido / access reset")
+    typer.echo(f"{username}: {bilingual('cli.access_reset')}")
 
 
 @staff_app.command("list")
@@ -276,7 +277,7 @@ def staff_list(institution: Annotated[str, typer.Option()]) -> None:
     except Exception as exc:
         _fail(exc)
     for user in users:
-        state = "desactivado/disabled" if user.disabled_at else "activo/active"
+        state = "/".join(text("cli.disabled" if user.disabled_at else "cli.active", lang) for lang in ("es", "en"))
         totp = "totp" if user.totp_confirmed_at else "-"
         typer.echo(f"{user.username:<24} {user.role:<8} {totp:<5} {state}")
 
@@ -286,7 +287,7 @@ def keys_rotate(institution: Annotated[str, typer.Option()]) -> None:
     """Nueva clave de firma; la anterior sigue publicada / new signing key; the old one stays published."""
     from issuer.operator import rotate_key
 
-    console.print(f"nueva clave / new key: {rotate_key(_deps(), institution)}")
+    console.print(f"{bilingual('cli.new_key')}: {rotate_key(_deps(), institution)}")
 
 
 @keys_app.command("rotate-master")
@@ -298,7 +299,7 @@ def keys_rotate_master() -> None:
     deps = _deps()
     counts = rotate_master(deps, lambda name, done: console.print(f"{name}: {done}"))
     left = remaining(deps)
-    console.print(f"vueltos a sellar / re-sealed: {sum(counts.values())}; pendientes / left: {left}")
+    console.print(f"{bilingual('cli.resealed')}: {sum(counts.values())}; {bilingual('cli.left')}: {left}")
     if left:
         raise typer.Exit(1)
 
@@ -312,7 +313,7 @@ def keys_compromised(kid: str, institution: Annotated[str, typer.Option()]) -> N
         compromised(_deps(), institution, kid)
     except Exception as exc:
         _fail(exc)
-    console.print("[yellow]clave comprometida: reemita las credenciales / key compromised: re-issue[/yellow]")
+    console.print(f"[yellow]{bilingual('cli.key_compromised')}[/yellow]")
 
 
 @app.command()
@@ -332,12 +333,12 @@ def accredit(issuer_id: Annotated[str, typer.Option()], name: Annotated[str, typ
         pems = [path.read_bytes() for path in x509_ca or []]
         slug = run_accredit(_deps(), issuer_id, name, keys, type, ca_pems=pems, status_optional=status_optional or [])
     except json.JSONDecodeError as exc:
-        console.print(f"[red]error[/red] el JWKS no es JSON / the JWKS is not JSON: {exc.msg} (line {exc.lineno})")
+        console.print(f"[red]error[/red] {bilingual('cli.jwks_not_json')}: {exc.msg} (line {exc.lineno})")
         raise typer.Exit(1) from None
     except Exception as exc:
         _fail(exc)
         return
-    console.print(f"acreditada / accredited: {slug}")
+    console.print(f"{bilingual('cli.accredited')}: {slug}")
 
 
 @trust_app.command("export")
@@ -346,11 +347,11 @@ def trust_export(out: Annotated[Path | None, typer.Option()] = None,
     """Exporta la lista de confianza / export the trust list (JSON for `puente verify`)."""
     from issuer.operator import export_trust_list
 
-    text = export_trust_list(_deps(), signed)
+    exported = export_trust_list(_deps(), signed)
     if out:
-        out.write_text(text + "\n", "utf-8")
+        out.write_text(exported + "\n", "utf-8")
     else:
-        typer.echo(text)
+        typer.echo(exported)
 
 
 @app.command("registry-key")
@@ -358,11 +359,11 @@ def registry_key_command(out: Annotated[Path | None, typer.Option()] = None) -> 
     """La clave pública del registro, para fijarla en los verificadores / the registry public key to pin."""
     from issuer.operator import registry_public_jwk
 
-    text = json.dumps(registry_public_jwk(_deps()))
+    jwk = json.dumps(registry_public_jwk(_deps()))
     if out:
-        out.write_text(text + "\n", "utf-8")
+        out.write_text(jwk + "\n", "utf-8")
     else:
-        typer.echo(text)
+        typer.echo(jwk)
 
 
 @audit_app.command("verify")
@@ -396,14 +397,14 @@ def verify(
     """Verify a credential offline and print the JSON report. Exit 0 valid, 1 invalid, 2 usage error."""
     try:
         if lang not in ("es", "en"):
-            raise UsageError("--lang debe ser es o en / --lang must be es or en")
+            raise UsageError(bilingual("cli.lang_invalid"))
         if input_path == "-":
             data = sys.stdin.buffer.read()
         else:
             try:
                 data = Path(input_path).read_bytes()
             except OSError as exc:
-                raise UsageError(f"no se pudo leer / cannot read {input_path}: {exc.strerror}") from None
+                raise UsageError(f"{bilingual('cli.cannot_read')} {input_path}: {exc.strerror}") from None
         trust = load_trust_list(trust_list or _default_trust_list())
         status = load_status_lists(status_list or [])
         clock = FixedClock(at) if at is not None else SystemClock()

@@ -20,7 +20,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-batch_app = typer.Typer(help="Lotes CSV / CSV batches", no_args_is_help=True)
+from credcore.messages import bilingual, text
+
+batch_app = typer.Typer(help=bilingual("cli.group.batch"), no_args_is_help=True)
 console = Console(stderr=True)
 
 
@@ -67,7 +69,8 @@ def _problem(response: httpx.Response) -> BatchFailed:
 
 
 def _unreachable(client: httpx.Client) -> BatchFailed:
-    return BatchFailed(f"No se pudo conectar con el emisor en {client.base_url} / cannot reach the issuer")
+    return BatchFailed(f"{text('cli.issuer_unreachable', 'es', url=client.base_url)} / "
+                       f"{text('cli.issuer_unreachable.short', 'en')}")
 
 
 def upload(client: httpx.Client, file: Path, type_id: str, *, sleep: Callable[[float], None] = time.sleep
@@ -92,7 +95,8 @@ def upload(client: httpx.Client, file: Path, type_id: str, *, sleep: Callable[[f
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("filas · emitidas {task.fields[issued]} · errores {task.fields[failed]}"),
+                    TextColumn(text("cli.batch_progress", issued="{task.fields[issued]}",
+                                    failed="{task.fields[failed]}")),
                     TimeElapsedColumn(), console=console)
 
 
@@ -101,7 +105,7 @@ def follow(client: httpx.Client, batch_id: str, total: int, *, poll_seconds: flo
     """Poll the batch until it is done, showing processed/total rows, issued and failed."""
     down_since: float | None = None
     with _progress() as progress:
-        task = progress.add_task("Emitiendo", total=total, issued=0, failed=0)
+        task = progress.add_task(text("cli.batch_issuing"), total=total, issued=0, failed=0)
         while True:
             try:
                 response = client.get(f"/api/v1/batches/{batch_id}")
@@ -109,19 +113,19 @@ def follow(client: httpx.Client, batch_id: str, total: int, *, poll_seconds: flo
                 down_since = down_since or time.monotonic()
                 if time.monotonic() - down_since > patience:
                     raise _unreachable(client) from None
-                progress.update(task, description="Sin conexión, reintentando")
+                progress.update(task, description=text("cli.batch_reconnecting"))
                 sleep(poll_seconds)
                 continue
             down_since = None
             if response.status_code != 200:
                 raise _problem(response)
             state: dict[str, Any] = response.json()
-            progress.update(task, description="Emitiendo", total=state["total"], completed=state["processed"],
-                            issued=state["issued"], failed=state["failed"])
+            progress.update(task, description=text("cli.batch_issuing"), total=state["total"],
+                            completed=state["processed"], issued=state["issued"], failed=state["failed"])
             if state["state"] == "done":
                 return state
             if state["state"] == "failed":
-                raise BatchFailed("El lote falló en el servidor / the batch failed on the server")
+                raise BatchFailed(bilingual("cli.batch_failed"))
             sleep(poll_seconds)
 
 
@@ -140,7 +144,8 @@ def run_batch(client: httpx.Client, file: Path, type_id: str, out: Path, *, poll
               sleep: Callable[[float], None] = time.sleep, patience: float = PATIENCE_SECONDS) -> Outcome:
     """Upload, follow and download with an authenticated client whose base URL is the issuer."""
     accepted = upload(client, file, type_id, sleep=sleep)
-    console.print(f"Lote {accepted['id']} recibido: {accepted['total']} filas / batch received")
+    received = text("cli.batch_received", "es", batch_id=accepted["id"], total=accepted["total"])
+    console.print(f"{received} / {text('cli.batch_received.short', 'en')}")
     state = follow(client, accepted["id"], accepted["total"], poll_seconds=poll_seconds, sleep=sleep,
                    patience=patience)
     download(client, accepted["id"], out)
@@ -150,17 +155,17 @@ def run_batch(client: httpx.Client, file: Path, type_id: str, out: Path, *, poll
 @batch_app.command("issue")
 def issue(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
-                                         help="CSV UTF-8; encabezado = nombres de los datos / header = claim names")],
-    type_id: Annotated[str, typer.Option("--type", help="tipo de credencial / credential type")],
-    server: Annotated[str, typer.Option("--server", help="URL del emisor / issuer URL")] = DEFAULT_SERVER,
+                                         help=bilingual("cli.batch_file_help"))],
+    type_id: Annotated[str, typer.Option("--type", help=bilingual("cli.credential_type_help"))],
+    server: Annotated[str, typer.Option("--server", help=bilingual("cli.issuer_url_help"))] = DEFAULT_SERVER,
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="PUENTE_API_KEY", show_default=False,
-                                                help="clave de API del personal / staff API key")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="archivo de resultados / results file "
+                                                help=bilingual("cli.api_key_help"))] = None,
+    out: Annotated[Path | None, typer.Option("--out", help=f"{bilingual('cli.results_file_help')} "
                                                            "(FILE.results.csv)")] = None,
 ) -> None:
     """Emite un lote desde un CSV con barra de progreso / issue a CSV batch with a progress bar."""
     if not api_key:
-        console.print("[red]error[/red] falta la clave de API: use --api-key o PUENTE_API_KEY / missing API key")
+        console.print(f"[red]error[/red] {bilingual('cli.missing_api_key')}")
         raise typer.Exit(2)
     target = out or default_out(file)
     headers = {"Authorization": f"Bearer {api_key}", "Accept-Language": "es"}
@@ -173,8 +178,9 @@ def issue(
             for detail in exc.details:
                 console.print(f"  - {detail}")
             raise typer.Exit(1) from None
-    console.print(f"[green]Listo[/green]: {outcome.issued} emitidas, {outcome.failed} con errores, de {outcome.total} "
-                  f"filas / done: {outcome.issued} issued, {outcome.failed} failed")
+    counts = {"issued": outcome.issued, "failed": outcome.failed, "total": outcome.total}
+    console.print(f"[green]{text('cli.batch_done')}[/green]: {text('cli.batch_counts', 'es', **counts)} / "
+                  f"{text('cli.batch_counts.short', 'en', **counts)}")
     if outcome.failed:
-        console.print("[yellow]Revise la columna «errors» del archivo de resultados / see the errors column[/yellow]")
+        console.print(f"[yellow]{bilingual('cli.see_errors_column')}[/yellow]")
     typer.echo(str(outcome.out))

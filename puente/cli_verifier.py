@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
+from credcore.messages import bilingual
 from verifier.clients import ClientError, ClientRegistry, client_rows
 from verifier.config import VerifierSettings
 
-verifier_client_app = typer.Typer(help="Clientes del verificador / verifier clients", no_args_is_help=True)
+verifier_client_app = typer.Typer(help=bilingual("cli.group.verifier_client"), no_args_is_help=True)
 
 
 def _registry() -> ClientRegistry:
@@ -21,7 +22,7 @@ def _registry() -> ClientRegistry:
 
 
 @verifier_client_app.command("create")
-def create(name: Annotated[str, typer.Option(help="quién lo usa / who uses it, e.g. 'Banco X – apertura'")]) -> None:
+def create(name: Annotated[str, typer.Option(help=bilingual("cli.client_name_help"))]) -> None:
     """Crea un cliente y muestra su clave una vez / create a client and show its key once."""
     try:
         client, key = _registry().create(name, int(time.time()))
@@ -29,7 +30,7 @@ def create(name: Annotated[str, typer.Option(help="quién lo usa / who uses it, 
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{client.id}  {client.name}")
-    typer.echo(f"clave / key (se muestra una sola vez / shown once): {key}")
+    typer.echo(f"{bilingual('cli.key')} ({bilingual('cli.shown_once')}): {key}")
 
 
 @verifier_client_app.command("revoke")
@@ -40,12 +41,12 @@ def revoke(client_id: Annotated[str, typer.Argument(help="vc_…")]) -> None:
     except ClientError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"revocado / revoked: {client.id}  {client.name}")
+    typer.echo(f"{bilingual('cli.revoked')}: {client.id}  {client.name}")
 
 
 @verifier_client_app.command("list")
 def list_clients() -> None:
     """Lista los clientes / list the clients."""
     for row in client_rows(_registry()):
-        state = "revocado / revoked" if row["revoked_at"] else "activo / active"
+        state = bilingual("cli.revoked" if row["revoked_at"] else "cli.active")
         typer.echo(f"{row['id']}  {state:<18}  {row['name']}")

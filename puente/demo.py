@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from credcore.messages import bilingual
 from issuer.config import Settings
 
 SERVICES: tuple[tuple[str, int, str], ...] = (
-    ("issuer", 8001, "emisor / issuer: staff API, OpenID4VCI, status lists, trust list"),
-    ("verifier", 8002, "verificador / verifier: scanning page at /, verify API, OpenID4VP"),
-    ("wallet", 8003, "billetera / wallet (PWA)"),
+    ("issuer", 8001, bilingual("cli.demo.issuer")),
+    ("verifier", 8002, bilingual("cli.demo.verifier")),
+    ("wallet", 8003, bilingual("cli.demo.wallet")),
 )
 
 
@@ -111,25 +112,25 @@ def run_demo(settings: Settings) -> None:
     # The addresses are printed once every service answers ready (the verifier holds the trust list).
     late = wait_until_ready(READY_URLS, timeout=90.0)
     if late:
-        print("No responde / not answering: " + ", ".join(late), file=sys.stderr, flush=True)
+        print(f"{bilingual('cli.demo.not_answering')}: " + ", ".join(late), file=sys.stderr, flush=True)
         stop()
-    print("\nPuente — demostración / demo\n")
+    print(f"\nPuente — {bilingual('cli.demo.title')}\n")
     for _name, port, what in SERVICES:
         print(f"  http://127.0.0.1:{port}/   {what}")
     print("  API docs: http://127.0.0.1:8001/docs  http://127.0.0.1:8002/docs")
-    print("\nClaves de API de demostración / demo staff API keys (Authorization: Bearer …):")
+    print(f"\n{bilingual('cli.demo.api_keys')} (Authorization: Bearer …):")
     for row in keys:
         if "api_key" in row:
             print(f"  {row['institution']:<14} {row['role']:<8} {row['api_key']}")
-    print("\nConsola del personal / staff console: http://127.0.0.1:8001/console")
-    print("  (usuario / user, contraseña / password; los admin activan TOTP al entrar / admins enrol TOTP)")
+    print(f"\n{bilingual('cli.demo.staff_console')}: http://127.0.0.1:8001/console")
+    print(f"  ({bilingual('cli.user')}, {bilingual('cli.password')}; {bilingual('cli.demo.admins_enrol_totp')})")
     for row in keys:
         if "username" in row:
             print(f"  {row['institution']:<14} {row['role']:<8} {row['username']:<22} {row['password']}")
-    print("\nOferta lista para la billetera / a ready offer for the wallet (SENA, skills-certification):")
+    print(f"\n{bilingual('cli.demo.offer')} (SENA, skills-certification):")
     print(f"  {offer['wallet_link']}")
     print(f"  tx_code: {offer['tx_code']}")
-    print("\nCtrl-C para salir / to stop\n", flush=True)
+    print(f"\n{bilingual('cli.demo.stop')}\n", flush=True)
     for process in processes:
         process.join()
 

@@ -12,6 +12,7 @@ from credcore import jws
 from credcore.clock import Clock
 from credcore.credential_types import TypeRegistry
 from credcore.errors import CredentialError
+from credcore.messages import bilingual
 from credcore.ports import MappingStatusSource, MemoryNonceStore
 from credcore.trust import TrustList
 from credcore.verify import VerificationReport, verification_report
@@ -31,8 +32,7 @@ def read_input(data: bytes) -> str:
     try:
         return data.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise UsageError("la entrada no es texto UTF-8 ni una imagen PNG/JPEG / input is neither UTF-8 text "
-                         "nor a PNG/JPEG image") from None
+        raise UsageError(bilingual("cli.input_unreadable")) from None
 
 
 def decode_qr_image(data: bytes) -> str:
@@ -43,7 +43,7 @@ def decode_qr_image(data: bytes) -> str:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError):
-        raise UsageError("no se pudo abrir la imagen / the image cannot be opened") from None
+        raise UsageError(bilingual("cli.image_unreadable")) from None
     texts = [result.text for result in zxingcpp.read_barcodes(image)]
     puente = [t for t in texts if t.startswith("PT1:")]
     if puente or texts:
@@ -58,9 +58,9 @@ def load_trust_list(path: Path | None) -> TrustList:
         document = json.loads(path.read_text("utf-8"))
         return TrustList.from_json(document)
     except OSError as exc:
-        raise UsageError(f"no se pudo leer la lista de confianza / cannot read the trust list: {exc}") from None
+        raise UsageError(f"{bilingual('cli.trust_list_unreadable')}: {exc}") from None
     except (ValueError, CredentialError) as exc:
-        raise UsageError(f"lista de confianza inválida / invalid trust list: {exc}") from None
+        raise UsageError(f"{bilingual('cli.trust_list_invalid')}: {exc}") from None
 
 
 def load_status_lists(paths: list[Path]) -> MappingStatusSource:
@@ -71,11 +71,11 @@ def load_status_lists(paths: list[Path]) -> MappingStatusSource:
             token = path.read_text("utf-8").strip()
             sub = jws.parse(token).claims().get("sub")
         except OSError as exc:
-            raise UsageError(f"no se pudo leer / cannot read {path}: {exc}") from None
+            raise UsageError(f"{bilingual('cli.cannot_read')} {path}: {exc}") from None
         except CredentialError as exc:
-            raise UsageError(f"{path}: no es un statuslist+jwt / not a statuslist+jwt ({exc.code})") from None
+            raise UsageError(f"{path}: {bilingual('cli.not_status_list')} ({exc.code})") from None
         if not isinstance(sub, str):
-            raise UsageError(f"{path}: el token no tiene 'sub' / the token has no 'sub'")
+            raise UsageError(f"{path}: {bilingual('cli.token_without_sub')}")
         tokens[sub] = token
     return MappingStatusSource(tokens)
 

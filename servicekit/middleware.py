@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from credcore.messages import bilingual
+from credcore.messages import bilingual, text
 from servicekit.hostile import BodyTooLarge, buffered, hostile_body, hostile_url, parsed_body
 from servicekit.logs import LOG, access
 from servicekit.metrics import Metrics
@@ -134,10 +134,12 @@ class OperationsMiddleware:
 
 def _too_many_page(wait: int, back_link: str) -> Response:
     """A browser (a staff member on the sign-in page) gets a page, not JSON."""
-    body = ('<!doctype html><html lang="es"><meta charset="utf-8"><title>Demasiadas solicitudes</title>'
-            f'<h1>Demasiadas solicitudes</h1><p>Espere {wait} segundos e intente de nuevo.</p>'
-            f'<p lang="en">Too many requests. Wait {wait} seconds and try again.</p>'
-            f'<p><a href="{html.escape(back_link)}">Volver / Back</a></p></html>')
+    title = html.escape(text("code.rate_limited", "es"))
+    wait_es, wait_en = (html.escape(text("code.rate_limited.wait", lang, wait=wait)) for lang in ("es", "en"))
+    body = (f'<!doctype html><html lang="es"><meta charset="utf-8"><title>{title}</title>'
+            f'<h1>{title}</h1><p>{wait_es}</p>'
+            f'<p lang="en">{html.escape(text("code.rate_limited", "en"))}. {wait_en}</p>'
+            f'<p><a href="{html.escape(back_link)}">{html.escape(bilingual("code.rate_limited.back"))}</a></p></html>')
     return HTMLResponse(body, status_code=429, headers={"Content-Security-Policy": "default-src 'none'",
                                                         "Cache-Control": "no-store"})
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from credcore.messages import bilingual
 from credcore.ports import SharedStore, SharedStoreUnavailable
 from servicekit.logs import LOG
 from servicekit.shared_store import MemoryStore
@@ -84,8 +85,7 @@ class TrustedProxies:
             try:
                 networks.append(ipaddress.ip_network(item, strict=False))
             except ValueError:
-                raise RuntimeError(f"PUENTE_TRUSTED_PROXIES: «{item}» no es una dirección IP ni una red CIDR / "
-                                 f"is neither an IP address nor a CIDR network") from None
+                raise RuntimeError(f"PUENTE_TRUSTED_PROXIES: «{item}» {bilingual('operator.not_a_network')}") from None
         self.networks = tuple(networks)
 
     def __bool__(self) -> bool:

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from credcore.messages import LANGUAGES, text
 from credcore.ports import SharedStore, SharedStoreUnavailable
 
 MAX_ENTRIES = 1_000_000
@@ -293,10 +294,7 @@ def require_shared(*, redis_url: str | None, env: str, workers: int, service: st
     if redis_url:
         return
     if workers > 1 or env == "production":
-        why_es = f"{workers} procesos" if workers > 1 else "PUENTE_ENV=production"
-        why_en = f"{workers} workers" if workers > 1 else "PUENTE_ENV=production"
-        raise SharedStoreRequired(
-            f"{service}: con {why_es} el estado compartido (nonces, solicitudes, límites) necesita Redis: "
-            f"defina PUENTE_REDIS_URL=redis://host:6379/0.\n"
-            f"{service}: with {why_en} the shared state (nonces, requests, limits) needs Redis: "
-            f"set PUENTE_REDIS_URL=redis://host:6379/0.")
+        raise SharedStoreRequired("\n".join(
+            text("operator.shared_store_required", lang, service=service,
+                 why=text("operator.workers", lang, workers=workers) if workers > 1 else "PUENTE_ENV=production")
+            for lang in LANGUAGES))

@@ -1,6 +1,7 @@
-"""One message catalog (issue 10 #4): the staff console's templates and the issuer's Python take
-their words from web_common/i18n (``msg("console.…")`` in templates, ``credcore.messages.text`` and
-friends in Python), never from Spanish/English pairs of their own. The templates and the source are
+"""One message catalog (issue 10 #4): the staff console's templates and the Python of the issuer, the
+``puente`` CLI, the verifier and the web kit (servicekit) take their words from web_common/i18n
+(``msg("console.…")`` in templates, ``credcore.messages.text`` and friends in Python), never from
+Spanish/English pairs of their own. The templates and the source are
 read as text and walked as syntax trees, so a new ``tr('es', 'en')``, a ``("Spanish", "English")``
 tuple or an ``"… if lang == 'es' else …"`` fails here, and so does a key missing in either language."""
 
@@ -20,6 +21,9 @@ from credcore.messages import LANGUAGES, entries
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "issuer" / "console" / "templates"
 ISSUER = sorted(path for path in (ROOT / "issuer").rglob("*.py") if "migrations" not in path.parts)
+# Every package whose Python says something to a person: the issuer, the CLI, the verifier, the web kit.
+SPEAKERS = ISSUER + sorted(path for package in ("puente", "verifier", "servicekit")
+                           for path in (ROOT / package).rglob("*.py") if "migrations" not in path.parts)
 
 _TR_CALL = re.compile(r"(?<![\w.])tr\s*\(")
 _MSG_KEY = re.compile(r"""(?<![\w.])msg\(\s*(["'])([\w.]+)\1\s*([,)~])""")
@@ -39,6 +43,7 @@ SPANISH_DATA = {
     ("issuer/operator.py", "Administración de demostración"),
     ("issuer/operator.py", "Oficial de demostración"),
     ("issuer/operator.py", "Auditoría de demostración"),
+    ("puente/demo.py", "Verificador de demostración Puente"),  # the demo verifier's certificate subject
 }
 
 
@@ -120,14 +125,17 @@ def _keys_named(tree: ast.Module) -> Iterator[tuple[int, str, bool]]:
                 yield node.lineno, key, True
         if isinstance(node, ast.JoinedStr) and node.values:
             start = _string(node.values[0])
-            if start and re.fullmatch(r"(console|field|row|code|operator|offer|api)\.[\w.]*\.", start):
+            if start and re.fullmatch(r"(cli|console|field|row|code|operator|offer|api)\.[\w.]*\.", start):
                 yield node.lineno, start, False
 
 
-def test_every_key_the_issuer_names_is_in_both_languages() -> None:
-    named = [(f"{where}:{line}", key, whole) for where, tree in map(_parsed, ISSUER)
+def test_every_key_the_python_names_is_in_both_languages() -> None:
+    named = [(f"{where}:{line}", key, whole) for where, tree in map(_parsed, SPEAKERS)
              for line, key, whole in _keys_named(tree)]
-    assert len(named) > 60  # the walk sees the lookups
+    assert len(named) > 60  # the walk sees the lookups, in every package that speaks
+    for package in ("issuer/", "puente/", "verifier/", "servicekit/"):
+        assert any(where.startswith(package) for where, _, _ in named), package
+    assert ("cli.status_help.", False) in {(key, whole) for _, key, whole in named}
     for lang in LANGUAGES:
         missing = [(where, key) for where, key, whole in named
                    if (key not in entries(lang) if whole else not any(k.startswith(key) for k in entries(lang)))]
@@ -226,6 +234,7 @@ x = tr("Usuario", "User name")
     assert list(paired_text("example.py", ast.parse(quiet))) == []
 
 
-def test_no_issuer_module_writes_spanish_and_english_pairs() -> None:
-    found = [f for where, tree in map(_parsed, ISSUER) for f in paired_text(where, tree)]
+def test_no_module_writes_spanish_and_english_pairs() -> None:
+    """The issuer, the CLI (its help texts, output and errors), the verifier and servicekit."""
+    found = [f for where, tree in map(_parsed, SPEAKERS) for f in paired_text(where, tree)]
     assert found == [], "Spanish/English text belongs in web_common/i18n:\n" + "\n".join(found)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from credcore.clock import Clock, SystemClock
 from credcore.keys import PublicKey
+from credcore.messages import bilingual
 from credcore.ports import SharedNonceStore, SharedStoreUnavailable
 from servicekit.logs import configure_logging
 from servicekit.metrics import Metrics
@@ -72,7 +73,7 @@ def create_app(settings: VerifierSettings, *, service: VerifierService | None = 
             refresher.stop()
 
     app = FastAPI(title="Puente verifier", version="0.1.0", lifespan=lifespan,
-                  description="Verificación de credenciales / credential verification")
+                  description=bilingual("api.verifier_description"))
     app.state.service = service
     app.state.verifier_clients = ClientRegistry(settings.clients_path)
     app.state.page_tokens = PageTokens(service.store)

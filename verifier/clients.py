@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from credcore.messages import bilingual
 from credcore.ports import SharedStore
 
 KEY_PREFIX = "pvc_"
@@ -76,7 +77,7 @@ class ClientRegistry:
     def create(self, name: str, now: int) -> tuple[VerifierClient, str]:
         name = name.strip()
         if not name or len(name) > 100:
-            raise ClientError("el nombre va de 1 a 100 caracteres / the name is 1 to 100 characters")
+            raise ClientError(bilingual("operator.client_name_length"))
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         client = VerifierClient("vc_" + secrets.token_hex(6), name, _digest(key), now)
         self._save([*self.load(), client])
@@ -90,7 +91,7 @@ class ClientRegistry:
                     client.revoked_at = now
                     self._save(clients)
                 return client
-        raise ClientError(f"cliente desconocido / unknown client: {client_id}")
+        raise ClientError(f"{bilingual('operator.client_unknown')}: {client_id}")
 
     def authenticate(self, key: str) -> VerifierClient | None:
         """The active client holding ``key``, or None."""
