@@ -116,6 +116,18 @@ def issue(deps: Deps, slug: str, type_id: str, claims: dict[str, Any], valid_unt
                       "expires_at": issued.offer.expires_at}}
 
 
+def reissue(deps: Deps, slug: str, credential_id: str) -> dict[str, Any]:
+    """The credential issued again for a new phone (issuer.credentials.reissue): the new record's id,
+    the original's, and the new offer; redeeming it revokes the original ("teléfono reemplazado")."""
+    with deps.session() as session:
+        inst = institution(session, slug)
+    issued, original = creds.reissue(deps, operator_staff(inst), credential_id)
+    return {"id": issued.credential.id, "replaces": original, "type": issued.credential.type_id,
+            "valid_until": issued.credential.valid_until,
+            "offer": {"offer_uri": offer_uri(deps, inst, issued.offer), "tx_code": issued.tx_code,
+                      "expires_at": issued.offer.expires_at}}
+
+
 def new_staff_user(deps: Deps, slug: str, username: str, display_name: str, role: str, password: str) -> str:
     """A console user who must choose a new password at first sign-in (admins also enrol TOTP)."""
     with deps.session() as session:

@@ -179,6 +179,20 @@ def issue(institution: Annotated[str, typer.Option(help="institution slug")],
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+@app.command()
+def reissue(credential_id: str, institution: Annotated[str, typer.Option(help="institution slug")]) -> None:
+    """Emite de nuevo para un teléfono nuevo / issue again for a new phone; prints the new offer and tx_code.
+    Al canjearla se revoca la anterior / redeeming it revokes the old copy ("teléfono reemplazado")."""
+    from issuer.operator import reissue as run_reissue
+
+    try:
+        result = run_reissue(_deps(), institution, credential_id)
+    except Exception as exc:  # service errors become a message and exit 1
+        _fail(exc)
+        return
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
 def _status_command(action: str) -> Any:
     def command(credential_id: str, institution: Annotated[str, typer.Option()],
                 reason: Annotated[str, typer.Option()]) -> None:

@@ -84,6 +84,26 @@ def test_issue_revoke_and_revocation_is_final(var: Path) -> None:
     assert "la revocación es definitiva" in back.output
 
 
+def test_reissue_for_a_new_phone_prints_a_new_offer_and_refuses_what_cannot_be_shown_again(var: Path) -> None:
+    """Issue 15 #7 from the command line: the same claims to a new phone, as the console's button does."""
+    runner.invoke(app, ["seed"])
+    issued = _issue(var)
+    again = runner.invoke(app, ["reissue", issued["id"], "--institution", "migracion"])
+    assert again.exit_code == 0, again.output
+    new = json.loads(again.stdout)
+    assert new["replaces"] == issued["id"] and new["id"] != issued["id"] and new["type"] == "ppt-status"
+    assert new["valid_until"] == issued["valid_until"]
+    assert len(new["offer"]["tx_code"]) == 6 and new["offer"]["offer_uri"] != issued["offer"]["offer_uri"]
+    elsewhere = runner.invoke(app, ["reissue", issued["id"], "--institution", "sena"])  # not SENA's credential
+    assert elsewhere.exit_code == 1 and "Credencial no encontrada" in elsewhere.output
+    assert "Traceback" not in elsewhere.output
+    revoked = runner.invoke(app, ["revoke", issued["id"], "--institution", "migracion", "--reason", "permiso cancelado"])
+    assert revoked.exit_code == 0, revoked.output
+    refused = runner.invoke(app, ["reissue", issued["id"], "--institution", "migracion"])
+    assert refused.exit_code == 1 and "La credencial está revocada: no se puede emitir de nuevo" in refused.output
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
 def test_issue_rejects_bad_claims_with_field_messages(var: Path) -> None:
     runner.invoke(app, ["seed"])
     claims = var.parent / "bad.json"
