@@ -97,7 +97,8 @@ def test_reissue_for_a_new_phone_prints_a_new_offer_and_refuses_what_cannot_be_s
     elsewhere = runner.invoke(app, ["reissue", issued["id"], "--institution", "sena"])  # not SENA's credential
     assert elsewhere.exit_code == 1 and "Credencial no encontrada" in elsewhere.output
     assert "Traceback" not in elsewhere.output
-    revoked = runner.invoke(app, ["revoke", issued["id"], "--institution", "migracion", "--reason", "permiso cancelado"])
+    revoke = ["revoke", issued["id"], "--institution", "migracion", "--reason", "permiso cancelado"]
+    revoked = runner.invoke(app, revoke)
     assert revoked.exit_code == 0, revoked.output
     refused = runner.invoke(app, ["reissue", issued["id"], "--institution", "migracion"])
     assert refused.exit_code == 1 and "La credencial está revocada: no se puede emitir de nuevo" in refused.output
