@@ -23,13 +23,18 @@ def _tags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
+def holds(request: Request, etag: str) -> bool:
+    """Whether the request's If-None-Match names ``etag`` (or is ``*``): the client holds this version."""
+    asked = request.headers.get("if-none-match")
+    return asked is not None and (asked.strip() == "*" or etag in _tags(asked))
+
+
 def file_response(request: Request, file: Path, media_type: str,
                   headers: Mapping[str, str] | None = None) -> Response:
     """``file`` with its ETag and Last-Modified, or a bodiless 304 when If-None-Match names its
     ETag (or is ``*``)."""
     response = FileResponse(file, media_type=media_type, headers=dict(headers or {}), stat_result=file.stat())
-    asked = request.headers.get("if-none-match")
-    if asked is not None and (asked.strip() == "*" or response.headers["etag"] in _tags(asked)):
+    if holds(request, response.headers["etag"]):
         kept = {name: response.headers[name] for name in _KEPT if name in response.headers}
         return Response(status_code=304, headers={**dict(headers or {}), **kept})
     return response

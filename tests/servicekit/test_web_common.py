@@ -71,3 +71,17 @@ def test_a_file_the_client_holds_is_answered_304_with_no_body(make_app: Any, pat
             assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
         changed = client.get(path, headers={"If-None-Match": '"not-this-one"'})
         assert changed.status_code == 200 and changed.content == first.content
+
+
+def test_the_page_answers_304_for_a_large_file_it_sends_gzipped() -> None:
+    """zxing-wasm (over GZIP_FROM) goes out gzipped with an ETag of its own; the same conditional
+    rules as every other file (weak tags, lists, ``*``) give a bodiless 304."""
+    path = "/common/vendor/zxing_wasm/reader/zxing_reader.wasm"
+    with TestClient(_page_app()) as client:
+        first = client.get(path, headers={"Accept-Encoding": "gzip"})
+        etag = first.headers["etag"]
+        assert first.status_code == 200 and first.headers["content-encoding"] == "gzip"
+        for asked in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+            again = client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": asked})
+            assert again.status_code == 304 and again.content == b"", asked
+        assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": '"x"'}).status_code == 200

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from credcore.resources import package_dir
-from servicekit.static import file_response
+from servicekit.static import file_response, holds
 from servicekit.web_common import shared_files
 
 WEB_DIR = package_dir("verifier.web")
@@ -89,7 +89,7 @@ def _shared_route(file: Path, media_type: str) -> Callable[[Request], Response]:
             return file_response(request, file, media_type, SECURITY_HEADERS)
         body, etag = _gzipped(file, file.stat().st_mtime_ns)
         headers = {**SECURITY_HEADERS, "ETag": etag, "Vary": "Accept-Encoding"}
-        if request.headers.get("if-none-match") == etag:
+        if holds(request, etag):
             return Response(status_code=304, headers=headers)
         return Response(body, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
 
